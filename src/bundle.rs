@@ -1,0 +1,198 @@
+//! The model bundle: `manifest.json`, its optional ed25519 signature, and the files it lists.
+//! Nothing in a bundle is used before its size and sha256 match the manifest and, when the
+//! caller pins a public key, the manifest's signature verifies.
+
+use std::collections::{BTreeMap, HashMap};
+
+use ed25519_dalek::{Signature, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// The bundle format version this build reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The encoder, in ONNX.
+pub const INTEREST_MODEL: &str = "interest.onnx";
+/// The item table: embeddings and optional per-item columns.
+pub const ITEM_TABLE: &str = "items.safetensors";
+/// Item ids (the shop's SKUs) in table order, with display names and categories.
+pub const ITEM_LIST: &str = "items.json";
+
+const REQUIRED_FILES: [&str; 3] = [INTEREST_MODEL, ITEM_TABLE, ITEM_LIST];
+const MAX_DIMS: usize = 1024;
+const MAX_SEQ_LEN: usize = 512;
+
+/// One file's entry in the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// Length in bytes.
+    pub bytes: u64,
+    /// Lower-case hex sha256 of the file's bytes.
+    pub sha256: String,
+}
+
+/// `manifest.json`: what a bundle holds and how it was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Manifest {
+    /// The bundle format version; see [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The model's own version, shown to shops and in explanations of quality.
+    pub model_version: String,
+    /// Embedding width d.
+    pub dims: usize,
+    /// Sequence length L the encoder reads.
+    pub seq_len: usize,
+    /// Rows in the item table.
+    pub item_count: usize,
+    /// Every file of the bundle, by name.
+    pub files: BTreeMap<String, FileEntry>,
+    /// Quality figures measured on this bundle (free-form).
+    #[serde(default)]
+    pub metrics: serde_json::Value,
+    /// Training provenance: data hash, command, commit, hardware, time (free-form).
+    #[serde(default)]
+    pub training: serde_json::Value,
+}
+
+impl Manifest {
+    /// Parses and checks a manifest: format version first, then the schema and its ranges.
+    pub fn parse(bytes: &[u8]) -> Result<Manifest> {
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| Error::InvalidManifest(e.to_string()))?;
+        let version = value
+            .get("formatVersion")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| Error::InvalidManifest("missing numeric `formatVersion`".into()))?;
+        if version != u64::from(FORMAT_VERSION) {
+            return Err(Error::UnsupportedFormatVersion {
+                found: u32::try_from(version).unwrap_or(u32::MAX),
+                supported: FORMAT_VERSION,
+            });
+        }
+        let manifest: Manifest =
+            serde_json::from_value(value).map_err(|e| Error::InvalidManifest(e.to_string()))?;
+        manifest.check_ranges()?;
+        Ok(manifest)
+    }
+
+    fn check_ranges(&self) -> Result<()> {
+        let bad = |what: String| Err(Error::InvalidManifest(what));
+        if self.dims == 0 || self.dims > MAX_DIMS {
+            return bad(format!("`dims` must be 1 to {MAX_DIMS}, got {}", self.dims));
+        }
+        if self.seq_len == 0 || self.seq_len > MAX_SEQ_LEN {
+            return bad(format!("`seqLen` must be 1 to {MAX_SEQ_LEN}, got {}", self.seq_len));
+        }
+        if self.item_count == 0 {
+            return bad("`itemCount` must be at least 1".into());
+        }
+        for name in REQUIRED_FILES {
+            if !self.files.contains_key(name) {
+                return bad(format!("`files` does not list {name:?}"));
+            }
+        }
+        for (name, entry) in &self.files {
+            let hex_ok = entry.sha256.len() == 64
+                && entry.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            if !hex_ok {
+                return bad(format!("`files.{name}.sha256` must be 64 lower-case hex digits"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A bundle as received: the manifest's bytes, its signature if one was shipped, and files by name.
+#[derive(Debug, Clone, Default)]
+pub struct BundleFiles {
+    /// The exact bytes of `manifest.json`.
+    pub manifest: Vec<u8>,
+    /// The bytes of `manifest.sig` (a raw 64-byte ed25519 signature), if the bundle has one.
+    pub signature: Option<Vec<u8>>,
+    /// The other files, by their names in the manifest.
+    pub files: HashMap<String, Vec<u8>>,
+}
+
+/// A bundle whose manifest parsed and whose files all match it.
+#[derive(Debug)]
+pub struct VerifiedBundle {
+    /// The parsed manifest.
+    pub manifest: Manifest,
+    files: HashMap<String, Vec<u8>>,
+}
+
+impl VerifiedBundle {
+    /// Verifies the signature (when `public_key` is pinned), parses the manifest and checks every
+    /// listed file's size and sha256.
+    pub fn verify(bundle: BundleFiles, public_key: Option<&[u8; 32]>) -> Result<VerifiedBundle> {
+        if let Some(key) = public_key {
+            verify_signature(&bundle.manifest, bundle.signature.as_deref(), key)?;
+        }
+        let manifest = Manifest::parse(&bundle.manifest)?;
+        let mut files = bundle.files;
+        files.retain(|name, _| manifest.files.contains_key(name));
+        for (name, entry) in &manifest.files {
+            let bytes = files.get(name).ok_or_else(|| Error::MissingFile(name.clone()))?;
+            check_file(name, entry, bytes)?;
+        }
+        Ok(VerifiedBundle { manifest, files })
+    }
+
+    /// The verified bytes of a file the manifest lists.
+    pub fn file(&self, name: &str) -> Result<&[u8]> {
+        self.files.get(name).map(Vec::as_slice).ok_or_else(|| Error::MissingFile(name.to_owned()))
+    }
+}
+
+/// Checks one file's length and sha256 against its manifest entry.
+pub fn check_file(name: &str, entry: &FileEntry, bytes: &[u8]) -> Result<()> {
+    let actual = bytes.len() as u64;
+    if actual != entry.bytes {
+        return Err(Error::SizeMismatch { file: name.to_owned(), expected: entry.bytes, actual });
+    }
+    let digest = sha256_hex(bytes);
+    if digest != entry.sha256 {
+        return Err(Error::ChecksumMismatch { file: name.to_owned(), expected: entry.sha256.clone(), actual: digest });
+    }
+    Ok(())
+}
+
+/// Lower-case hex sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Parses a pinned public key given as 64 hex digits.
+pub fn parse_public_key_hex(hex: &str) -> Result<[u8; 32]> {
+    let invalid = || Error::InvalidArgument {
+        name: "publicKey",
+        reason: "expected an ed25519 public key as 64 hex digits".into(),
+    };
+    if hex.len() != 64 || !hex.is_ascii() {
+        return Err(invalid());
+    }
+    let mut key = [0u8; 32];
+    for (byte, pair) in key.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+        let text = std::str::from_utf8(pair).map_err(|_| invalid())?;
+        *byte = u8::from_str_radix(text, 16).map_err(|_| invalid())?;
+    }
+    Ok(key)
+}
+
+fn verify_signature(manifest: &[u8], signature: Option<&[u8]>, key: &[u8; 32]) -> Result<()> {
+    let key = VerifyingKey::from_bytes(key).map_err(|_| Error::InvalidArgument {
+        name: "publicKey",
+        reason: "not a valid ed25519 public key".into(),
+    })?;
+    let signature = signature.ok_or_else(|| {
+        Error::BadSignature("a public key is pinned but the bundle has no manifest.sig".into())
+    })?;
+    let signature = Signature::from_slice(signature).map_err(|_| {
+        Error::BadSignature(format!("manifest.sig must be 64 bytes, got {}", signature.len()))
+    })?;
+    key.verify_strict(manifest, &signature)
+        .map_err(|_| Error::BadSignature("the signature does not match manifest.json and the pinned key".into()))
+}

@@ -1,0 +1,159 @@
+//! The item catalogue: item ids from `items.json` and the embedding table from
+//! `items.safetensors` (int8 with a per-row scale, or f16/f32), row i being item i.
+
+use std::collections::HashMap;
+
+use safetensors::{Dtype, SafeTensors};
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// One entry of `items.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ItemInfo {
+    /// The shop's SKU.
+    pub id: String,
+    /// A display name, when the bundle has one.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A display category, when the bundle has one.
+    #[serde(default)]
+    pub category: Option<String>,
+}
+
+/// The embedding table, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Embeddings {
+    /// int8 values, row-major `[n, d]`, and one positive scale per row: `value = q * scale`.
+    Int8 { values: Vec<i8>, scales: Vec<f32> },
+    /// f32 values (f16 tables are widened on load), row-major `[n, d]`.
+    Float(Vec<f32>),
+}
+
+/// Items and their embeddings, ready for gathering and scoring.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    items: Vec<ItemInfo>,
+    index: HashMap<String, usize>,
+    dims: usize,
+    embeddings: Embeddings,
+}
+
+impl Catalog {
+    /// Parses `items.json` and `items.safetensors` and checks them against the manifest's
+    /// item count and width.
+    pub fn load(items_json: &[u8], table: &[u8], item_count: usize, dims: usize) -> Result<Catalog> {
+        let items: Vec<ItemInfo> = serde_json::from_slice(items_json)
+            .map_err(|e| Error::InvalidCatalog(format!("items.json: {e}")))?;
+        let embeddings = read_embeddings(table, item_count, dims)?;
+        Catalog::from_parts(items, embeddings, dims)
+    }
+
+    /// Builds a catalogue from parsed parts, checking ids and shapes.
+    pub fn from_parts(items: Vec<ItemInfo>, embeddings: Embeddings, dims: usize) -> Result<Catalog> {
+        let n = items.len();
+        let rows = match &embeddings {
+            Embeddings::Int8 { values, scales } => {
+                if scales.len() * dims != values.len() {
+                    return Err(Error::InvalidCatalog("`scale` has a different row count from `embedding`".into()));
+                }
+                scales.len()
+            }
+            Embeddings::Float(values) => values.len() / dims.max(1),
+        };
+        if dims == 0 || rows != n {
+            return Err(Error::InvalidCatalog(format!("items.json lists {n} items but the table has {rows} rows")));
+        }
+        let mut index = HashMap::with_capacity(n);
+        for (i, item) in items.iter().enumerate() {
+            if item.id.is_empty() {
+                return Err(Error::InvalidCatalog(format!("item {i} has an empty id")));
+            }
+            if index.insert(item.id.clone(), i).is_some() {
+                return Err(Error::InvalidCatalog(format!("item id {:?} appears twice", item.id)));
+            }
+        }
+        Ok(Catalog { items, index, dims, embeddings })
+    }
+
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether the catalogue is empty (a loaded bundle never is).
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Embedding width d.
+    pub fn dims(&self) -> usize {
+        self.dims
+    }
+
+    /// The row of an item id, if the catalogue holds it.
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.index.get(id).copied()
+    }
+
+    /// The item at a row.
+    pub fn item(&self, row: usize) -> &ItemInfo {
+        &self.items[row]
+    }
+
+    /// The stored embedding table.
+    pub fn embeddings(&self) -> &Embeddings {
+        &self.embeddings
+    }
+
+    /// Writes the dequantised embedding of `row` into `out` (length d).
+    pub fn write_row(&self, row: usize, out: &mut [f32]) {
+        let span = row * self.dims..(row + 1) * self.dims;
+        match &self.embeddings {
+            Embeddings::Int8 { values, scales } => {
+                let scale = scales[row];
+                for (o, &q) in out.iter_mut().zip(&values[span]) {
+                    *o = f32::from(q) * scale;
+                }
+            }
+            Embeddings::Float(values) => out.copy_from_slice(&values[span]),
+        }
+    }
+}
+
+fn read_embeddings(bytes: &[u8], n: usize, d: usize) -> Result<Embeddings> {
+    let bad = |what: String| Error::InvalidCatalog(format!("items.safetensors: {what}"));
+    let tensors = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
+    let embedding = tensors.tensor("embedding").map_err(|_| bad("no `embedding` tensor".into()))?;
+    if embedding.shape() != [n, d] {
+        return Err(bad(format!("`embedding` has shape {:?}; the manifest says [{n}, {d}]", embedding.shape())));
+    }
+    match embedding.dtype() {
+        Dtype::I8 => {
+            let values = embedding.data().iter().map(|&b| b as i8).collect();
+            let scale = tensors.tensor("scale").map_err(|_| bad("an int8 `embedding` needs a `scale` tensor".into()))?;
+            if scale.dtype() != Dtype::F32 || scale.shape() != [n] {
+                return Err(bad(format!("`scale` must be f32 [{n}]")));
+            }
+            let scales = f32_values(scale.data());
+            if scales.iter().any(|s| !s.is_finite() || *s <= 0.0) {
+                return Err(bad("every `scale` must be finite and positive".into()));
+            }
+            Ok(Embeddings::Int8 { values, scales })
+        }
+        Dtype::F16 => finite(embedding.data().chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect()),
+        Dtype::F32 => finite(f32_values(embedding.data())),
+        other => Err(bad(format!("`embedding` has dtype {other:?}; expected I8, F16 or F32"))),
+    }
+}
+
+fn finite(values: Vec<f32>) -> Result<Embeddings> {
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(Error::InvalidCatalog("items.safetensors: `embedding` holds a non-finite value".into()));
+    }
+    Ok(Embeddings::Float(values))
+}
+
+fn f32_values(bytes: &[u8]) -> Vec<f32> {
+    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}

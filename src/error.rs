@@ -1,0 +1,82 @@
+//! The one error type of the crate. Every failure a caller can cause is a variant with a
+//! message a person can act on and a stable [`Error::code`] that the JS wrapper exposes.
+
+/// Everything that can go wrong in edgerec, from a malformed event to a tampered bundle.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum Error {
+    /// An event failed validation; `index` is its position in the batch the caller passed.
+    #[error("event {index}: {reason}")]
+    InvalidEvent { index: usize, reason: String },
+
+    /// An event or candidate names an item that the bundle's catalogue does not hold.
+    #[error("unknown item {item:?}: it is not in this model bundle's catalogue ({context})")]
+    UnknownItem { item: String, context: String },
+
+    /// A call carried more events than one call may carry.
+    #[error("{count} events in one call; at most {max} are accepted per call")]
+    TooManyEvents { count: usize, max: usize },
+
+    /// An argument of `recommend` (or another call) is out of its allowed range.
+    #[error("invalid argument `{name}`: {reason}")]
+    InvalidArgument { name: &'static str, reason: String },
+
+    /// The bundle's manifest could not be read.
+    #[error("manifest.json is not a valid edgerec manifest: {0}")]
+    InvalidManifest(String),
+
+    /// The manifest declares a format version this build of edgerec does not read.
+    #[error("bundle format version {found} is not supported: this edgerec reads version {supported}")]
+    UnsupportedFormatVersion { found: u32, supported: u32 },
+
+    /// A file the manifest requires was not supplied.
+    #[error("bundle file {0:?} is missing")]
+    MissingFile(String),
+
+    /// A bundle file's byte length differs from the manifest's (a truncated or wrong download).
+    #[error("bundle file {file:?} is {actual} bytes; the manifest says {expected}")]
+    SizeMismatch { file: String, expected: u64, actual: u64 },
+
+    /// A bundle file's sha256 differs from the manifest's (a corrupted or tampered file).
+    #[error("bundle file {file:?} has sha256 {actual}; the manifest says {expected}")]
+    ChecksumMismatch { file: String, expected: String, actual: String },
+
+    /// The caller pinned a public key and the manifest's signature is absent or does not verify.
+    #[error("manifest signature rejected: {0}")]
+    BadSignature(String),
+
+    /// The item table (`items.safetensors` or `items.json`) is malformed or disagrees with the manifest.
+    #[error("invalid item table: {0}")]
+    InvalidCatalog(String),
+
+    /// The interest model could not be loaded or does not follow the encoder contract.
+    #[error("invalid interest model: {0}")]
+    InvalidModel(String),
+
+    /// The interest model failed at run time or produced a non-finite user vector.
+    #[error("interest model failed: {0}")]
+    Inference(String),
+}
+
+impl Error {
+    /// A stable machine-readable name for the variant, e.g. `"INVALID_EVENT"`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidEvent { .. } => "INVALID_EVENT",
+            Error::UnknownItem { .. } => "UNKNOWN_ITEM",
+            Error::TooManyEvents { .. } => "TOO_MANY_EVENTS",
+            Error::InvalidArgument { .. } => "INVALID_ARGUMENT",
+            Error::InvalidManifest(_) => "INVALID_MANIFEST",
+            Error::UnsupportedFormatVersion { .. } => "UNSUPPORTED_FORMAT_VERSION",
+            Error::MissingFile(_) => "MISSING_FILE",
+            Error::SizeMismatch { .. } => "SIZE_MISMATCH",
+            Error::ChecksumMismatch { .. } => "CHECKSUM_MISMATCH",
+            Error::BadSignature(_) => "BAD_SIGNATURE",
+            Error::InvalidCatalog(_) => "INVALID_CATALOG",
+            Error::InvalidModel(_) => "INVALID_MODEL",
+            Error::Inference(_) => "INFERENCE_FAILED",
+        }
+    }
+}
+
+/// The crate's result type.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,20 @@
+//! edgerec: on-device personalisation for web shops. A shopper's recent events go through a
+//! small sequential interest model (ONNX, run by tract) to a user vector, which is scored
+//! against the shop's catalogue; everything runs where the shopper is, in WebAssembly or natively.
+//!
+//! The core has no wasm dependency; [`wasm`] is the only JavaScript boundary.
+
+pub mod bundle;
+pub mod catalog;
+pub mod engine;
+pub mod error;
+pub mod events;
+pub mod interest;
+pub mod retrieve;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+pub use bundle::{BundleFiles, Manifest};
+pub use engine::{Engine, Recommendation, RecommendRequest};
+pub use error::{Error, Result};
+pub use events::{EventKind, RawEvent};

@@ -1,0 +1,162 @@
+//! The JavaScript boundary: every `#[wasm_bindgen]` item, and nothing but conversion between JS
+//! values and the core's types. Errors become JS `Error`s named `EdgerecError` with a `code`.
+
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::bundle::{parse_public_key_hex, BundleFiles};
+use crate::engine::{Engine, RecommendRequest};
+use crate::error::Error;
+use crate::events::{RawEvent, MAX_EVENTS_PER_CALL};
+
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+fn js_error(err: Error) -> JsValue {
+    let js = js_sys::Error::new(&err.to_string());
+    js.set_name("EdgerecError");
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = Reflect::set(&js, &"code".into(), &err.code().into());
+    js.into()
+}
+
+fn invalid(name: &'static str, reason: impl Into<String>) -> Error {
+    Error::InvalidArgument { name, reason: reason.into() }
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| js_error(invalid("result", e.to_string())))
+}
+
+/// Reads an array of events, each deserialised on its own so that an error names its index.
+fn raw_events(value: &JsValue) -> Result<Vec<RawEvent>, Error> {
+    let array = value.dyn_ref::<Array>().ok_or_else(|| invalid("events", "expected an array of events"))?;
+    let count = array.length() as usize;
+    if count > MAX_EVENTS_PER_CALL {
+        return Err(Error::TooManyEvents { count, max: MAX_EVENTS_PER_CALL });
+    }
+    array
+        .iter()
+        .enumerate()
+        .map(|(index, event)| {
+            serde_wasm_bindgen::from_value(event)
+                .map_err(|e| Error::InvalidEvent { index, reason: e.to_string() })
+        })
+        .collect()
+}
+
+fn bundle_files(manifest: Vec<u8>, signature: Option<Vec<u8>>, files: &Object) -> Result<BundleFiles, Error> {
+    let mut bundle = BundleFiles { manifest, signature, ..BundleFiles::default() };
+    for entry in Object::entries(files).iter() {
+        let entry = Array::from(&entry);
+        let name = entry.get(0).as_string().ok_or_else(|| invalid("files", "file names must be strings"))?;
+        let bytes = entry
+            .get(1)
+            .dyn_into::<Uint8Array>()
+            .map_err(|_| invalid("files", format!("{name:?} must be a Uint8Array")))?;
+        bundle.files.insert(name, bytes.to_vec());
+    }
+    Ok(bundle)
+}
+
+/// The engine, as JavaScript sees it. The npm package wraps it; use `Edgerec` from there.
+#[wasm_bindgen(js_name = Engine)]
+pub struct WasmEngine {
+    inner: Engine,
+}
+
+#[wasm_bindgen(js_class = Engine)]
+impl WasmEngine {
+    /// Verifies and loads a bundle. `files` maps file names (as in the manifest) to their bytes;
+    /// `publicKey`, when given, is the ed25519 key (64 hex digits) the manifest must be signed by.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        manifest: Vec<u8>,
+        signature: Option<Vec<u8>>,
+        files: &Object,
+        #[wasm_bindgen(js_name = publicKey)] public_key: Option<String>,
+    ) -> Result<WasmEngine, JsValue> {
+        let key = public_key.as_deref().map(parse_public_key_hex).transpose().map_err(js_error)?;
+        let bundle = bundle_files(manifest, signature, files).map_err(js_error)?;
+        let inner = Engine::load(bundle, key.as_ref()).map_err(js_error)?;
+        Ok(WasmEngine { inner })
+    }
+
+    /// The bundle's manifest, as a plain object.
+    pub fn manifest(&self) -> Result<JsValue, JsValue> {
+        to_js(self.inner.manifest())
+    }
+
+    /// Adds an array of events to the session: all of them, or none if any is invalid.
+    pub fn observe(&mut self, events: JsValue) -> Result<(), JsValue> {
+        let events = raw_events(&events).map_err(js_error)?;
+        self.inner.observe(&events, js_sys::Date::now()).map_err(js_error)
+    }
+
+    /// Top-k recommendations: `{ k, exclude, candidates, events }`, all optional.
+    pub fn recommend(&mut self, request: JsValue) -> Result<JsValue, JsValue> {
+        let request = recommend_request(request).map_err(js_error)?;
+        let result = self.inner.recommend(&request, js_sys::Date::now()).map_err(js_error)?;
+        to_js(&result)
+    }
+
+    /// The user vector for `events`, or for the session when `events` is undefined.
+    #[wasm_bindgen(js_name = userVector)]
+    pub fn user_vector(&mut self, events: JsValue) -> Result<Vec<f32>, JsValue> {
+        let events = optional_events(&events).map_err(js_error)?;
+        self.inner.user_vector(events.as_deref(), js_sys::Date::now()).map_err(js_error)
+    }
+
+    /// The events held in the session window, oldest first, as `{ type, item, ts, price }`.
+    pub fn session(&self) -> Result<JsValue, JsValue> {
+        let catalog = self.inner.catalog();
+        let events: Vec<SessionEvent<'_>> = self
+            .inner
+            .session()
+            .map(|e| SessionEvent { kind: e.kind, item: &catalog.item(e.item).id, ts: e.ts, price: e.price })
+            .collect();
+        to_js(&events)
+    }
+
+    /// Wipes the session.
+    pub fn forget(&mut self) {
+        self.inner.forget();
+    }
+}
+
+#[derive(Serialize)]
+struct SessionEvent<'a> {
+    #[serde(rename = "type")]
+    kind: crate::events::EventKind,
+    item: &'a str,
+    ts: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    price: Option<f64>,
+}
+
+fn optional_events(value: &JsValue) -> Result<Option<Vec<RawEvent>>, Error> {
+    if value.is_undefined() || value.is_null() {
+        Ok(None)
+    } else {
+        raw_events(value).map(Some)
+    }
+}
+
+fn recommend_request(value: JsValue) -> Result<RecommendRequest, Error> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(RecommendRequest::default());
+    }
+    if !value.is_object() {
+        return Err(invalid("request", "expected an object such as { k: 10 }"));
+    }
+    let events = Reflect::get(&value, &"events".into()).map_err(|_| invalid("events", "unreadable"))?;
+    let mut request: RecommendRequest =
+        serde_wasm_bindgen::from_value(value).map_err(|e| invalid("request", e.to_string()))?;
+    request.events = optional_events(&events)?;
+    Ok(request)
+}

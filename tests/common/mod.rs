@@ -1,0 +1,87 @@
+//! Shared helpers for the integration tests: the fixture bundle and its expected outputs.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use edgerec::bundle::sha256_hex;
+use edgerec::{BundleFiles, Engine, RawEvent};
+use serde::Deserialize;
+
+/// Later than every fixture timestamp, so none of them lies in the future.
+pub const NOW_MS: f64 = 1_800_000_000_000.0;
+
+pub fn fixture_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/fixture")
+}
+
+/// The fixture bundle's files as bytes, signature included.
+pub fn fixture_files() -> BundleFiles {
+    let dir = fixture_dir();
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let files: HashMap<String, Vec<u8>> = ["interest.onnx", "items.safetensors", "items.json"]
+        .into_iter()
+        .map(|name| (name.to_owned(), read(name)))
+        .collect();
+    BundleFiles { manifest: read("manifest.json"), signature: Some(read("manifest.sig")), files }
+}
+
+/// Replaces one file and rewrites the manifest so that its size and hash match again.
+pub fn with_file_rehashed(mut files: BundleFiles, name: &str, bytes: Vec<u8>) -> BundleFiles {
+    let mut manifest: serde_json::Value = serde_json::from_slice(&files.manifest).unwrap();
+    manifest["files"][name] = serde_json::json!({ "bytes": bytes.len(), "sha256": sha256_hex(&bytes) });
+    files.manifest = serde_json::to_vec(&manifest).unwrap();
+    files.files.insert(name.to_owned(), bytes);
+    files
+}
+
+pub fn engine() -> Engine {
+    Engine::load(fixture_files(), None).expect("the fixture bundle loads")
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Expected {
+    pub public_key: String,
+    pub k: usize,
+    pub cases: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+pub struct Case {
+    pub name: String,
+    pub events: Vec<ExpectedEvent>,
+    pub user: Vec<f32>,
+    pub top: Vec<ExpectedItem>,
+}
+
+#[derive(Deserialize)]
+pub struct ExpectedEvent {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub item: String,
+    pub ts: f64,
+}
+
+#[derive(Deserialize)]
+pub struct ExpectedItem {
+    pub item: String,
+    pub score: f32,
+}
+
+pub fn expected() -> Expected {
+    let bytes = std::fs::read(fixture_dir().join("expected.json")).unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+impl Case {
+    pub fn raw_events(&self) -> Vec<RawEvent> {
+        self.events
+            .iter()
+            .map(|e| RawEvent { kind: Some(e.kind.clone()), item: Some(e.item.clone()), ts: Some(e.ts), price: None })
+            .collect()
+    }
+}
+
+pub fn view(item: &str, ts: f64) -> RawEvent {
+    RawEvent { kind: Some("view".into()), item: Some(item.into()), ts: Some(ts), price: None }
+}
