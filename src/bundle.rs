@@ -84,7 +84,10 @@ impl Manifest {
             return bad(format!("`dims` must be 1 to {MAX_DIMS}, got {}", self.dims));
         }
         if self.seq_len == 0 || self.seq_len > MAX_SEQ_LEN {
-            return bad(format!("`seqLen` must be 1 to {MAX_SEQ_LEN}, got {}", self.seq_len));
+            return bad(format!(
+                "`seqLen` must be 1 to {MAX_SEQ_LEN}, got {}",
+                self.seq_len
+            ));
         }
         if self.item_count == 0 {
             return bad("`itemCount` must be at least 1".into());
@@ -96,9 +99,14 @@ impl Manifest {
         }
         for (name, entry) in &self.files {
             let hex_ok = entry.sha256.len() == 64
-                && entry.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+                && entry
+                    .sha256
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
             if !hex_ok {
-                return bad(format!("`files.{name}.sha256` must be 64 lower-case hex digits"));
+                return bad(format!(
+                    "`files.{name}.sha256` must be 64 lower-case hex digits"
+                ));
             }
         }
         Ok(())
@@ -135,7 +143,9 @@ impl VerifiedBundle {
         let mut files = bundle.files;
         files.retain(|name, _| manifest.files.contains_key(name));
         for (name, entry) in &manifest.files {
-            let bytes = files.get(name).ok_or_else(|| Error::MissingFile(name.clone()))?;
+            let bytes = files
+                .get(name)
+                .ok_or_else(|| Error::MissingFile(name.clone()))?;
             check_file(name, entry, bytes)?;
         }
         Ok(VerifiedBundle { manifest, files })
@@ -143,7 +153,10 @@ impl VerifiedBundle {
 
     /// The verified bytes of a file the manifest lists.
     pub fn file(&self, name: &str) -> Result<&[u8]> {
-        self.files.get(name).map(Vec::as_slice).ok_or_else(|| Error::MissingFile(name.to_owned()))
+        self.files
+            .get(name)
+            .map(Vec::as_slice)
+            .ok_or_else(|| Error::MissingFile(name.to_owned()))
     }
 }
 
@@ -151,18 +164,29 @@ impl VerifiedBundle {
 pub fn check_file(name: &str, entry: &FileEntry, bytes: &[u8]) -> Result<()> {
     let actual = bytes.len() as u64;
     if actual != entry.bytes {
-        return Err(Error::SizeMismatch { file: name.to_owned(), expected: entry.bytes, actual });
+        return Err(Error::SizeMismatch {
+            file: name.to_owned(),
+            expected: entry.bytes,
+            actual,
+        });
     }
     let digest = sha256_hex(bytes);
     if digest != entry.sha256 {
-        return Err(Error::ChecksumMismatch { file: name.to_owned(), expected: entry.sha256.clone(), actual: digest });
+        return Err(Error::ChecksumMismatch {
+            file: name.to_owned(),
+            expected: entry.sha256.clone(),
+            actual: digest,
+        });
     }
     Ok(())
 }
 
 /// Lower-case hex sha256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Parses a pinned public key given as 64 hex digits.
@@ -191,8 +215,12 @@ fn verify_signature(manifest: &[u8], signature: Option<&[u8]>, key: &[u8; 32]) -
         Error::BadSignature("a public key is pinned but the bundle has no manifest.sig".into())
     })?;
     let signature = Signature::from_slice(signature).map_err(|_| {
-        Error::BadSignature(format!("manifest.sig must be 64 bytes, got {}", signature.len()))
+        Error::BadSignature(format!(
+            "manifest.sig must be 64 bytes, got {}",
+            signature.len()
+        ))
     })?;
-    key.verify_strict(manifest, &signature)
-        .map_err(|_| Error::BadSignature("the signature does not match manifest.json and the pinned key".into()))
+    key.verify_strict(manifest, &signature).map_err(|_| {
+        Error::BadSignature("the signature does not match manifest.json and the pinned key".into())
+    })
 }

@@ -42,7 +42,12 @@ pub struct Catalog {
 impl Catalog {
     /// Parses `items.json` and `items.safetensors` and checks them against the manifest's
     /// item count and width.
-    pub fn load(items_json: &[u8], table: &[u8], item_count: usize, dims: usize) -> Result<Catalog> {
+    pub fn load(
+        items_json: &[u8],
+        table: &[u8],
+        item_count: usize,
+        dims: usize,
+    ) -> Result<Catalog> {
         let items: Vec<ItemInfo> = serde_json::from_slice(items_json)
             .map_err(|e| Error::InvalidCatalog(format!("items.json: {e}")))?;
         let embeddings = read_embeddings(table, item_count, dims)?;
@@ -50,19 +55,27 @@ impl Catalog {
     }
 
     /// Builds a catalogue from parsed parts, checking ids and shapes.
-    pub fn from_parts(items: Vec<ItemInfo>, embeddings: Embeddings, dims: usize) -> Result<Catalog> {
+    pub fn from_parts(
+        items: Vec<ItemInfo>,
+        embeddings: Embeddings,
+        dims: usize,
+    ) -> Result<Catalog> {
         let n = items.len();
         let rows = match &embeddings {
             Embeddings::Int8 { values, scales } => {
                 if scales.len() * dims != values.len() {
-                    return Err(Error::InvalidCatalog("`scale` has a different row count from `embedding`".into()));
+                    return Err(Error::InvalidCatalog(
+                        "`scale` has a different row count from `embedding`".into(),
+                    ));
                 }
                 scales.len()
             }
             Embeddings::Float(values) => values.len() / dims.max(1),
         };
         if dims == 0 || rows != n {
-            return Err(Error::InvalidCatalog(format!("items.json lists {n} items but the table has {rows} rows")));
+            return Err(Error::InvalidCatalog(format!(
+                "items.json lists {n} items but the table has {rows} rows"
+            )));
         }
         let mut index = HashMap::with_capacity(n);
         for (i, item) in items.iter().enumerate() {
@@ -70,10 +83,18 @@ impl Catalog {
                 return Err(Error::InvalidCatalog(format!("item {i} has an empty id")));
             }
             if index.insert(item.id.clone(), i).is_some() {
-                return Err(Error::InvalidCatalog(format!("item id {:?} appears twice", item.id)));
+                return Err(Error::InvalidCatalog(format!(
+                    "item id {:?} appears twice",
+                    item.id
+                )));
             }
         }
-        Ok(Catalog { items, index, dims, embeddings })
+        Ok(Catalog {
+            items,
+            index,
+            dims,
+            embeddings,
+        })
     }
 
     /// Number of items.
@@ -124,14 +145,21 @@ impl Catalog {
 fn read_embeddings(bytes: &[u8], n: usize, d: usize) -> Result<Embeddings> {
     let bad = |what: String| Error::InvalidCatalog(format!("items.safetensors: {what}"));
     let tensors = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
-    let embedding = tensors.tensor("embedding").map_err(|_| bad("no `embedding` tensor".into()))?;
+    let embedding = tensors
+        .tensor("embedding")
+        .map_err(|_| bad("no `embedding` tensor".into()))?;
     if embedding.shape() != [n, d] {
-        return Err(bad(format!("`embedding` has shape {:?}; the manifest says [{n}, {d}]", embedding.shape())));
+        return Err(bad(format!(
+            "`embedding` has shape {:?}; the manifest says [{n}, {d}]",
+            embedding.shape()
+        )));
     }
     match embedding.dtype() {
         Dtype::I8 => {
             let values = embedding.data().iter().map(|&b| b as i8).collect();
-            let scale = tensors.tensor("scale").map_err(|_| bad("an int8 `embedding` needs a `scale` tensor".into()))?;
+            let scale = tensors
+                .tensor("scale")
+                .map_err(|_| bad("an int8 `embedding` needs a `scale` tensor".into()))?;
             if scale.dtype() != Dtype::F32 || scale.shape() != [n] {
                 return Err(bad(format!("`scale` must be f32 [{n}]")));
             }
@@ -141,19 +169,32 @@ fn read_embeddings(bytes: &[u8], n: usize, d: usize) -> Result<Embeddings> {
             }
             Ok(Embeddings::Int8 { values, scales })
         }
-        Dtype::F16 => finite(embedding.data().chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect()),
+        Dtype::F16 => finite(
+            embedding
+                .data()
+                .chunks_exact(2)
+                .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
+        ),
         Dtype::F32 => finite(f32_values(embedding.data())),
-        other => Err(bad(format!("`embedding` has dtype {other:?}; expected I8, F16 or F32"))),
+        other => Err(bad(format!(
+            "`embedding` has dtype {other:?}; expected I8, F16 or F32"
+        ))),
     }
 }
 
 fn finite(values: Vec<f32>) -> Result<Embeddings> {
     if values.iter().any(|v| !v.is_finite()) {
-        return Err(Error::InvalidCatalog("items.safetensors: `embedding` holds a non-finite value".into()));
+        return Err(Error::InvalidCatalog(
+            "items.safetensors: `embedding` holds a non-finite value".into(),
+        ));
     }
     Ok(Embeddings::Float(values))
 }
 
 fn f32_values(bytes: &[u8]) -> Vec<f32> {
-    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }

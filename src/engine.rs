@@ -32,7 +32,12 @@ pub struct RecommendRequest {
 
 impl Default for RecommendRequest {
     fn default() -> Self {
-        RecommendRequest { k: DEFAULT_K, exclude: Vec::new(), candidates: None, events: None }
+        RecommendRequest {
+            k: DEFAULT_K,
+            exclude: Vec::new(),
+            candidates: None,
+            events: None,
+        }
     }
 }
 
@@ -66,9 +71,18 @@ impl Engine {
             manifest.item_count,
             manifest.dims,
         )?;
-        let model = InterestModel::load(bundle.file(INTEREST_MODEL)?, manifest.seq_len, manifest.dims)?;
+        let model = InterestModel::load(
+            bundle.file(INTEREST_MODEL)?,
+            manifest.seq_len,
+            manifest.dims,
+        )?;
         let session = SessionWindow::new(manifest.seq_len);
-        Ok(Engine { manifest, catalog, model, session })
+        Ok(Engine {
+            manifest,
+            catalog,
+            model,
+            session,
+        })
     }
 
     /// The bundle's manifest.
@@ -115,7 +129,11 @@ impl Engine {
     }
 
     /// The top-k items for the session, or for `request.events` when given.
-    pub fn recommend(&mut self, request: &RecommendRequest, now_ms: f64) -> Result<Vec<Recommendation>> {
+    pub fn recommend(
+        &mut self,
+        request: &RecommendRequest,
+        now_ms: f64,
+    ) -> Result<Vec<Recommendation>> {
         let n = self.catalog.len();
         if request.k == 0 || request.k > n {
             return Err(Error::InvalidArgument {
@@ -123,30 +141,47 @@ impl Engine {
                 reason: format!("must be 1 to {n} (the catalogue's size), got {}", request.k),
             });
         }
-        let candidates = request.candidates.as_deref().map(|ids| self.candidate_rows(ids)).transpose()?;
+        let candidates = request
+            .candidates
+            .as_deref()
+            .map(|ids| self.candidate_rows(ids))
+            .transpose()?;
         let mut excluded = vec![false; n];
-        for row in request.exclude.iter().filter_map(|id| self.catalog.index_of(id)) {
+        for row in request
+            .exclude
+            .iter()
+            .filter_map(|id| self.catalog.index_of(id))
+        {
             excluded[row] = true;
         }
         let user = self.user_vector(request.events.as_deref(), now_ms)?;
         let pool = candidates.as_deref().map_or(Pool::All, Pool::Candidates);
         Ok(top_k(&self.catalog, &user, request.k, pool, &excluded)
             .into_iter()
-            .map(|s| Recommendation { item: self.catalog.item(s.item).id.clone(), score: s.score })
+            .map(|s| Recommendation {
+                item: self.catalog.item(s.item).id.clone(),
+                score: s.score,
+            })
             .collect())
     }
 
     fn candidate_rows(&self, ids: &[String]) -> Result<Vec<usize>> {
         if ids.is_empty() {
-            return Err(Error::InvalidArgument { name: "candidates", reason: "must not be empty when given".into() });
+            return Err(Error::InvalidArgument {
+                name: "candidates",
+                reason: "must not be empty when given".into(),
+            });
         }
         let mut seen = vec![false; self.catalog.len()];
         let mut rows = Vec::with_capacity(ids.len());
         for id in ids {
-            let row = self.catalog.index_of(id).ok_or_else(|| Error::UnknownItem {
-                item: id.clone(),
-                context: "candidates".into(),
-            })?;
+            let row = self
+                .catalog
+                .index_of(id)
+                .ok_or_else(|| Error::UnknownItem {
+                    item: id.clone(),
+                    context: "candidates".into(),
+                })?;
             if !std::mem::replace(&mut seen[row], true) {
                 rows.push(row);
             }

@@ -25,7 +25,9 @@ pub enum Error {
     InvalidManifest(String),
 
     /// The manifest declares a format version this build of edgerec does not read.
-    #[error("bundle format version {found} is not supported: this edgerec reads version {supported}")]
+    #[error(
+        "bundle format version {found} is not supported: this edgerec reads version {supported}"
+    )]
     UnsupportedFormatVersion { found: u32, supported: u32 },
 
     /// A file the manifest requires was not supplied.
@@ -34,11 +36,19 @@ pub enum Error {
 
     /// A bundle file's byte length differs from the manifest's (a truncated or wrong download).
     #[error("bundle file {file:?} is {actual} bytes; the manifest says {expected}")]
-    SizeMismatch { file: String, expected: u64, actual: u64 },
+    SizeMismatch {
+        file: String,
+        expected: u64,
+        actual: u64,
+    },
 
     /// A bundle file's sha256 differs from the manifest's (a corrupted or tampered file).
     #[error("bundle file {file:?} has sha256 {actual}; the manifest says {expected}")]
-    ChecksumMismatch { file: String, expected: String, actual: String },
+    ChecksumMismatch {
+        file: String,
+        expected: String,
+        actual: String,
+    },
 
     /// The caller pinned a public key and the manifest's signature is absent or does not verify.
     #[error("manifest signature rejected: {0}")]

@@ -75,20 +75,30 @@ impl RawEvent {
     /// [`Error::UnknownItem`], like any other bad event, so a batch never half-applies.
     pub fn validate(&self, index: usize, catalog: &Catalog, now_ms: f64) -> Result<Event> {
         let invalid = |reason: String| Error::InvalidEvent { index, reason };
-        let kind_name = self
-            .kind
-            .as_deref()
-            .ok_or_else(|| invalid("missing `type` (one of \"view\", \"cart\", \"purchase\")".into()))?;
-        let kind = EventKind::parse(kind_name).ok_or_else(|| {
-            invalid(format!("unknown type {kind_name:?}; expected \"view\", \"cart\" or \"purchase\""))
+        let kind_name = self.kind.as_deref().ok_or_else(|| {
+            invalid("missing `type` (one of \"view\", \"cart\", \"purchase\")".into())
         })?;
-        let item_id = self.item.as_deref().ok_or_else(|| invalid("missing `item`".into()))?;
+        let kind = EventKind::parse(kind_name).ok_or_else(|| {
+            invalid(format!(
+                "unknown type {kind_name:?}; expected \"view\", \"cart\" or \"purchase\""
+            ))
+        })?;
+        let item_id = self
+            .item
+            .as_deref()
+            .ok_or_else(|| invalid("missing `item`".into()))?;
         if item_id.is_empty() || item_id.len() > MAX_ITEM_ID_BYTES {
-            return Err(invalid(format!("`item` must be 1 to {MAX_ITEM_ID_BYTES} bytes long")));
+            return Err(invalid(format!(
+                "`item` must be 1 to {MAX_ITEM_ID_BYTES} bytes long"
+            )));
         }
-        let ts = self.ts.ok_or_else(|| invalid("missing `ts` (milliseconds since the epoch)".into()))?;
+        let ts = self
+            .ts
+            .ok_or_else(|| invalid("missing `ts` (milliseconds since the epoch)".into()))?;
         if !ts.is_finite() || ts < 0.0 {
-            return Err(invalid(format!("`ts` must be a finite, non-negative number of milliseconds, got {ts}")));
+            return Err(invalid(format!(
+                "`ts` must be a finite, non-negative number of milliseconds, got {ts}"
+            )));
         }
         if ts > now_ms + MAX_FUTURE_SKEW_MS {
             return Err(invalid(format!(
@@ -99,23 +109,38 @@ impl RawEvent {
         }
         if let Some(price) = self.price {
             if !price.is_finite() || price < 0.0 {
-                return Err(invalid(format!("`price` must be a finite, non-negative number, got {price}")));
+                return Err(invalid(format!(
+                    "`price` must be a finite, non-negative number, got {price}"
+                )));
             }
         }
-        let item = catalog.index_of(item_id).ok_or_else(|| Error::UnknownItem {
-            item: item_id.to_owned(),
-            context: format!("event {index}"),
-        })?;
-        Ok(Event { kind, item, ts, price: self.price })
+        let item = catalog
+            .index_of(item_id)
+            .ok_or_else(|| Error::UnknownItem {
+                item: item_id.to_owned(),
+                context: format!("event {index}"),
+            })?;
+        Ok(Event {
+            kind,
+            item,
+            ts,
+            price: self.price,
+        })
     }
 }
 
 /// Validates a whole batch: all of it is accepted, or none of it.
 pub fn validate_batch(raw: &[RawEvent], catalog: &Catalog, now_ms: f64) -> Result<Vec<Event>> {
     if raw.len() > MAX_EVENTS_PER_CALL {
-        return Err(Error::TooManyEvents { count: raw.len(), max: MAX_EVENTS_PER_CALL });
+        return Err(Error::TooManyEvents {
+            count: raw.len(),
+            max: MAX_EVENTS_PER_CALL,
+        });
     }
-    raw.iter().enumerate().map(|(i, e)| e.validate(i, catalog, now_ms)).collect()
+    raw.iter()
+        .enumerate()
+        .map(|(i, e)| e.validate(i, catalog, now_ms))
+        .collect()
 }
 
 /// The last `capacity` events in time order: what the interest model reads.
@@ -128,7 +153,10 @@ pub struct SessionWindow {
 impl SessionWindow {
     /// An empty window holding at most `capacity` events.
     pub fn new(capacity: usize) -> Self {
-        SessionWindow { capacity, events: VecDeque::with_capacity(capacity) }
+        SessionWindow {
+            capacity,
+            events: VecDeque::with_capacity(capacity),
+        }
     }
 
     /// Adds validated events. Events are kept in timestamp order (a late-arriving event takes
@@ -161,5 +189,34 @@ impl SessionWindow {
     /// Drops every held event.
     pub fn clear(&mut self) {
         self.events.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(item: usize, ts: f64) -> Event {
+        Event {
+            kind: EventKind::View,
+            item,
+            ts,
+            price: None,
+        }
+    }
+
+    #[test]
+    fn the_window_keeps_the_latest_events_in_time_order() {
+        let mut window = SessionWindow::new(3);
+        window.extend(&[event(1, 10.0), event(2, 30.0)]);
+        window.extend(&[event(3, 20.0), event(4, 30.0), event(5, 5.0)]);
+        let items: Vec<usize> = window.events().map(|e| e.item).collect();
+        assert_eq!(
+            items,
+            [3, 2, 4],
+            "late events take their place by time; equal times keep arrival order"
+        );
+        window.clear();
+        assert!(window.is_empty());
     }
 }

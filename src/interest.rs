@@ -15,7 +15,10 @@ pub struct InterestModel {
 
 impl std::fmt::Debug for InterestModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InterestModel").field("seq_len", &self.seq_len).field("dims", &self.dims).finish()
+        f.debug_struct("InterestModel")
+            .field("seq_len", &self.seq_len)
+            .field("dims", &self.dims)
+            .finish()
     }
 }
 
@@ -47,8 +50,16 @@ impl InterestModel {
                 output.datum_type, output.shape
             )));
         }
-        let state = model.into_runnable().map_err(invalid)?.spawn().map_err(invalid)?;
-        Ok(InterestModel { state, seq_len, dims })
+        let state = model
+            .into_runnable()
+            .map_err(invalid)?
+            .spawn()
+            .map_err(invalid)?;
+        Ok(InterestModel {
+            state,
+            seq_len,
+            dims,
+        })
     }
 
     /// Runs the encoder on `emb`, `L × d` values row-major, and returns the user vector.
@@ -56,9 +67,14 @@ impl InterestModel {
         let fail = |e: TractError| Error::Inference(format!("{e:#}"));
         let input = Tensor::from_shape(&[1, self.seq_len, self.dims], emb).map_err(fail)?;
         let outputs = self.state.run(tvec!(input.into_tvalue())).map_err(fail)?;
-        let user = outputs[0].try_as_plain_ram().and_then(|v| Ok(v.as_slice::<f32>()?.to_vec())).map_err(fail)?;
+        let user = outputs[0]
+            .try_as_plain_ram()
+            .and_then(|v| Ok(v.as_slice::<f32>()?.to_vec()))
+            .map_err(fail)?;
         if user.len() != self.dims || user.iter().any(|v| !v.is_finite()) {
-            return Err(Error::Inference("the user vector is not d finite values".into()));
+            return Err(Error::Inference(
+                "the user vector is not d finite values".into(),
+            ));
         }
         Ok(user)
     }

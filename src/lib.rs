@@ -15,6 +15,6 @@ pub mod retrieve;
 pub mod wasm;
 
 pub use bundle::{BundleFiles, Manifest};
-pub use engine::{Engine, Recommendation, RecommendRequest};
+pub use engine::{Engine, RecommendRequest, Recommendation};
 pub use error::{Error, Result};
 pub use events::{EventKind, RawEvent};

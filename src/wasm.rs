@@ -24,7 +24,10 @@ fn js_error(err: Error) -> JsValue {
 }
 
 fn invalid(name: &'static str, reason: impl Into<String>) -> Error {
-    Error::InvalidArgument { name, reason: reason.into() }
+    Error::InvalidArgument {
+        name,
+        reason: reason.into(),
+    }
 }
 
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
@@ -35,26 +38,44 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
 
 /// Reads an array of events, each deserialised on its own so that an error names its index.
 fn raw_events(value: &JsValue) -> Result<Vec<RawEvent>, Error> {
-    let array = value.dyn_ref::<Array>().ok_or_else(|| invalid("events", "expected an array of events"))?;
+    let array = value
+        .dyn_ref::<Array>()
+        .ok_or_else(|| invalid("events", "expected an array of events"))?;
     let count = array.length() as usize;
     if count > MAX_EVENTS_PER_CALL {
-        return Err(Error::TooManyEvents { count, max: MAX_EVENTS_PER_CALL });
+        return Err(Error::TooManyEvents {
+            count,
+            max: MAX_EVENTS_PER_CALL,
+        });
     }
     array
         .iter()
         .enumerate()
         .map(|(index, event)| {
-            serde_wasm_bindgen::from_value(event)
-                .map_err(|e| Error::InvalidEvent { index, reason: e.to_string() })
+            serde_wasm_bindgen::from_value(event).map_err(|e| Error::InvalidEvent {
+                index,
+                reason: e.to_string(),
+            })
         })
         .collect()
 }
 
-fn bundle_files(manifest: Vec<u8>, signature: Option<Vec<u8>>, files: &Object) -> Result<BundleFiles, Error> {
-    let mut bundle = BundleFiles { manifest, signature, ..BundleFiles::default() };
+fn bundle_files(
+    manifest: Vec<u8>,
+    signature: Option<Vec<u8>>,
+    files: &Object,
+) -> Result<BundleFiles, Error> {
+    let mut bundle = BundleFiles {
+        manifest,
+        signature,
+        ..BundleFiles::default()
+    };
     for entry in Object::entries(files).iter() {
         let entry = Array::from(&entry);
-        let name = entry.get(0).as_string().ok_or_else(|| invalid("files", "file names must be strings"))?;
+        let name = entry
+            .get(0)
+            .as_string()
+            .ok_or_else(|| invalid("files", "file names must be strings"))?;
         let bytes = entry
             .get(1)
             .dyn_into::<Uint8Array>()
@@ -81,7 +102,11 @@ impl WasmEngine {
         files: &Object,
         #[wasm_bindgen(js_name = publicKey)] public_key: Option<String>,
     ) -> Result<WasmEngine, JsValue> {
-        let key = public_key.as_deref().map(parse_public_key_hex).transpose().map_err(js_error)?;
+        let key = public_key
+            .as_deref()
+            .map(parse_public_key_hex)
+            .transpose()
+            .map_err(js_error)?;
         let bundle = bundle_files(manifest, signature, files).map_err(js_error)?;
         let inner = Engine::load(bundle, key.as_ref()).map_err(js_error)?;
         Ok(WasmEngine { inner })
@@ -95,13 +120,18 @@ impl WasmEngine {
     /// Adds an array of events to the session: all of them, or none if any is invalid.
     pub fn observe(&mut self, events: JsValue) -> Result<(), JsValue> {
         let events = raw_events(&events).map_err(js_error)?;
-        self.inner.observe(&events, js_sys::Date::now()).map_err(js_error)
+        self.inner
+            .observe(&events, js_sys::Date::now())
+            .map_err(js_error)
     }
 
     /// Top-k recommendations: `{ k, exclude, candidates, events }`, all optional.
     pub fn recommend(&mut self, request: JsValue) -> Result<JsValue, JsValue> {
         let request = recommend_request(request).map_err(js_error)?;
-        let result = self.inner.recommend(&request, js_sys::Date::now()).map_err(js_error)?;
+        let result = self
+            .inner
+            .recommend(&request, js_sys::Date::now())
+            .map_err(js_error)?;
         to_js(&result)
     }
 
@@ -109,7 +139,9 @@ impl WasmEngine {
     #[wasm_bindgen(js_name = userVector)]
     pub fn user_vector(&mut self, events: JsValue) -> Result<Vec<f32>, JsValue> {
         let events = optional_events(&events).map_err(js_error)?;
-        self.inner.user_vector(events.as_deref(), js_sys::Date::now()).map_err(js_error)
+        self.inner
+            .user_vector(events.as_deref(), js_sys::Date::now())
+            .map_err(js_error)
     }
 
     /// The events held in the session window, oldest first, as `{ type, item, ts, price }`.
@@ -118,7 +150,12 @@ impl WasmEngine {
         let events: Vec<SessionEvent<'_>> = self
             .inner
             .session()
-            .map(|e| SessionEvent { kind: e.kind, item: &catalog.item(e.item).id, ts: e.ts, price: e.price })
+            .map(|e| SessionEvent {
+                kind: e.kind,
+                item: &catalog.item(e.item).id,
+                ts: e.ts,
+                price: e.price,
+            })
             .collect();
         to_js(&events)
     }
@@ -154,7 +191,8 @@ fn recommend_request(value: JsValue) -> Result<RecommendRequest, Error> {
     if !value.is_object() {
         return Err(invalid("request", "expected an object such as { k: 10 }"));
     }
-    let events = Reflect::get(&value, &"events".into()).map_err(|_| invalid("events", "unreadable"))?;
+    let events =
+        Reflect::get(&value, &"events".into()).map_err(|_| invalid("events", "unreadable"))?;
     let mut request: RecommendRequest =
         serde_wasm_bindgen::from_value(value).map_err(|e| invalid("request", e.to_string()))?;
     request.events = optional_events(&events)?;

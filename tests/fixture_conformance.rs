@@ -11,10 +11,16 @@ const TOLERANCE: f32 = 1e-4;
 fn user_vectors_match_onnxruntime() {
     let mut engine = engine();
     for case in expected().cases {
-        let user = engine.user_vector(Some(&case.raw_events()), NOW_MS).unwrap();
+        let user = engine
+            .user_vector(Some(&case.raw_events()), NOW_MS)
+            .unwrap();
         assert_eq!(user.len(), case.user.len(), "{}", case.name);
         for (got, want) in user.iter().zip(&case.user) {
-            assert!((got - want).abs() <= TOLERANCE, "{}: {got} vs {want}", case.name);
+            assert!(
+                (got - want).abs() <= TOLERANCE,
+                "{}: {got} vs {want}",
+                case.name
+            );
         }
     }
 }
@@ -24,13 +30,23 @@ fn top_k_matches_the_independent_ranking() {
     let expected = expected();
     let mut engine = engine();
     for case in &expected.cases {
-        let request = RecommendRequest { k: expected.k, events: Some(case.raw_events()), ..Default::default() };
+        let request = RecommendRequest {
+            k: expected.k,
+            events: Some(case.raw_events()),
+            ..Default::default()
+        };
         let top = engine.recommend(&request, NOW_MS).unwrap();
         let got: Vec<&str> = top.iter().map(|r| r.item.as_str()).collect();
         let want: Vec<&str> = case.top.iter().map(|r| r.item.as_str()).collect();
         assert_eq!(got, want, "{}", case.name);
         for (g, w) in top.iter().zip(&case.top) {
-            assert!((g.score - w.score).abs() <= TOLERANCE, "{}: {} vs {}", case.name, g.score, w.score);
+            assert!(
+                (g.score - w.score).abs() <= TOLERANCE,
+                "{}: {} vs {}",
+                case.name,
+                g.score,
+                w.score
+            );
         }
     }
 }
@@ -38,15 +54,35 @@ fn top_k_matches_the_independent_ranking() {
 #[test]
 fn the_session_gives_what_the_same_events_give_statelessly() {
     let expected = expected();
-    let case = expected.cases.iter().find(|c| c.events.len() > 8).expect("a case longer than the window");
+    let case = expected
+        .cases
+        .iter()
+        .find(|c| c.events.len() > 8)
+        .expect("a case longer than the window");
     let mut engine = engine();
     let events = case.raw_events();
     let (first, rest) = events.split_at(4);
     engine.observe(first, NOW_MS).unwrap();
     engine.observe(rest, NOW_MS).unwrap();
-    assert_eq!(engine.session().len(), 8, "the window keeps the last L events");
-    let from_session = engine.recommend(&RecommendRequest { k: 10, ..Default::default() }, NOW_MS).unwrap();
-    let stateless = RecommendRequest { k: 10, events: Some(events.clone()), ..Default::default() };
+    assert_eq!(
+        engine.session().len(),
+        8,
+        "the window keeps the last L events"
+    );
+    let from_session = engine
+        .recommend(
+            &RecommendRequest {
+                k: 10,
+                ..Default::default()
+            },
+            NOW_MS,
+        )
+        .unwrap();
+    let stateless = RecommendRequest {
+        k: 10,
+        events: Some(events.clone()),
+        ..Default::default()
+    };
     assert_eq!(engine.recommend(&stateless, NOW_MS).unwrap(), from_session);
 }
 
@@ -54,9 +90,15 @@ fn the_session_gives_what_the_same_events_give_statelessly() {
 fn stateless_calls_leave_the_session_untouched() {
     let expected = expected();
     let mut engine = engine();
-    engine.observe(&expected.cases[1].raw_events(), NOW_MS).unwrap();
+    engine
+        .observe(&expected.cases[1].raw_events(), NOW_MS)
+        .unwrap();
     let before: Vec<_> = engine.session().copied().collect();
-    let request = RecommendRequest { k: 5, events: Some(expected.cases[2].raw_events()), ..Default::default() };
+    let request = RecommendRequest {
+        k: 5,
+        events: Some(expected.cases[2].raw_events()),
+        ..Default::default()
+    };
     engine.recommend(&request, NOW_MS).unwrap();
     assert_eq!(engine.session().copied().collect::<Vec<_>>(), before);
 }
@@ -73,20 +115,51 @@ fn exclude_and_candidates_shape_the_ranking() {
         events: Some(case.raw_events()),
         ..Default::default()
     };
-    let items: Vec<String> = engine.recommend(&request, NOW_MS).unwrap().into_iter().map(|r| r.item).collect();
+    let items: Vec<String> = engine
+        .recommend(&request, NOW_MS)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.item)
+        .collect();
     let want: Vec<String> = case.top[1..4].iter().map(|t| t.item.clone()).collect();
     assert_eq!(items, want);
 
-    let pool = vec![case.top[5].item.clone(), case.top[2].item.clone(), case.top[5].item.clone()];
-    let request = RecommendRequest { k: 10, candidates: Some(pool), events: Some(case.raw_events()), ..Default::default() };
-    let items: Vec<String> = engine.recommend(&request, NOW_MS).unwrap().into_iter().map(|r| r.item).collect();
-    assert_eq!(items, vec![case.top[2].item.clone(), case.top[5].item.clone()], "ranked, duplicates once");
+    let pool = vec![
+        case.top[5].item.clone(),
+        case.top[2].item.clone(),
+        case.top[5].item.clone(),
+    ];
+    let request = RecommendRequest {
+        k: 10,
+        candidates: Some(pool),
+        events: Some(case.raw_events()),
+        ..Default::default()
+    };
+    let items: Vec<String> = engine
+        .recommend(&request, NOW_MS)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.item)
+        .collect();
+    assert_eq!(
+        items,
+        vec![case.top[2].item.clone(), case.top[5].item.clone()],
+        "ranked, duplicates once"
+    );
 }
 
 #[test]
 fn an_empty_history_ranks_ties_by_item_index() {
     let mut engine = engine();
-    let top = engine.recommend(&RecommendRequest { k: 3, ..Default::default() }, NOW_MS).unwrap();
+    let top = engine
+        .recommend(
+            &RecommendRequest {
+                k: 3,
+                ..Default::default()
+            },
+            NOW_MS,
+        )
+        .unwrap();
     let items: Vec<&str> = top.iter().map(|r| r.item.as_str()).collect();
     assert_eq!(items, ["SKU-0000", "SKU-0001", "SKU-0002"]);
 }

@@ -27,13 +27,27 @@ pub enum Pool<'a> {
 
 /// The `k` best items of `pool` for `user`, skipping rows where `excluded[row]` is true; best
 /// first, equal scores in ascending item order. Fewer than `k` when fewer items are eligible.
-pub fn top_k(catalog: &Catalog, user: &[f32], k: usize, pool: Pool<'_>, excluded: &[bool]) -> Vec<Scored> {
+pub fn top_k(
+    catalog: &Catalog,
+    user: &[f32],
+    k: usize,
+    pool: Pool<'_>,
+    excluded: &[bool],
+) -> Vec<Scored> {
     let table = catalog.embeddings();
     let query = UserQuery::new(user, table);
     let keyed = |row: usize| (query.key(table, row), row);
     let mut ranked: Vec<(f32, usize)> = match pool {
-        Pool::All => (0..catalog.len()).filter(|&r| !excluded[r]).map(keyed).collect(),
-        Pool::Candidates(rows) => rows.iter().copied().filter(|&r| !excluded[r]).map(keyed).collect(),
+        Pool::All => (0..catalog.len())
+            .filter(|&r| !excluded[r])
+            .map(keyed)
+            .collect(),
+        Pool::Candidates(rows) => rows
+            .iter()
+            .copied()
+            .filter(|&r| !excluded[r])
+            .map(keyed)
+            .collect(),
     };
     let better = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
     if k < ranked.len() {
@@ -41,6 +55,76 @@ pub fn top_k(catalog: &Catalog, user: &[f32], k: usize, pool: Pool<'_>, excluded
         ranked.truncate(k);
     }
     ranked.sort_unstable_by(better);
-    ranked.into_iter().map(|(key, item)| Scored { item, score: query.score(key) }).collect()
+    ranked
+        .into_iter()
+        .map(|(key, item)| Scored {
+            item,
+            score: query.score(key),
+        })
+        .collect()
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{Embeddings, ItemInfo};
+
+    fn catalog(embeddings: Embeddings, n: usize) -> Catalog {
+        let items = (0..n)
+            .map(|i| ItemInfo {
+                id: format!("i{i}"),
+                name: None,
+                category: None,
+            })
+            .collect();
+        Catalog::from_parts(items, embeddings, 2).unwrap()
+    }
+
+    #[test]
+    fn float_tables_rank_by_dot_product_then_index() {
+        let table = Embeddings::Float(vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 2.0, 0.0]);
+        let top = top_k(&catalog(table, 4), &[1.0, 0.5], 3, Pool::All, &[false; 4]);
+        let order: Vec<usize> = top.iter().map(|s| s.item).collect();
+        assert_eq!(order, [3, 0, 2]);
+        assert_eq!(top[0].score, 2.0);
+    }
+
+    #[test]
+    fn int8_tables_score_in_integers_with_row_scales() {
+        let table = Embeddings::Int8 {
+            values: vec![127, 0, 0, 127, 127, 0],
+            scales: vec![0.01, 0.02, 0.03],
+        };
+        let top = top_k(
+            &catalog(table, 3),
+            &[1.0, 1.0],
+            3,
+            Pool::All,
+            &[false, false, true],
+        );
+        let order: Vec<usize> = top.iter().map(|s| s.item).collect();
+        assert_eq!(
+            order,
+            [1, 0],
+            "row 1 has the larger scale; row 2 is excluded"
+        );
+        assert!(
+            (top[0].score - 127.0 * 0.02).abs() < 1e-4,
+            "{}",
+            top[0].score
+        );
+    }
+
+    #[test]
+    fn candidates_limit_the_pool() {
+        let table = Embeddings::Float(vec![1.0, 0.0, 2.0, 0.0, 3.0, 0.0]);
+        let top = top_k(
+            &catalog(table, 3),
+            &[1.0, 0.0],
+            5,
+            Pool::Candidates(&[0, 1]),
+            &[false; 3],
+        );
+        assert_eq!(top.iter().map(|s| s.item).collect::<Vec<_>>(), [1, 0]);
+    }
+}

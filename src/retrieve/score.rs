@@ -20,7 +20,10 @@ impl UserQuery {
             Embeddings::Int8 { .. } => {
                 let max = user.iter().fold(0f32, |m, v| m.max(v.abs()));
                 let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
-                let values = user.iter().map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8).collect();
+                let values = user
+                    .iter()
+                    .map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8)
+                    .collect();
                 UserQuery::Int8 { values, scale }
             }
             Embeddings::Float(_) => UserQuery::Float(user.to_vec()),
@@ -34,12 +37,19 @@ impl UserQuery {
             (UserQuery::Int8 { values: u, .. }, Embeddings::Int8 { values, scales }) => {
                 let d = u.len();
                 let item = &values[row * d..(row + 1) * d];
-                let acc: i32 = u.iter().zip(item).map(|(&a, &b)| i32::from(a) * i32::from(b)).sum();
+                let acc: i32 = u
+                    .iter()
+                    .zip(item)
+                    .map(|(&a, &b)| i32::from(a) * i32::from(b))
+                    .sum();
                 acc as f32 * scales[row]
             }
             (UserQuery::Float(u), Embeddings::Float(values)) => {
                 let d = u.len();
-                u.iter().zip(&values[row * d..(row + 1) * d]).map(|(a, b)| a * b).sum()
+                u.iter()
+                    .zip(&values[row * d..(row + 1) * d])
+                    .map(|(a, b)| a * b)
+                    .sum()
             }
             _ => unreachable!("a UserQuery is always built for the table it scores"),
         }

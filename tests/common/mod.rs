@@ -1,4 +1,6 @@
 //! Shared helpers for the integration tests: the fixture bundle and its expected outputs.
+// Each test crate uses a different part of this module.
+#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -22,13 +24,18 @@ pub fn fixture_files() -> BundleFiles {
         .into_iter()
         .map(|name| (name.to_owned(), read(name)))
         .collect();
-    BundleFiles { manifest: read("manifest.json"), signature: Some(read("manifest.sig")), files }
+    BundleFiles {
+        manifest: read("manifest.json"),
+        signature: Some(read("manifest.sig")),
+        files,
+    }
 }
 
 /// Replaces one file and rewrites the manifest so that its size and hash match again.
 pub fn with_file_rehashed(mut files: BundleFiles, name: &str, bytes: Vec<u8>) -> BundleFiles {
     let mut manifest: serde_json::Value = serde_json::from_slice(&files.manifest).unwrap();
-    manifest["files"][name] = serde_json::json!({ "bytes": bytes.len(), "sha256": sha256_hex(&bytes) });
+    manifest["files"][name] =
+        serde_json::json!({ "bytes": bytes.len(), "sha256": sha256_hex(&bytes) });
     files.manifest = serde_json::to_vec(&manifest).unwrap();
     files.files.insert(name.to_owned(), bytes);
     files
@@ -77,11 +84,21 @@ impl Case {
     pub fn raw_events(&self) -> Vec<RawEvent> {
         self.events
             .iter()
-            .map(|e| RawEvent { kind: Some(e.kind.clone()), item: Some(e.item.clone()), ts: Some(e.ts), price: None })
+            .map(|e| RawEvent {
+                kind: Some(e.kind.clone()),
+                item: Some(e.item.clone()),
+                ts: Some(e.ts),
+                price: None,
+            })
             .collect()
     }
 }
 
 pub fn view(item: &str, ts: f64) -> RawEvent {
-    RawEvent { kind: Some("view".into()), item: Some(item.into()), ts: Some(ts), price: None }
+    RawEvent {
+        kind: Some("view".into()),
+        item: Some(item.into()),
+        ts: Some(ts),
+        price: None,
+    }
 }

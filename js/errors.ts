@@ -1,0 +1,28 @@
+/** Every error edgerec throws. `code` is stable: match on it, not on the message. */
+export class EdgerecError extends Error {
+  /** A stable name for what went wrong, e.g. `"INVALID_EVENT"` or `"CHECKSUM_MISMATCH"`. */
+  readonly code: string;
+
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = "EdgerecError";
+    this.code = code;
+  }
+}
+
+/** Runs `f`, turning the wasm core's errors (plain `Error`s with a `code`) into `EdgerecError`s. */
+export function rethrowing<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw asEdgerecError(e);
+  }
+}
+
+function asEdgerecError(e: unknown): Error {
+  if (e instanceof EdgerecError) return e;
+  if (e instanceof Error && typeof (e as { code?: unknown }).code === "string") {
+    return new EdgerecError((e as Error & { code: string }).code, e.message);
+  }
+  return e instanceof Error ? e : new Error(String(e));
+}

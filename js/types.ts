@@ -1,0 +1,113 @@
+/** What the shopper did with an item. */
+export type EventType = "view" | "cart" | "purchase";
+
+/** One shopper event. */
+export interface ShopperEvent {
+  /** What happened. */
+  type: EventType;
+  /** The item's id: the shop's SKU, as listed in the bundle's `items.json`. */
+  item: string;
+  /** When, in milliseconds since the Unix epoch (`Date.now()`); at most 5 minutes in the future. */
+  ts: number;
+  /** The price the shopper saw, if known: finite and not negative. */
+  price?: number;
+}
+
+/** Where scoring runs. This build scores on the CPU; `"gpu"` and `"auto"` fall back to it. */
+export type Device = "auto" | "cpu" | "gpu";
+
+/** Where verified bundle files are kept between `create` calls. */
+export type CacheMode =
+  /** The Cache API where the runtime has one (browsers, workers), else memory. */
+  | "auto"
+  /** In memory, for the life of the JS module (one page, one isolate). */
+  | "memory"
+  /** Nowhere: every `create` downloads the bundle again. */
+  | "none";
+
+/** A bundle's files as bytes, keyed by file name; `manifest.json` is required. */
+export type BundleBytes = Record<string, Uint8Array>;
+
+/** Download progress, reported as bundle bytes arrive or come from the cache. */
+export interface Progress {
+  /** The file this report is about. */
+  file: string;
+  /** Bytes of the whole bundle available so far. */
+  loaded: number;
+  /** Bytes of the whole bundle, from its manifest. */
+  total: number;
+  /** Whether this file came from the cache rather than the network. */
+  cached: boolean;
+}
+
+/** Options of `Edgerec.create`. */
+export interface CreateOptions {
+  /** The bundle: the base URL of its folder (fetched), or its files as bytes. Required. */
+  bundle: string | URL | BundleBytes;
+  /** Where scoring runs. Default `"auto"`. */
+  device?: Device;
+  /** An ed25519 public key, 64 hex digits. When set, `manifest.sig` must verify. Default: none. */
+  publicKey?: string;
+  /** Called as bundle bytes arrive. Default: none. */
+  onProgress?: (progress: Progress) => void;
+  /** Where verified files are cached, keyed by sha256. Default `"auto"`. */
+  cache?: CacheMode;
+  /**
+   * The engine's WebAssembly: a compiled module (as Cloudflare Workers import it), its bytes, or
+   * its URL. Default: the package's own `pkg/edgerec_bg.wasm`.
+   */
+  wasm?: WebAssembly.Module | BufferSource | URL | string;
+  /** The `fetch` used for the bundle. Default: `globalThis.fetch`. */
+  fetch?: typeof fetch;
+}
+
+/** Options of `recommend`. */
+export interface RecommendOptions {
+  /** How many items: 1 to the catalogue's size. Default 10. */
+  k?: number;
+  /** Item ids never to return. Ids the catalogue lacks are ignored. Default: none. */
+  exclude?: string[];
+  /** Rank only these ids (e.g. server-sent candidates); each must be in the catalogue. Default: all. */
+  candidates?: string[];
+  /**
+   * Rank for these events instead of the engine's session, which stays untouched: how an edge
+   * function answers a request. At most 1,000. Default: the session.
+   */
+  events?: ShopperEvent[];
+}
+
+/** One recommended item. */
+export interface Recommendation {
+  /** The item's id. */
+  item: string;
+  /** Its score (about the dot product of the user and item vectors); higher is better. */
+  score: number;
+}
+
+/** A bundle file's entry in the manifest. */
+export interface FileEntry {
+  /** Size in bytes. */
+  bytes: number;
+  /** Lower-case hex sha256. */
+  sha256: string;
+}
+
+/** `manifest.json` of a bundle. */
+export interface Manifest {
+  /** The bundle format version (this release reads 1). */
+  formatVersion: number;
+  /** The model's version. */
+  modelVersion: string;
+  /** Embedding width. */
+  dims: number;
+  /** How many recent events the model reads. */
+  seqLen: number;
+  /** Items in the catalogue. */
+  itemCount: number;
+  /** Each file, by name. */
+  files: Record<string, FileEntry>;
+  /** Quality figures measured on the bundle. */
+  metrics: unknown;
+  /** How the bundle was made. */
+  training: unknown;
+}

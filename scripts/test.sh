@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs every test: the Rust core natively, then the wasm package under Node.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo test --locked
+npm run build
+node --test tests/js/

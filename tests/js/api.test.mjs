@@ -1,0 +1,110 @@
+// The JS API: create -> observe -> recommend, progress, the cache, forget, dispose.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { Edgerec, EdgerecError } from "edgerec";
+import { expected, fixtureBytes, serve } from "./helpers.mjs";
+
+const now = Date.now();
+const view = (item, ago = 0) => ({ type: "view", item, ts: now - ago });
+
+test("create from bytes, observe, recommend", async () => {
+  const rec = await Edgerec.create({ bundle: await fixtureBytes(), device: "cpu" });
+  assert.equal(rec.modelVersion, "fixture-1");
+  assert.equal(rec.manifest.itemCount, 60);
+  assert.equal(rec.backend, "cpu");
+
+  const c = expected.cases.find((x) => x.name === "three events");
+  c.events.slice(0, 1).forEach((e) => rec.observe(e));
+  rec.observeMany(c.events.slice(1));
+  assert.deepEqual(rec.events.map((e) => e.item), c.events.map((e) => e.item));
+  assert.deepEqual(rec.events[0], c.events[0]);
+
+  const top = await rec.recommend({ k: 10 });
+  assert.deepEqual(top.map((t) => t.item), c.top.map((t) => t.item));
+  const defaults = await rec.recommend();
+  assert.equal(defaults.length, 10, "k defaults to 10");
+  rec.dispose();
+});
+
+test("recommend with events leaves the session untouched", async () => {
+  const rec = await Edgerec.create({ bundle: await fixtureBytes() });
+  rec.observe(view("SKU-0005", 1000));
+  const before = rec.events;
+  const c = expected.cases.find((x) => x.name === "full window");
+  const top = await rec.recommend({ k: 10, events: c.events });
+  assert.deepEqual(top.map((t) => t.item), c.top.map((t) => t.item));
+  assert.deepEqual(rec.events, before);
+  rec.dispose();
+});
+
+test("exclude and candidates", async () => {
+  const rec = await Edgerec.create({ bundle: await fixtureBytes() });
+  const c = expected.cases.find((x) => x.name === "one view");
+  const top = await rec.recommend({ k: 2, events: c.events, exclude: [c.top[0].item, "NOT-IN-CATALOGUE"] });
+  assert.deepEqual(top.map((t) => t.item), [c.top[1].item, c.top[2].item]);
+  const pool = await rec.recommend({ k: 5, events: c.events, candidates: [c.top[7].item, c.top[3].item] });
+  assert.deepEqual(pool.map((t) => t.item), [c.top[3].item, c.top[7].item]);
+  rec.dispose();
+});
+
+test("forget empties the session", async () => {
+  const rec = await Edgerec.create({ bundle: await fixtureBytes() });
+  rec.observeMany([view("SKU-0001", 2000), view("SKU-0002", 1000)]);
+  assert.equal(rec.events.length, 2);
+  await rec.forget();
+  assert.deepEqual(rec.events, []);
+  rec.dispose();
+});
+
+test("dispose: later calls throw DISPOSED, a second dispose is harmless", async () => {
+  const rec = await Edgerec.create({ bundle: await fixtureBytes() });
+  rec.dispose();
+  rec.dispose();
+  assert.throws(() => rec.observe(view("SKU-0001")), (e) => e instanceof EdgerecError && e.code === "DISPOSED");
+  await assert.rejects(rec.recommend(), (e) => e.code === "DISPOSED");
+});
+
+test("create from a URL reports progress, and a second create hits the cache", async () => {
+  const files = await fixtureBytes();
+  const server = await serve(files);
+  try {
+    const progress = [];
+    const first = await Edgerec.create({ bundle: server.url, onProgress: (p) => progress.push(p) });
+    const total = ["interest.onnx", "items.safetensors", "items.json"].reduce((s, n) => s + files[n].byteLength, 0);
+    assert.ok(progress.length >= 3, "at least one report per file");
+    assert.ok(progress.every((p, i) => p.total === total && (i === 0 || p.loaded >= progress[i - 1].loaded)));
+    assert.equal(progress.at(-1).loaded, total);
+    assert.ok(progress.every((p) => !p.cached));
+    assert.equal(server.hits["interest.onnx"], 1);
+    assert.equal(server.hits["manifest.sig"], undefined, "no key pinned: the signature is not fetched");
+
+    const again = [];
+    const second = await Edgerec.create({ bundle: server.url, onProgress: (p) => again.push(p) });
+    assert.equal(server.hits["interest.onnx"], 1, "served from the cache");
+    assert.equal(server.hits["manifest.json"], 2, "the manifest is always fetched fresh");
+    assert.ok(again.length === 3 && again.every((p) => p.cached));
+    assert.equal(again.at(-1).loaded, total);
+
+    const c = expected.cases[2];
+    assert.deepEqual(await second.recommend({ k: 10, events: c.events }), await first.recommend({ k: 10, events: c.events }));
+
+    await Edgerec.create({ bundle: server.url, cache: "none" });
+    assert.equal(server.hits["interest.onnx"], 2, 'cache: "none" downloads again');
+    first.dispose();
+    second.dispose();
+  } finally {
+    await server.close();
+  }
+});
+
+test("a pinned key fetches and verifies the signature", async () => {
+  const server = await serve(await fixtureBytes());
+  try {
+    const rec = await Edgerec.create({ bundle: server.url, publicKey: expected.publicKey });
+    assert.equal(server.hits["manifest.sig"], 1);
+    rec.dispose();
+  } finally {
+    await server.close();
+  }
+});
