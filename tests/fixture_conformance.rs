@@ -147,19 +147,3 @@ fn exclude_and_candidates_shape_the_ranking() {
         "ranked, duplicates once"
     );
 }
-
-#[test]
-fn an_empty_history_ranks_ties_by_item_index() {
-    let mut engine = engine();
-    let top = engine
-        .recommend(
-            &RecommendRequest {
-                k: 3,
-                ..Default::default()
-            },
-            NOW_MS,
-        )
-        .unwrap();
-    let items: Vec<&str> = top.iter().map(|r| r.item.as_str()).collect();
-    assert_eq!(items, ["SKU-0000", "SKU-0001", "SKU-0002"]);
-}

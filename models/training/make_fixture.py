@@ -17,20 +17,21 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bundle_writer import dequantize, item_table_bytes, quantize_int8, write_bundle
-from sasrec import SASRec, export_onnx
+from sasrec import EncoderConfig, SASRec, export_onnx
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.path.join(ROOT, "models", "fixture")
-D, L, N, BLOCKS, HEADS, K = 16, 8, 60, 2, 2, 10
+D, L, N, K = 16, 8, 60, 10
 T0 = 1_700_000_000_000  # event timestamps, ms since the epoch
 
 
 def build_encoder() -> SASRec:
     torch.manual_seed(7)
-    model = SASRec(d=D, seq_len=L, blocks=BLOCKS, heads=HEADS, dropout=0.0)
+    cfg = EncoderConfig(d=D, seq_len=L, blocks=2, heads=2, ffn_mult=2, dropout=0.0, attn_dropout=0.0, freq_alpha=0.7, freq_c=3)
+    model = SASRec(cfg)
     with torch.no_grad():  # larger than training-time init, so that outputs differ clearly per input
-        for p in model.parameters():
-            if p.dim() > 1 or p is model.pos:
+        for name, p in model.named_parameters():
+            if p.dim() > 1 or name in ("pos", "blocks.0.beta", "blocks.1.beta"):
                 p.normal_(0, 0.3)
     return model.eval()
 

@@ -1,74 +1,129 @@
-"""SASRec-style interest encoder (Kang & McAuley, 2018), written with plain ops so that it exports
-to ONNX opset 17 and runs under tract.
+"""The interest encoder: a SASRec-style causal transformer (Kang & McAuley, 2018) in the post-norm
+form of FMLP-Rec/BSARec, with BSARec's optional frequency branch (Shin et al., AAAI 2024): a fixed
+low-pass filter along the sequence mixed with attention. Written with plain ops (the filter is a
+constant L x L matrix, not an FFT) so that it exports to ONNX opset 17 and runs under tract.
 
 The exported contract (see DESIGN.md): input `emb` f32 [B, L, d] — the item table's rows for the
 last L events, oldest first, left-padded with zero vectors — and output `user` f32 [B, d], the
-state at the last position. Padding is recognised by its all-zero rows, so the encoder needs no
-second input.
+state at the last position. Padding is recognised by its all-zero rows.
 """
 import math
+from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
-MASKED = -1e9  # finite, so fully padded rows stay NaN-free
+MASKED = -1e4  # additive attention mask: finite, so fully padded rows stay NaN-free
+
+
+@dataclass
+class EncoderConfig:
+    """Shape and regularisation of an encoder."""
+
+    d: int = 64
+    seq_len: int = 50
+    blocks: int = 2
+    heads: int = 1
+    ffn_mult: int = 4
+    dropout: float = 0.5
+    attn_dropout: float = 0.5
+    freq_alpha: float = 1.0  # weight of attention against the frequency branch; 1.0 = attention only
+    freq_c: int = 5  # low-pass cut-off of the frequency branch
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def low_pass_matrix(length: int, c: int) -> torch.Tensor:
+    """A with A @ x = irfft(rfft(x)[: c // 2 + 1]) along the sequence: BSARec's low-pass filter."""
+    eye = np.eye(length)
+    spectrum = np.fft.rfft(eye, axis=0, norm="ortho")
+    spectrum[c // 2 + 1:] = 0
+    return torch.tensor(np.fft.irfft(spectrum, n=length, axis=0, norm="ortho"), dtype=torch.float32)
 
 
 class Block(nn.Module):
-    """Pre-norm causal self-attention and a point-wise feed-forward layer, as in SASRec."""
+    """Causal self-attention (mixed with the frequency branch when freq_alpha < 1), then a
+    feed-forward layer; each sub-layer is residual, then layer-normed."""
 
-    def __init__(self, d: int, heads: int, dropout: float, ffn_mult: int = 1):
+    def __init__(self, cfg: EncoderConfig):
         super().__init__()
-        assert d % heads == 0, "d must be a multiple of heads"
-        self.heads = heads
-        self.att_scale = 1.0 / math.sqrt(d // heads)
-        self.ln_attn = nn.LayerNorm(d, eps=1e-8)
+        d, h = cfg.d, cfg.heads
+        assert d % h == 0, "d must be a multiple of heads"
+        self.heads, self.alpha = h, cfg.freq_alpha
+        self.att_scale = 1.0 / math.sqrt(d // h)
         self.qkv = nn.Linear(d, 3 * d)
         self.out = nn.Linear(d, d)
-        self.ln_ffn = nn.LayerNorm(d, eps=1e-8)
-        self.ffn = nn.Sequential(
-            nn.Linear(d, ffn_mult * d), nn.GELU(), nn.Dropout(dropout), nn.Linear(ffn_mult * d, d)
-        )
-        self.drop = nn.Dropout(dropout)
+        self.att_drop = nn.Dropout(cfg.attn_dropout)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.ln_att = nn.LayerNorm(d, eps=1e-12)
+        if self.alpha < 1.0:
+            self.register_buffer("low_pass", low_pass_matrix(cfg.seq_len, cfg.freq_c), persistent=False)
+            self.beta = nn.Parameter(torch.randn(1, 1, d))
+            self.ln_freq = nn.LayerNorm(d, eps=1e-12)
+        self.ffn = nn.Sequential(nn.Linear(d, cfg.ffn_mult * d), nn.GELU(), nn.Linear(cfg.ffn_mult * d, d))
+        self.ln_ffn = nn.LayerNorm(d, eps=1e-12)
+
+    def attention(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        b, length, d = x.shape
+        split = lambda t: t.reshape(b, length, self.heads, d // self.heads).transpose(1, 2)
+        q, k, v = (split(t) for t in self.qkv(x).chunk(3, dim=-1))
+        att = self.att_drop(torch.softmax(torch.matmul(q, k.transpose(-1, -2)) * self.att_scale + bias, dim=-1))
+        y = torch.matmul(att, v).transpose(1, 2).reshape(b, length, d)
+        return self.ln_att(x + self.drop(self.out(y)))
+
+    def frequency(self, x: torch.Tensor) -> torch.Tensor:
+        low = torch.matmul(self.low_pass, x)
+        return self.ln_freq(x + self.drop(low + self.beta**2 * (x - low)))
 
     def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        b, length, d = x.shape
-        h = self.heads
-        q, k, v = self.qkv(self.ln_attn(x)).chunk(3, dim=-1)
-        split = lambda t: t.reshape(b, length, h, d // h).transpose(1, 2)
-        q, k, v = split(q), split(k), split(v)
-        att = torch.matmul(q, k.transpose(-1, -2)) * self.att_scale + bias
-        att = self.drop(torch.softmax(att, dim=-1))
-        y = torch.matmul(att, v).transpose(1, 2).reshape(b, length, d)
-        x = x + self.drop(self.out(y))
-        return x + self.drop(self.ffn(self.ln_ffn(x)))
+        h = self.attention(x, bias)
+        if self.alpha < 1.0:
+            h = self.alpha * h + (1.0 - self.alpha) * self.frequency(x)
+        return self.ln_ffn(h + self.drop(self.ffn(h)))
 
 
 class SASRec(nn.Module):
-    """The sequence encoder: every position's state, [B, L, d], from item rows [B, L, d]."""
+    """Every position's state, [B, L, d], from item rows [B, L, d] (zero rows are padding)."""
 
-    def __init__(self, d: int, seq_len: int, blocks: int, heads: int, dropout: float, ffn_mult: int = 1):
+    def __init__(self, cfg: EncoderConfig):
         super().__init__()
-        self.d = d
-        self.seq_len = seq_len
-        self.pos = nn.Parameter(torch.zeros(seq_len, d))
-        self.drop = nn.Dropout(dropout)
-        self.blocks = nn.ModuleList(Block(d, heads, dropout, ffn_mult) for _ in range(blocks))
-        self.ln = nn.LayerNorm(d, eps=1e-8)
-        causal = torch.triu(torch.full((seq_len, seq_len), MASKED), diagonal=1)
-        self.register_buffer("causal", causal, persistent=False)
+        self.cfg = cfg
+        self.d, self.seq_len = cfg.d, cfg.seq_len
+        self.pos = nn.Parameter(torch.zeros(cfg.seq_len, cfg.d))
+        self.ln_in = nn.LayerNorm(cfg.d, eps=1e-12)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.blocks))
+        self.register_buffer("causal", torch.triu(torch.full((cfg.seq_len, cfg.seq_len), MASKED), 1), persistent=False)
 
     def forward(self, emb: torch.Tensor) -> torch.Tensor:
-        keep = (emb.abs().sum(-1, keepdim=True) > 0).to(emb.dtype)  # [B, L, 1]
-        bias = self.causal + (1.0 - keep.transpose(1, 2)).unsqueeze(1) * MASKED  # [B, 1, L, L]
-        x = self.drop(emb * math.sqrt(self.d) + self.pos) * keep
+        keep = (emb.abs().sum(-1) > 0).to(emb.dtype)  # [B, L]
+        bias = self.causal + ((1.0 - keep) * MASKED)[:, None, None, :]  # [B, 1, L, L]
+        x = self.drop(self.ln_in(emb + self.pos))
         for block in self.blocks:
-            x = block(x, bias) * keep
-        return self.ln(x)
+            x = block(x, bias)
+        return x
+
+    def non_embedding_parameters(self) -> int:
+        """Parameters of the encoder itself (the item table not counted)."""
+        return sum(p.numel() for p in self.parameters())
 
 
-class Encoder(nn.Module):
-    """What ships: the user vector at the last position."""
+def init_weights(module: nn.Module, std: float = 0.02) -> None:
+    """Small normal init, as SASRec-family code does (embeddings and linear layers std 0.02)."""
+    for m in module.modules():
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, 0.0, std)
+            if isinstance(m, nn.Linear) and m.bias is not None:
+                nn.init.zeros_(m.bias)
+    for name, p in module.named_parameters():
+        if name.endswith("pos"):
+            nn.init.normal_(p, 0.0, std)
+
+
+class LastState(nn.Module):
+    """What ships: the state at the last position."""
 
     def __init__(self, sasrec: SASRec):
         super().__init__()
@@ -80,7 +135,7 @@ class Encoder(nn.Module):
 
 def export_onnx(sasrec: SASRec, path: str) -> None:
     """Exports the encoder as ONNX opset 17 with input `emb` and output `user`."""
-    encoder = Encoder(sasrec).eval()
+    encoder = LastState(sasrec).eval()
     example = torch.zeros(1, sasrec.seq_len, sasrec.d)
     torch.onnx.export(
         encoder,

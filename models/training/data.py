@@ -1,0 +1,96 @@
+"""Interaction data in the two formats of ../shared/data and the leave-one-out protocol.
+
+Formats (detected from the file, so another dataset of either format needs no code change):
+- sequence per line: `user item item ...`, items in time order (Amazon Beauty as ICLRec prepared it);
+- interaction per line: `user item`, a user's lines in time order (SASRec's Video.txt).
+
+Item ids are kept as the file's strings; the model's row of an item is its index in `Data.items`
+(sorted numerically when every id is a number). Row 0 of the model's embedding is padding, so
+item row r is embedding row r + 1 during training; the shipped table drops the padding row.
+"""
+import hashlib
+import os
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Data:
+    """Users' item sequences (item rows, time order) and the item ids."""
+
+    items: list[str]
+    sequences: list[list[int]]
+    path: str
+    sha256: str
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+
+def read(path: str) -> Data:
+    """Reads a data file of either format; exits with a clear message if it is missing."""
+    if not os.path.exists(path):
+        sys.exit(f"data file {path} is missing: see ../shared/data/README.md")
+    with open(path, "rb") as f:
+        raw = f.read()
+    lines = [line.split() for line in raw.decode().splitlines() if line.strip()]
+    users = [line[0] for line in lines]
+    if len(set(users)) == len(users):  # each user once: a sequence per line
+        seqs_by_id = [line[1:] for line in lines]
+    else:  # interactions, a user's lines in time order
+        by_user: dict[str, list[str]] = {}
+        for user, item, *_ in lines:
+            by_user.setdefault(user, []).append(item)
+        seqs_by_id = list(by_user.values())
+    ids = sorted({i for s in seqs_by_id for i in s}, key=lambda x: (0, int(x)) if x.isdigit() else (1, x))
+    row = {item: r for r, item in enumerate(ids)}
+    sequences = [[row[i] for i in s] for s in seqs_by_id]
+    return Data(items=ids, sequences=sequences, path=path, sha256=hashlib.sha256(raw).hexdigest())
+
+
+@dataclass
+class Split:
+    """Leave-one-out: per user, inputs (the items before the target) and the target, by stage."""
+
+    train: list[list[int]]  # each user's sequence without its last two items
+    valid_inputs: list[list[int]]
+    valid_targets: np.ndarray
+    test_inputs: list[list[int]]
+    test_targets: np.ndarray
+
+
+def leave_one_out(data: Data) -> Split:
+    """Last item: test target; the one before: validation target; the rest: training.
+    Users with fewer than 3 items have no training part and are left out."""
+    users = [s for s in data.sequences if len(s) >= 3]
+    return Split(
+        train=[s[:-2] for s in users],
+        valid_inputs=[s[:-2] for s in users],
+        valid_targets=np.array([s[-2] for s in users]),
+        test_inputs=[s[:-1] for s in users],
+        test_targets=np.array([s[-1] for s in users]),
+    )
+
+
+def prefixes(train: list[list[int]], max_len: int) -> tuple[list[list[int]], np.ndarray]:
+    """Every prefix of every training sequence as an example: (the last max_len items before
+    position t, the item at t), for t >= 1."""
+    inputs, targets = [], []
+    for seq in train:
+        for t in range(1, len(seq)):
+            inputs.append(seq[max(0, t - max_len):t])
+            targets.append(seq[t])
+    return inputs, np.array(targets)
+
+
+def left_pad(batch: list[list[int]], length: int) -> np.ndarray:
+    """Model ids (item row + 1; 0 is padding) of the last `length` items, left-padded."""
+    out = np.zeros((len(batch), length), dtype=np.int64)
+    for i, seq in enumerate(batch):
+        tail = seq[-length:]
+        if tail:
+            out[i, length - len(tail):] = np.asarray(tail) + 1
+    return out
