@@ -21,6 +21,7 @@ class Data:
     """Users' item sequences (item rows, time order) and the item ids."""
 
     items: list[str]
+    users: list[str]
     sequences: list[list[int]]
     path: str
     sha256: str
@@ -39,16 +40,16 @@ def read(path: str) -> Data:
     lines = [line.split() for line in raw.decode().splitlines() if line.strip()]
     users = [line[0] for line in lines]
     if len(set(users)) == len(users):  # each user once: a sequence per line
-        seqs_by_id = [line[1:] for line in lines]
+        user_ids, seqs_by_id = users, [line[1:] for line in lines]
     else:  # interactions, a user's lines in time order
         by_user: dict[str, list[str]] = {}
         for user, item, *_ in lines:
             by_user.setdefault(user, []).append(item)
-        seqs_by_id = list(by_user.values())
+        user_ids, seqs_by_id = list(by_user), list(by_user.values())
     ids = sorted({i for s in seqs_by_id for i in s}, key=lambda x: (0, int(x)) if x.isdigit() else (1, x))
     row = {item: r for r, item in enumerate(ids)}
     sequences = [[row[i] for i in s] for s in seqs_by_id]
-    return Data(items=ids, sequences=sequences, path=path, sha256=hashlib.sha256(raw).hexdigest())
+    return Data(items=ids, users=user_ids, sequences=sequences, path=path, sha256=hashlib.sha256(raw).hexdigest())
 
 
 @dataclass
@@ -94,3 +95,15 @@ def left_pad(batch: list[list[int]], length: int) -> np.ndarray:
         if tail:
             out[i, length - len(tail):] = np.asarray(tail) + 1
     return out
+
+
+def length_batches(lengths: np.ndarray, batch: int, rng: np.random.Generator, window: int = 64) -> list[np.ndarray]:
+    """Shuffled batches of example indices in which lengths are similar (sorted within windows of
+    `window` batches), so that batches can drop the leading padding they all share."""
+    order = rng.permutation(len(lengths))
+    batches = []
+    for start in range(0, len(order), batch * window):
+        chunk = order[start:start + batch * window]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches += [chunk[i:i + batch] for i in range(0, len(chunk), batch)]
+    return [batches[i] for i in rng.permutation(len(batches))]

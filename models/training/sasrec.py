@@ -1,7 +1,6 @@
 """The interest encoder: a SASRec-style causal transformer (Kang & McAuley, 2018) in the post-norm
-form of FMLP-Rec/BSARec, with BSARec's optional frequency branch (Shin et al., AAAI 2024): a fixed
-low-pass filter along the sequence mixed with attention. Written with plain ops (the filter is a
-constant L x L matrix, not an FFT) so that it exports to ONNX opset 17 and runs under tract.
+form of FMLP-Rec/BSARec, written with plain ops so that it exports to ONNX opset 17 and runs under
+tract.
 
 The exported contract (see DESIGN.md): input `emb` f32 [B, L, d] — the item table's rows for the
 last L events, oldest first, left-padded with zero vectors — and output `user` f32 [B, d], the
@@ -10,7 +9,6 @@ state at the last position. Padding is recognised by its all-zero rows.
 import math
 from dataclasses import asdict, dataclass
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -28,40 +26,25 @@ class EncoderConfig:
     ffn_mult: int = 4
     dropout: float = 0.5
     attn_dropout: float = 0.5
-    freq_alpha: float = 1.0  # weight of attention against the frequency branch; 1.0 = attention only
-    freq_c: int = 5  # low-pass cut-off of the frequency branch
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def low_pass_matrix(length: int, c: int) -> torch.Tensor:
-    """A with A @ x = irfft(rfft(x)[: c // 2 + 1]) along the sequence: BSARec's low-pass filter."""
-    eye = np.eye(length)
-    spectrum = np.fft.rfft(eye, axis=0, norm="ortho")
-    spectrum[c // 2 + 1:] = 0
-    return torch.tensor(np.fft.irfft(spectrum, n=length, axis=0, norm="ortho"), dtype=torch.float32)
-
-
 class Block(nn.Module):
-    """Causal self-attention (mixed with the frequency branch when freq_alpha < 1), then a
-    feed-forward layer; each sub-layer is residual, then layer-normed."""
+    """Causal self-attention, then a feed-forward layer; each sub-layer is residual, then layer-normed."""
 
     def __init__(self, cfg: EncoderConfig):
         super().__init__()
         d, h = cfg.d, cfg.heads
         assert d % h == 0, "d must be a multiple of heads"
-        self.heads, self.alpha = h, cfg.freq_alpha
+        self.heads = h
         self.att_scale = 1.0 / math.sqrt(d // h)
         self.qkv = nn.Linear(d, 3 * d)
         self.out = nn.Linear(d, d)
         self.att_drop = nn.Dropout(cfg.attn_dropout)
         self.drop = nn.Dropout(cfg.dropout)
         self.ln_att = nn.LayerNorm(d, eps=1e-12)
-        if self.alpha < 1.0:
-            self.register_buffer("low_pass", low_pass_matrix(cfg.seq_len, cfg.freq_c), persistent=False)
-            self.beta = nn.Parameter(torch.randn(1, 1, d))
-            self.ln_freq = nn.LayerNorm(d, eps=1e-12)
         self.ffn = nn.Sequential(nn.Linear(d, cfg.ffn_mult * d), nn.GELU(), nn.Linear(cfg.ffn_mult * d, d))
         self.ln_ffn = nn.LayerNorm(d, eps=1e-12)
 
@@ -73,19 +56,15 @@ class Block(nn.Module):
         y = torch.matmul(att, v).transpose(1, 2).reshape(b, length, d)
         return self.ln_att(x + self.drop(self.out(y)))
 
-    def frequency(self, x: torch.Tensor) -> torch.Tensor:
-        low = torch.matmul(self.low_pass, x)
-        return self.ln_freq(x + self.drop(low + self.beta**2 * (x - low)))
-
     def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         h = self.attention(x, bias)
-        if self.alpha < 1.0:
-            h = self.alpha * h + (1.0 - self.alpha) * self.frequency(x)
         return self.ln_ffn(h + self.drop(self.ffn(h)))
 
 
 class SASRec(nn.Module):
-    """Every position's state, [B, L, d], from item rows [B, L, d] (zero rows are padding)."""
+    """Every position's state, [B, l, d], from item rows [B, l, d] (zero rows are padding), l <= L.
+    A shorter input is the last l positions of a left-padded one: padding is masked out of
+    attention, so dropping leading padding (as training batches do) changes no output."""
 
     def __init__(self, cfg: EncoderConfig):
         super().__init__()
@@ -98,9 +77,10 @@ class SASRec(nn.Module):
         self.register_buffer("causal", torch.triu(torch.full((cfg.seq_len, cfg.seq_len), MASKED), 1), persistent=False)
 
     def forward(self, emb: torch.Tensor) -> torch.Tensor:
-        keep = (emb.abs().sum(-1) > 0).to(emb.dtype)  # [B, L]
-        bias = self.causal + ((1.0 - keep) * MASKED)[:, None, None, :]  # [B, 1, L, L]
-        x = self.drop(self.ln_in(emb + self.pos))
+        length = emb.shape[1]
+        keep = (emb.abs().sum(-1) > 0).to(emb.dtype)  # [B, l]
+        bias = self.causal[:length, :length] + ((1.0 - keep) * MASKED)[:, None, None, :]  # [B, 1, l, l]
+        x = self.drop(self.ln_in(emb + self.pos[self.seq_len - length:]))
         for block in self.blocks:
             x = block(x, bias)
         return x

@@ -1,0 +1,57 @@
+"""Ranking metrics under the protocols of ../shared/data/README.md, with the engine's tie rule
+(equal scores rank by item index), so that the Python and Rust evaluators agree.
+
+- `full`: the target against every item; items seen before the target are either removed from the
+  ranking (`remove`; the target itself is never removed) or given score 0 (`zero`, as the published
+  evaluations do: a repeated target then scores 0 too).
+- `sampled100`: the target against 100 fixed negatives the user never interacted with.
+"""
+import numpy as np
+import torch
+
+CUTOFFS = (5, 10, 20)
+
+
+def full_ranks(scores: torch.Tensor, targets: np.ndarray, seen: list[list[int]], policy: str) -> np.ndarray:
+    """0-based rank of each target among all items. `scores` [B, N] float."""
+    scores = scores.clone()
+    b = scores.shape[0]
+    rows = torch.tensor([i for i, s in enumerate(seen) for _ in s], dtype=torch.long)
+    cols = torch.tensor([item for s in seen for item in s], dtype=torch.long)
+    tgt = torch.as_tensor(targets, dtype=torch.long)
+    if policy == "zero":
+        scores[rows, cols] = 0.0
+        target_score = scores[torch.arange(b), tgt].clone()
+        candidates = scores
+    elif policy == "remove":
+        target_score = scores[torch.arange(b), tgt].clone()
+        scores[rows, cols] = float("-inf")
+        scores[torch.arange(b), tgt] = target_score
+        candidates = scores
+    else:
+        raise ValueError(f"unknown seen-item policy {policy!r}")
+    index = torch.arange(scores.shape[1])[None, :]
+    above = (candidates > target_score[:, None]).sum(1)
+    tied_before = ((candidates == target_score[:, None]) & (index < tgt[:, None])).sum(1)
+    return (above + tied_before).numpy()
+
+
+def sampled_ranks(scores: torch.Tensor, targets: np.ndarray, negatives: np.ndarray) -> np.ndarray:
+    """0-based rank of each target among itself and its negatives [B, 100]."""
+    tgt = torch.as_tensor(targets, dtype=torch.long)
+    neg = torch.as_tensor(negatives, dtype=torch.long)
+    target_score = scores[torch.arange(len(tgt)), tgt]
+    neg_score = torch.gather(scores, 1, neg)
+    above = (neg_score > target_score[:, None]).sum(1)
+    tied_before = ((neg_score == target_score[:, None]) & (neg < tgt[:, None])).sum(1)
+    return (above + tied_before).numpy()
+
+
+def summarize(ranks: np.ndarray) -> dict:
+    """HR@K and NDCG@K for K in 5, 10, 20."""
+    out = {}
+    for k in CUTOFFS:
+        hit = ranks < k
+        out[f"HR@{k}"] = float(hit.mean())
+        out[f"NDCG@{k}"] = float(np.where(hit, 1.0 / np.log2(ranks + 2.0), 0.0).mean())
+    return out

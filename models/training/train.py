@@ -1,0 +1,137 @@
+"""Trains a sequential recommender on a leave-one-out split: softmax cross-entropy over all items,
+every prefix of a training sequence as an example, dropout, early stopping on the validation
+target. With --teacher, the loss adds distillation from the teacher's scores over all items.
+
+Resumable: every epoch writes `last.pt` into --out, and the best epoch on validation `best.pt`;
+--max-minutes stops cleanly between epochs so a later run with the same command continues.
+
+    python3 models/training/train.py --data ../shared/data/amazon-beauty.txt --out ~/.cache/edgerec/beauty/student
+"""
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from data import leave_one_out, left_pad, length_batches, prefixes, read
+from metrics import full_ranks, summarize
+from recmodel import RecModel
+from sasrec import EncoderConfig
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", required=True, help="checkpoint folder (outside the work tree)")
+    p.add_argument("--d", type=int, default=64)
+    p.add_argument("--seq-len", type=int, default=50)
+    p.add_argument("--blocks", type=int, default=2)
+    p.add_argument("--heads", type=int, default=1)
+    p.add_argument("--ffn-mult", type=int, default=4)
+    p.add_argument("--dropout", type=float, default=0.5)
+    p.add_argument("--attn-dropout", type=float, default=0.5)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--epochs", type=int, default=200)
+    p.add_argument("--patience", type=int, default=10, help="epochs without a better validation NDCG@10")
+    p.add_argument("--teacher", help="folder of a trained teacher (its best.pt) to distil from")
+    p.add_argument("--kd-weight", type=float, default=0.5, help="weight of the distillation term")
+    p.add_argument("--kd-temperature", type=float, default=2.0)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--max-minutes", type=float, default=float("inf"), help="stop after the epoch that passes this")
+    return p.parse_args()
+
+
+def config_of(args: argparse.Namespace) -> EncoderConfig:
+    return EncoderConfig(d=args.d, seq_len=args.seq_len, blocks=args.blocks, heads=args.heads,
+                         ffn_mult=args.ffn_mult, dropout=args.dropout, attn_dropout=args.attn_dropout)
+
+
+def load_model(folder: str, which: str = "best.pt") -> tuple[RecModel, dict]:
+    """A trained model and its checkpoint (config, history, …)."""
+    ckpt = torch.load(os.path.join(folder, which), map_location="cpu", weights_only=False)
+    model = RecModel(ckpt["n_items"], EncoderConfig(**ckpt["config"]))
+    model.load_state_dict(ckpt["model"])
+    return model.eval(), ckpt
+
+
+def validate(model: RecModel, split, policy: str = "zero") -> dict:
+    scores = model.score(split.valid_inputs)
+    return summarize(full_ranks(scores, split.valid_targets, split.valid_inputs, policy))
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    os.makedirs(args.out, exist_ok=True)
+    data = read(args.data)
+    split = leave_one_out(data)
+    inputs, targets = prefixes(split.train, args.seq_len)
+    model = RecModel(data.n_items, config_of(args))
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    teacher = load_model(args.teacher)[0] if args.teacher else None
+
+    state = {"epoch": 0, "best": -1.0, "best_epoch": 0, "history": [], "seconds": 0.0}
+    last = os.path.join(args.out, "last.pt")
+    if os.path.exists(last):
+        ckpt = torch.load(last, map_location="cpu", weights_only=False)
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        state = ckpt["state"]
+        print(f"resumed at epoch {state['epoch']} (best NDCG@10 {state['best']:.4f} at {state['best_epoch']})")
+    torch.manual_seed(args.seed + state["epoch"])
+    rng = np.random.default_rng(args.seed + state["epoch"])
+    padded = left_pad(inputs, args.seq_len)
+    lengths = np.array([len(x) for x in inputs])
+    targets_t = torch.from_numpy(targets)
+    print(f"{data.path}: {len(data.users)} users, {data.n_items} items, {len(inputs)} training prefixes; "
+          f"encoder parameters {model.encoder.non_embedding_parameters():,}")
+
+    started = time.time()
+    while state["epoch"] < args.epochs and state["epoch"] - state["best_epoch"] < args.patience:
+        t0 = time.time()
+        model.train()
+        total = 0.0
+        for idx in length_batches(lengths, args.batch, rng):
+            ids = torch.from_numpy(padded[idx][:, args.seq_len - lengths[idx].max():])
+            logits = model.logits(model.user(ids))
+            loss = F.cross_entropy(logits, targets_t[idx])
+            if teacher is not None:
+                with torch.no_grad():
+                    soft = F.softmax(teacher.logits(teacher.user(ids)) / args.kd_temperature, dim=-1)
+                kd = F.kl_div(F.log_softmax(logits / args.kd_temperature, dim=-1), soft, reduction="batchmean")
+                loss = (1 - args.kd_weight) * loss + args.kd_weight * args.kd_temperature**2 * kd
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        state["epoch"] += 1
+        metrics = validate(model, split)
+        state["seconds"] += time.time() - t0
+        state["history"].append({"epoch": state["epoch"], "loss": total / len(inputs), **{f"valid_{k}": v for k, v in metrics.items()}})
+        improved = metrics["NDCG@10"] > state["best"]
+        if improved:
+            state["best"], state["best_epoch"] = metrics["NDCG@10"], state["epoch"]
+        ckpt = {"model": model.state_dict(), "optimizer": opt.state_dict(), "state": state,
+                "config": config_of(args).to_dict(), "n_items": data.n_items, "args": vars(args),
+                "data_sha256": data.sha256}
+        if improved:
+            torch.save(ckpt, os.path.join(args.out, "best.pt"))
+        torch.save(ckpt, last)
+        with open(os.path.join(args.out, "status.json"), "w") as f:
+            json.dump({k: v for k, v in state.items()}, f, indent=1)
+        print(f"epoch {state['epoch']:3d}  loss {total / len(inputs):.4f}  valid NDCG@10 {metrics['NDCG@10']:.4f} "
+              f"HR@10 {metrics['HR@10']:.4f}  {'*' if improved else ' '}  {time.time() - t0:.0f} s", flush=True)
+        if (time.time() - started) / 60 > args.max_minutes:
+            print("stopping for --max-minutes; run the same command again to continue")
+            return
+    print(f"done: best valid NDCG@10 {state['best']:.4f} at epoch {state['best_epoch']}")
+
+
+if __name__ == "__main__":
+    main()
