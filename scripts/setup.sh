@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what a fresh machine lacks to build and test edgerec: the wasm target, pinned
-# wasm-pack and wasm-bindgen-cli, and the npm packages. Safe to run again: it skips what is there.
+# Installs what a fresh machine lacks to build and test edgerec: the wasm target, Debian's
+# Chromium, pinned wasm-pack and wasm-bindgen-cli, and the npm packages. Safe to run again: it skips what is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +9,12 @@ WASM_PACK_VERSION=0.15.1
 WASM_BINDGEN_VERSION=0.2.130
 
 rustup target add wasm32-unknown-unknown
+
+# Debian's Chromium for the browser tests (playwright-core drives it; it never downloads a browser).
+if ! command -v chromium >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+fi
 
 if ! wasm-pack --version 2>/dev/null | grep -q "$WASM_PACK_VERSION"; then
   cargo install --locked wasm-pack --version "$WASM_PACK_VERSION"
