@@ -124,6 +124,28 @@ pub struct BundleFiles {
     pub files: HashMap<String, Vec<u8>>,
 }
 
+impl BundleFiles {
+    /// Reads a bundle folder: `manifest.json`, `manifest.sig` when present, and the files the
+    /// manifest lists (unverified: [`VerifiedBundle::verify`] checks them).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn read_dir(dir: &std::path::Path) -> Result<BundleFiles> {
+        let read = |name: &str| {
+            std::fs::read(dir.join(name)).map_err(|_| Error::MissingFile(name.to_owned()))
+        };
+        let manifest = read("manifest.json")?;
+        let signature = std::fs::read(dir.join("manifest.sig")).ok();
+        let mut files = HashMap::new();
+        for name in Manifest::parse(&manifest)?.files.keys() {
+            files.insert(name.clone(), read(name)?);
+        }
+        Ok(BundleFiles {
+            manifest,
+            signature,
+            files,
+        })
+    }
+}
+
 /// A bundle whose manifest parsed and whose files all match it.
 #[derive(Debug)]
 pub struct VerifiedBundle {

@@ -8,6 +8,8 @@ pub mod bundle;
 pub mod catalog;
 pub mod engine;
 pub mod error;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod evaluation;
 pub mod events;
 pub mod interest;
 pub mod retrieve;

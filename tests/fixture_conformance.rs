@@ -3,7 +3,7 @@
 mod common;
 
 use common::{engine, expected, NOW_MS};
-use edgerec::RecommendRequest;
+use edgerec::{Engine, RecommendRequest};
 
 const TOLERANCE: f32 = 1e-4;
 
@@ -103,6 +103,15 @@ fn stateless_calls_leave_the_session_untouched() {
     assert_eq!(engine.session().copied().collect::<Vec<_>>(), before);
 }
 
+fn recommended_ids(engine: &mut Engine, request: &RecommendRequest) -> Vec<String> {
+    engine
+        .recommend(request, NOW_MS)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.item)
+        .collect()
+}
+
 #[test]
 fn exclude_and_candidates_shape_the_ranking() {
     let expected = expected();
@@ -115,12 +124,7 @@ fn exclude_and_candidates_shape_the_ranking() {
         events: Some(case.raw_events()),
         ..Default::default()
     };
-    let items: Vec<String> = engine
-        .recommend(&request, NOW_MS)
-        .unwrap()
-        .into_iter()
-        .map(|r| r.item)
-        .collect();
+    let items = recommended_ids(&mut engine, &request);
     let want: Vec<String> = case.top[1..4].iter().map(|t| t.item.clone()).collect();
     assert_eq!(items, want);
 
@@ -135,12 +139,7 @@ fn exclude_and_candidates_shape_the_ranking() {
         events: Some(case.raw_events()),
         ..Default::default()
     };
-    let items: Vec<String> = engine
-        .recommend(&request, NOW_MS)
-        .unwrap()
-        .into_iter()
-        .map(|r| r.item)
-        .collect();
+    let items = recommended_ids(&mut engine, &request);
     assert_eq!(
         items,
         vec![case.top[2].item.clone(), case.top[5].item.clone()],

@@ -107,3 +107,21 @@ def length_batches(lengths: np.ndarray, batch: int, rng: np.random.Generator, wi
         chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
         batches += [chunk[i:i + batch] for i in range(0, len(chunk), batch)]
     return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def sampled_negatives(data: Data, seed: int, users: int = 10_000, n: int = 100) -> dict[str, list[str]]:
+    """The sampled-100 protocol's draw: up to `users` users (all when fewer), each with `n` items
+    drawn uniformly from those the user never interacted with. Draw once and commit it."""
+    rng = np.random.default_rng(seed)
+    eligible = [u for u, s in enumerate(data.sequences) if len(s) >= 3]
+    chosen = sorted(rng.choice(eligible, size=min(users, len(eligible)), replace=False).tolist())
+    out = {}
+    for u in chosen:
+        seen = set(data.sequences[u])
+        picks: list[int] = []
+        while len(picks) < n:
+            item = int(rng.integers(data.n_items))
+            if item not in seen and item not in picks:
+                picks.append(item)
+        out[data.users[u]] = [data.items[i] for i in picks]
+    return out

@@ -14,7 +14,7 @@ pub enum UserQuery {
 
 impl UserQuery {
     /// Prepares `user` for the table's storage: symmetric int8 quantisation with
-    /// `scale = max|u| / 127` for int8 tables (an all-zero vector gets scale 1).
+    /// `scale = max|u| / 127`, rounding half to even (an all-zero vector gets scale 1).
     pub fn new(user: &[f32], table: &Embeddings) -> UserQuery {
         match table {
             Embeddings::Int8 { .. } => {
@@ -22,7 +22,7 @@ impl UserQuery {
                 let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
                 let values = user
                     .iter()
-                    .map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8)
+                    .map(|v| (v / scale).round_ties_even().clamp(-127.0, 127.0) as i8)
                     .collect();
                 UserQuery::Int8 { values, scale }
             }

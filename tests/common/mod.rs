@@ -2,7 +2,6 @@
 // Each test crate uses a different part of this module.
 #![allow(dead_code)]
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use edgerec::bundle::sha256_hex;
@@ -18,17 +17,7 @@ pub fn fixture_dir() -> PathBuf {
 
 /// The fixture bundle's files as bytes, signature included.
 pub fn fixture_files() -> BundleFiles {
-    let dir = fixture_dir();
-    let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let files: HashMap<String, Vec<u8>> = ["interest.onnx", "items.safetensors", "items.json"]
-        .into_iter()
-        .map(|name| (name.to_owned(), read(name)))
-        .collect();
-    BundleFiles {
-        manifest: read("manifest.json"),
-        signature: Some(read("manifest.sig")),
-        files,
-    }
+    BundleFiles::read_dir(&fixture_dir()).expect("the fixture bundle is readable")
 }
 
 /// Replaces one file and rewrites the manifest so that its size and hash match again.
