@@ -42,6 +42,23 @@ def cpu_model() -> str:
     return f"{name} x {os.cpu_count()} (CPU only)"
 
 
+def command_line(script: str, args: dict) -> str:
+    """The command that reproduces a run, with the home folder written as `~`."""
+    home = os.path.expanduser("~")
+    words = []
+    for key, value in args.items():
+        value = " ".join(value) if isinstance(value, list) else str(value)
+        words.append(f"--{key.replace('_', '-')} {value.replace(home, '~')}")
+    return f"python3 models/training/{script} " + " ".join(words)
+
+
+def training_args(args: dict) -> dict:
+    """The training arguments that shape the model: not the thread count or the time budget, and
+    the distillation settings only when there was a teacher."""
+    skip = {"threads", "max_minutes"} | (set() if args.get("teacher") else {"kd_weight", "kd_temperature"})
+    return {k: v for k, v in args.items() if v is not None and k not in skip}
+
+
 def git_commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
@@ -112,10 +129,8 @@ def main() -> None:
     training = {
         "data": os.path.basename(data.path),
         "dataSha256": data.sha256,
-        "command": "python3 models/training/train.py " + " ".join(
-            f"--{k.replace('_', '-')} {v}" for k, v in ckpt["args"].items() if v is not None and k not in ("threads", "max_minutes")),
-        "exportCommand": "python3 models/training/export.py " + " ".join(
-            f"--{k.replace('_', '-')} {' '.join(v) if isinstance(v, list) else v}" for k, v in vars(a).items() if v not in (None, [])),
+        "command": command_line("train.py", training_args(ckpt["args"])),
+        "exportCommand": command_line("export.py", {k: v for k, v in vars(a).items() if v not in (None, [])}),
         "commit": git_commit(),
         "hardware": cpu_model(),
         "trainingSeconds": round(state["seconds"]),
