@@ -2,6 +2,7 @@
 item by dot product with the user vector (tied embeddings, as the engine scores)."""
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from data import left_pad
@@ -17,13 +18,21 @@ class RecModel(nn.Module):
         with torch.no_grad():
             self.items.weight[0].zero_()
 
-    def user(self, ids: torch.Tensor) -> torch.Tensor:
-        """User vectors [B, d] from model ids [B, L] (0 = padding)."""
-        return self.encoder(self.items(ids))[:, -1, :]
+    def table(self) -> torch.Tensor:
+        """The item table [N + 1, d] the encoder reads and scoring uses (row 0: padding)."""
+        return self.items.weight
 
-    def logits(self, user: torch.Tensor) -> torch.Tensor:
-        """Scores of every item [B, N] (padding row left out)."""
-        return user @ self.items.weight[1:].T
+    def states(self, ids: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+        """The encoder's state at every position [B, L, d] from model ids [B, L] (0 = padding)."""
+        return self.encoder(F.embedding(ids, self.table() if table is None else table))
+
+    def user(self, ids: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+        """User vectors [B, d]: the state at the last position."""
+        return self.states(ids, table)[:, -1, :]
+
+    def logits(self, user: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+        """Scores of every item [..., N] (padding row left out)."""
+        return user @ (self.table() if table is None else table)[1:].T
 
     @torch.no_grad()
     def score(self, inputs: list[list[int]], batch: int = 1024) -> torch.Tensor:

@@ -8,7 +8,6 @@ Resumable: every epoch writes `last.pt` into --out, and the best epoch on valida
     python3 models/training/train.py --data ../shared/data/amazon-beauty.txt --out ~/.cache/edgerec/beauty/student
 """
 import argparse
-import json
 import os
 import time
 
@@ -16,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from checkpoints import record_epoch, resume
 from data import leave_one_out, left_pad, length_batches, prefixes, read
 from metrics import full_ranks, summarize
 from recmodel import RecModel
@@ -68,7 +68,6 @@ def validate(model: RecModel, split, policy: str = "zero") -> dict:
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
-    os.makedirs(args.out, exist_ok=True)
     data = read(args.data)
     split = leave_one_out(data)
     inputs, targets = prefixes(split.train, args.seq_len)
@@ -76,14 +75,7 @@ def main() -> None:
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     teacher = load_model(args.teacher)[0] if args.teacher else None
 
-    state = {"epoch": 0, "best": -1.0, "best_epoch": 0, "history": [], "seconds": 0.0}
-    last = os.path.join(args.out, "last.pt")
-    if os.path.exists(last):
-        ckpt = torch.load(last, map_location="cpu", weights_only=False)
-        model.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["optimizer"])
-        state = ckpt["state"]
-        print(f"resumed at epoch {state['epoch']} (best NDCG@10 {state['best']:.4f} at {state['best_epoch']})")
+    state = resume(args.out, model, opt)
     torch.manual_seed(args.seed + state["epoch"])
     rng = np.random.default_rng(args.seed + state["epoch"])
     padded = left_pad(inputs, args.seq_len)
@@ -110,21 +102,10 @@ def main() -> None:
             loss.backward()
             opt.step()
             total += loss.item() * len(idx)
-        state["epoch"] += 1
         metrics = validate(model, split)
-        state["seconds"] += time.time() - t0
-        state["history"].append({"epoch": state["epoch"], "loss": total / len(inputs), **{f"valid_{k}": v for k, v in metrics.items()}})
-        improved = metrics["NDCG@10"] > state["best"]
-        if improved:
-            state["best"], state["best_epoch"] = metrics["NDCG@10"], state["epoch"]
-        ckpt = {"model": model.state_dict(), "optimizer": opt.state_dict(), "state": state,
-                "config": config_of(args).to_dict(), "n_items": data.n_items, "args": vars(args),
-                "data_sha256": data.sha256}
-        if improved:
-            torch.save(ckpt, os.path.join(args.out, "best.pt"))
-        torch.save(ckpt, last)
-        with open(os.path.join(args.out, "status.json"), "w") as f:
-            json.dump({k: v for k, v in state.items()}, f, indent=1)
+        ckpt = {"model": model.state_dict(), "optimizer": opt.state_dict(), "config": config_of(args).to_dict(),
+                "n_items": data.n_items, "args": vars(args), "data_sha256": data.sha256}
+        improved = record_epoch(args.out, state, metrics, total / len(inputs), time.time() - t0, ckpt)
         print(f"epoch {state['epoch']:3d}  loss {total / len(inputs):.4f}  valid NDCG@10 {metrics['NDCG@10']:.4f} "
               f"HR@10 {metrics['HR@10']:.4f}  {'*' if improved else ' '}  {time.time() - t0:.0f} s", flush=True)
         if (time.time() - started) / 60 > args.max_minutes:

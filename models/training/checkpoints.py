@@ -1,0 +1,43 @@
+"""Resumable training: `last.pt` after every epoch, `best.pt` for the best epoch on validation,
+and `status.json` with the history, all in a folder outside the work tree."""
+import json
+import os
+
+import torch
+
+
+def fresh_state() -> dict:
+    """Where a run that has not started stands."""
+    return {"epoch": 0, "best": -1.0, "best_epoch": 0, "history": [], "seconds": 0.0}
+
+
+def resume(folder: str, model: torch.nn.Module, opt: torch.optim.Optimizer) -> dict:
+    """Loads `last.pt` into the model and optimiser when there is one; returns the run's state."""
+    os.makedirs(folder, exist_ok=True)
+    last = os.path.join(folder, "last.pt")
+    if not os.path.exists(last):
+        return fresh_state()
+    ckpt = torch.load(last, map_location="cpu", weights_only=False)
+    model.load_state_dict(ckpt["model"])
+    opt.load_state_dict(ckpt["optimizer"])
+    state = ckpt["state"]
+    print(f"resumed at epoch {state['epoch']} (best NDCG@10 {state['best']:.4f} at {state['best_epoch']})")
+    return state
+
+
+def record_epoch(folder: str, state: dict, metrics: dict, loss: float, seconds: float, ckpt: dict) -> bool:
+    """Adds an epoch's validation metrics to the state and writes the checkpoints; True when the
+    epoch is the best so far on validation NDCG@10."""
+    state["epoch"] += 1
+    state["seconds"] += seconds
+    state["history"].append({"epoch": state["epoch"], "loss": loss, **{f"valid_{k}": v for k, v in metrics.items()}})
+    improved = metrics["NDCG@10"] > state["best"]
+    if improved:
+        state["best"], state["best_epoch"] = metrics["NDCG@10"], state["epoch"]
+    ckpt = {**ckpt, "state": state}
+    if improved:
+        torch.save(ckpt, os.path.join(folder, "best.pt"))
+    torch.save(ckpt, os.path.join(folder, "last.pt"))
+    with open(os.path.join(folder, "status.json"), "w") as f:
+        json.dump(state, f, indent=1)
+    return improved

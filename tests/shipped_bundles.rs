@@ -1,0 +1,56 @@
+//! The committed benchmark bundle still scores what its manifest says, on the fixed CI sample of
+//! users (the same users the export measured: spread evenly over the data file). CI does not
+//! train; this catches a bundle, an engine or a scoring change that moves the figure.
+
+use std::path::PathBuf;
+
+use edgerec::evaluation::{data, ranks, summarize, Protocol, Seen, Stage};
+use edgerec::{BundleFiles, Engine};
+
+const TOLERANCE: f64 = 1e-3;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn the_beauty_bundle_matches_its_manifest_on_the_ci_sample() {
+    let data_path = root().join("../shared/data/amazon-beauty.txt");
+    let text = std::fs::read_to_string(&data_path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; the shared data must sit beside the repository",
+            data_path.display()
+        )
+    });
+    let sequences = data::parse(&text).unwrap();
+    let mut engine = Engine::load(
+        BundleFiles::read_dir(&root().join("models/beauty")).unwrap(),
+        None,
+    )
+    .unwrap();
+    let sample = engine.manifest().metrics["ciSample"].clone();
+    let n = sample["users"]
+        .as_u64()
+        .expect("the manifest records its CI sample") as usize;
+    let all = sequences.users.len();
+    let users: Vec<usize> = (0..n).map(|i| i * all / n).collect();
+    let metrics = summarize(
+        &ranks(
+            &mut engine,
+            &sequences,
+            Stage::Test,
+            &Protocol::Full(Seen::Zero),
+            &users,
+        )
+        .unwrap(),
+    );
+    for (name, value) in &metrics.values {
+        let recorded = sample[name]
+            .as_f64()
+            .unwrap_or_else(|| panic!("the manifest lacks ciSample.{name}"));
+        assert!(
+            (value - recorded).abs() <= TOLERANCE,
+            "{name}: {value:.4} now, {recorded:.4} in the manifest"
+        );
+    }
+}
