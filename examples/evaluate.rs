@@ -8,13 +8,20 @@
 //! ```
 //! `--users N` ranks N users spread evenly over the file (the same ones every run); default all.
 //! `sampled100` needs `--negatives`: the fixed draw committed beside the bundle.
+//!
+//! Grocery next purchases over held-out weeks (a `household item week` file, as
+//! `models/training/export_grocery.py --data-out` writes it):
+//! ```text
+//! cargo run --release --example evaluate -- --bundle models/grocery --data purchases.txt \
+//!     --protocol weeks --from-week 50 [--k 10] [--json]
+//! ```
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use edgerec::evaluation::{data, ranks, summarize, Protocol, Seen, Stage};
+use edgerec::evaluation::{data, ranks, summarize, weeks, Protocol, Seen, Stage};
 use edgerec::{BundleFiles, Engine};
 
 struct Args {
@@ -25,6 +32,8 @@ struct Args {
     stage: Stage,
     negatives: Option<PathBuf>,
     users: Option<usize>,
+    from_week: u32,
+    k: usize,
     json: bool,
 }
 
@@ -37,6 +46,8 @@ fn parse_args() -> Result<Args, String> {
         stage: Stage::Test,
         negatives: None,
         users: None,
+        from_week: 0,
+        k: 10,
         json: false,
     };
     let mut it = std::env::args().skip(1);
@@ -62,6 +73,10 @@ fn parse_args() -> Result<Args, String> {
             }
             "--negatives" => args.negatives = Some(value()?.into()),
             "--users" => args.users = Some(value()?.parse().map_err(|e| format!("--users: {e}"))?),
+            "--from-week" => {
+                args.from_week = value()?.parse().map_err(|e| format!("--from-week: {e}"))?
+            }
+            "--k" => args.k = value()?.parse().map_err(|e| format!("--k: {e}"))?,
             "--json" => args.json = true,
             other => return Err(format!("unknown flag {other}")),
         }
@@ -77,6 +92,36 @@ struct Negatives {
     negatives: HashMap<String, Vec<String>>,
 }
 
+/// Next purchases over the held-out weeks from `--from-week` on.
+fn run_weeks(args: &Args, text: &str, engine: &mut Engine) -> Result<(), String> {
+    if args.from_week == 0 {
+        return Err("--protocol weeks needs --from-week N (the first held-out week)".into());
+    }
+    let purchases = weeks::parse(text).map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    let m =
+        weeks::evaluate(engine, &purchases, args.from_week, args.k).map_err(|e| e.to_string())?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({ "protocol": "weeks", "fromWeek": args.from_week, "metrics": m })
+        );
+    } else {
+        println!(
+            "{} — next purchases from week {}, {} households, model {} ({:.1} s)\n  Recall@{k} {:.4}\n  NDCG@{k}   {:.4}",
+            args.bundle.display(),
+            args.from_week,
+            m.households,
+            engine.manifest().model_version,
+            start.elapsed().as_secs_f64(),
+            m.recall,
+            m.ndcg,
+            k = m.k
+        );
+    }
+    Ok(())
+}
+
 fn run(args: &Args) -> Result<(), String> {
     let text = std::fs::read_to_string(&args.data).map_err(|e| {
         format!(
@@ -84,9 +129,12 @@ fn run(args: &Args) -> Result<(), String> {
             args.data.display()
         )
     })?;
-    let sequences = data::parse(&text).map_err(|e| e.to_string())?;
     let files = BundleFiles::read_dir(&args.bundle).map_err(|e| e.to_string())?;
     let mut engine = Engine::load(files, None).map_err(|e| e.to_string())?;
+    if args.protocol == "weeks" {
+        return run_weeks(args, &text, &mut engine);
+    }
+    let sequences = data::parse(&text).map_err(|e| e.to_string())?;
     let protocol = match args.protocol.as_str() {
         "full" => Protocol::Full(args.seen),
         "sampled100" => {
@@ -101,7 +149,7 @@ fn run(args: &Args) -> Result<(), String> {
         }
         other => {
             return Err(format!(
-                "--protocol: expected full or sampled100, got {other}"
+                "--protocol: expected full, sampled100 or weeks, got {other}"
             ))
         }
     };

@@ -1,5 +1,6 @@
 //! The item catalogue: item ids from `items.json` and the embedding table from
-//! `items.safetensors` (int8 with a per-row scale, or f16/f32), row i being item i.
+//! `items.safetensors` (int8 with a per-row scale, or f16/f32), row i being item i, with the
+//! optional per-item repeat weights (`repeat`, f32 [n]).
 
 use std::collections::HashMap;
 
@@ -37,6 +38,7 @@ pub struct Catalog {
     index: HashMap<String, usize>,
     dims: usize,
     embeddings: Embeddings,
+    repeat: Option<Vec<f32>>,
 }
 
 impl Catalog {
@@ -50,8 +52,14 @@ impl Catalog {
     ) -> Result<Catalog> {
         let items: Vec<ItemInfo> = serde_json::from_slice(items_json)
             .map_err(|e| Error::InvalidCatalog(format!("items.json: {e}")))?;
-        let embeddings = read_embeddings(table, item_count, dims)?;
-        Catalog::from_parts(items, embeddings, dims)
+        let tensors = SafeTensors::deserialize(table)
+            .map_err(|e| Error::InvalidCatalog(format!("items.safetensors: {e}")))?;
+        let embeddings = read_embeddings(&tensors, item_count, dims)?;
+        let repeat = read_repeat(&tensors, item_count)?;
+        Ok(Catalog {
+            repeat,
+            ..Catalog::from_parts(items, embeddings, dims)?
+        })
     }
 
     /// Builds a catalogue from parsed parts, checking ids and shapes.
@@ -94,6 +102,7 @@ impl Catalog {
             index,
             dims,
             embeddings,
+            repeat: None,
         })
     }
 
@@ -127,6 +136,12 @@ impl Catalog {
         &self.embeddings
     }
 
+    /// The repeat weights w_i ≥ 0 (an item already in the window scores w_i · ln(1 + its count)
+    /// more), when the bundle has the optional `repeat` column.
+    pub fn repeat_weights(&self) -> Option<&[f32]> {
+        self.repeat.as_deref()
+    }
+
     /// Writes the dequantised embedding of `row` into `out` (length d).
     pub fn write_row(&self, row: usize, out: &mut [f32]) {
         let span = row * self.dims..(row + 1) * self.dims;
@@ -142,9 +157,11 @@ impl Catalog {
     }
 }
 
-fn read_embeddings(bytes: &[u8], n: usize, d: usize) -> Result<Embeddings> {
-    let bad = |what: String| Error::InvalidCatalog(format!("items.safetensors: {what}"));
-    let tensors = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
+fn bad(what: String) -> Error {
+    Error::InvalidCatalog(format!("items.safetensors: {what}"))
+}
+
+fn read_embeddings(tensors: &SafeTensors<'_>, n: usize, d: usize) -> Result<Embeddings> {
     let embedding = tensors
         .tensor("embedding")
         .map_err(|_| bad("no `embedding` tensor".into()))?;
@@ -183,11 +200,25 @@ fn read_embeddings(bytes: &[u8], n: usize, d: usize) -> Result<Embeddings> {
     }
 }
 
+fn read_repeat(tensors: &SafeTensors<'_>, n: usize) -> Result<Option<Vec<f32>>> {
+    let Ok(column) = tensors.tensor("repeat") else {
+        return Ok(None);
+    };
+    if column.dtype() != Dtype::F32 || column.shape() != [n] {
+        return Err(bad(format!("`repeat` must be f32 [{n}]")));
+    }
+    let weights = f32_values(column.data());
+    if weights.iter().any(|w| !w.is_finite() || *w < 0.0) {
+        return Err(bad(
+            "every `repeat` weight must be finite and not negative".into()
+        ));
+    }
+    Ok(Some(weights))
+}
+
 fn finite(values: Vec<f32>) -> Result<Embeddings> {
     if values.iter().any(|v| !v.is_finite()) {
-        return Err(Error::InvalidCatalog(
-            "items.safetensors: `embedding` holds a non-finite value".into(),
-        ));
+        return Err(bad("`embedding` holds a non-finite value".into()));
     }
     Ok(Embeddings::Float(values))
 }

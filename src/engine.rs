@@ -8,7 +8,7 @@ use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::events::{validate_batch, Event, RawEvent, SessionWindow};
 use crate::interest::InterestModel;
-use crate::retrieve::{top_k, Pool};
+use crate::retrieve::{repeat_boosts, top_k, Pool};
 
 /// How many results `recommend` returns when the caller does not say.
 pub const DEFAULT_K: usize = 10;
@@ -115,17 +115,20 @@ impl Engine {
     /// The user vector for `events` (validated like `observe`) or, when `None`, for the session.
     /// An empty history gives the encoder's vector for an all-padding input.
     pub fn user_vector(&mut self, events: Option<&[RawEvent]>, now_ms: f64) -> Result<Vec<f32>> {
-        match events {
+        let window = self.window(events, now_ms)?;
+        self.encode(&window)
+    }
+
+    /// The window of `events` (validated like `observe`) or, when `None`, the session's.
+    fn window(&self, events: Option<&[RawEvent]>, now_ms: f64) -> Result<SessionWindow> {
+        Ok(match events {
             Some(raw) => {
                 let mut window = SessionWindow::new(self.manifest.seq_len);
                 window.extend(&validate_batch(raw, &self.catalog, now_ms)?);
-                self.encode(&window)
+                window
             }
-            None => {
-                let window = self.session.clone();
-                self.encode(&window)
-            }
-        }
+            None => self.session.clone(),
+        })
     }
 
     /// The top-k items for the session, or for `request.events` when given.
@@ -154,15 +157,19 @@ impl Engine {
         {
             excluded[row] = true;
         }
-        let user = self.user_vector(request.events.as_deref(), now_ms)?;
+        let window = self.window(request.events.as_deref(), now_ms)?;
+        let user = self.encode(&window)?;
+        let boosts = repeat_boosts(&self.catalog, window.events().map(|e| e.item));
         let pool = candidates.as_deref().map_or(Pool::All, Pool::Candidates);
-        Ok(top_k(&self.catalog, &user, request.k, pool, &excluded)
-            .into_iter()
-            .map(|s| Recommendation {
-                item: self.catalog.item(s.item).id.clone(),
-                score: s.score,
-            })
-            .collect())
+        Ok(
+            top_k(&self.catalog, &user, request.k, pool, &excluded, &boosts)
+                .into_iter()
+                .map(|s| Recommendation {
+                    item: self.catalog.item(s.item).id.clone(),
+                    score: s.score,
+                })
+                .collect(),
+        )
     }
 
     fn candidate_rows(&self, ids: &[String]) -> Result<Vec<usize>> {

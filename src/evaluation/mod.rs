@@ -1,7 +1,9 @@
 //! Offline evaluation of a shipped bundle with the engine's own code (tract and the same quantised
-//! scoring): leave-one-out next-item ranking under the protocols of `../shared/data/README.md`.
+//! scoring): leave-one-out next-item ranking under the protocols of `../shared/data/README.md`,
+//! and next purchases over held-out weeks ([`weeks`]).
 
 pub mod data;
+pub mod weeks;
 
 use std::collections::HashMap;
 
@@ -10,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::events::RawEvent;
-use crate::retrieve::UserQuery;
+use crate::retrieve::{repeat_boosts, Scorer};
 
 /// Which held-out item is the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,13 +87,13 @@ pub fn ranks(
             })
             .collect();
         let user = engine.user_vector(Some(&events), 1e12)?;
-        let table = engine.catalog().embeddings();
-        let query = UserQuery::new(&user, table);
+        let window_rows = seen[seen.len().saturating_sub(seq_len)..].iter().copied();
+        let boosts = repeat_boosts(engine.catalog(), window_rows);
+        let scorer = Scorer::new(engine.catalog(), &user, &boosts);
         let rank = match protocol {
             Protocol::Full(policy) => {
-                let mut keys: Vec<f32> = (0..engine.catalog().len())
-                    .map(|i| query.key(table, i))
-                    .collect();
+                let mut keys: Vec<f32> =
+                    (0..engine.catalog().len()).map(|i| scorer.key(i)).collect();
                 let mut removed = vec![false; keys.len()];
                 for &s in &seen {
                     match policy {
@@ -118,11 +120,11 @@ pub fn ranks(
                     .iter()
                     .map(|id| row_of(engine, id))
                     .collect::<Result<_>>()?;
-                let target_key = query.key(table, target);
+                let target_key = scorer.key(target);
                 rank_of(
                     target,
                     target_key,
-                    rows.into_iter().map(|i| (i, query.key(table, i))),
+                    rows.into_iter().map(|i| (i, scorer.key(i))),
                 )
             }
         };

@@ -1,7 +1,11 @@
-//! Retrieval: score the user vector against the catalogue (or a candidate list) and keep the
-//! top K, ties broken by item index so that every backend returns the same list.
+//! Retrieval: score the user vector against the catalogue (or a candidate list), add the repeat
+//! term of items already in the window, and keep the top K, ties broken by item index so that
+//! every backend returns the same list.
 
+mod repeat;
 mod score;
+
+pub use repeat::repeat_boosts;
 
 pub use score::UserQuery;
 
@@ -12,7 +16,7 @@ use crate::catalog::Catalog;
 pub struct Scored {
     /// The item's row in the catalogue.
     pub item: usize,
-    /// Its score, approximately `u · e_item`.
+    /// Its score: approximately `u · e_item`, plus the item's repeat term when it has one.
     pub score: f32,
 }
 
@@ -25,18 +29,53 @@ pub enum Pool<'a> {
     Candidates(&'a [usize]),
 }
 
+/// Ranking keys of one user's vector against a catalogue, boosts included.
+#[derive(Debug)]
+pub struct Scorer<'a> {
+    catalog: &'a Catalog,
+    query: UserQuery,
+    extra: Vec<f32>,
+}
+
+impl<'a> Scorer<'a> {
+    /// Prepares `user` for the catalogue's table; `boosts` are `(row, amount)` in score units.
+    pub fn new(catalog: &'a Catalog, user: &[f32], boosts: &[(usize, f32)]) -> Scorer<'a> {
+        let query = UserQuery::new(user, catalog.embeddings());
+        let mut extra = vec![0f32; if boosts.is_empty() { 0 } else { catalog.len() }];
+        for &(row, amount) in boosts {
+            extra[row] = query.key_of_score(amount);
+        }
+        Scorer {
+            catalog,
+            query,
+            extra,
+        }
+    }
+
+    /// The ranking key of `row`: higher ranks first, equal keys by row.
+    pub fn key(&self, row: usize) -> f32 {
+        self.query.key(self.catalog.embeddings(), row) + self.extra.get(row).copied().unwrap_or(0.0)
+    }
+
+    /// The score a key stands for: approximately `u · e_row` plus the row's boost.
+    pub fn score(&self, key: f32) -> f32 {
+        self.query.score(key)
+    }
+}
+
 /// The `k` best items of `pool` for `user`, skipping rows where `excluded[row]` is true; best
 /// first, equal scores in ascending item order. Fewer than `k` when fewer items are eligible.
+/// `boosts`: `(row, amount)` added to those rows' scores (the repeat term, see [`repeat_boosts`]).
 pub fn top_k(
     catalog: &Catalog,
     user: &[f32],
     k: usize,
     pool: Pool<'_>,
     excluded: &[bool],
+    boosts: &[(usize, f32)],
 ) -> Vec<Scored> {
-    let table = catalog.embeddings();
-    let query = UserQuery::new(user, table);
-    let keyed = |row: usize| (query.key(table, row), row);
+    let scorer = Scorer::new(catalog, user, boosts);
+    let keyed = |row: usize| (scorer.key(row), row);
     let mut ranked: Vec<(f32, usize)> = match pool {
         Pool::All => (0..catalog.len())
             .filter(|&r| !excluded[r])
@@ -59,7 +98,7 @@ pub fn top_k(
         .into_iter()
         .map(|(key, item)| Scored {
             item,
-            score: query.score(key),
+            score: scorer.score(key),
         })
         .collect()
 }
@@ -83,7 +122,14 @@ mod tests {
     #[test]
     fn float_tables_rank_by_dot_product_then_index() {
         let table = Embeddings::Float(vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 2.0, 0.0]);
-        let top = top_k(&catalog(table, 4), &[1.0, 0.5], 3, Pool::All, &[false; 4]);
+        let top = top_k(
+            &catalog(table, 4),
+            &[1.0, 0.5],
+            3,
+            Pool::All,
+            &[false; 4],
+            &[],
+        );
         let order: Vec<usize> = top.iter().map(|s| s.item).collect();
         assert_eq!(order, [3, 0, 2]);
         assert_eq!(top[0].score, 2.0);
@@ -101,6 +147,7 @@ mod tests {
             3,
             Pool::All,
             &[false, false, true],
+            &[],
         );
         let order: Vec<usize> = top.iter().map(|s| s.item).collect();
         assert_eq!(
@@ -116,6 +163,28 @@ mod tests {
     }
 
     #[test]
+    fn boosts_add_to_scores_and_can_change_the_order() {
+        let table = Embeddings::Int8 {
+            values: vec![127, 0, 100, 0, 0, 127],
+            scales: vec![0.01, 0.01, 0.01],
+        };
+        let top = top_k(
+            &catalog(table, 3),
+            &[1.0, 0.0],
+            3,
+            Pool::All,
+            &[false; 3],
+            &[(1, 0.5)],
+        );
+        assert_eq!(top.iter().map(|s| s.item).collect::<Vec<_>>(), [1, 0, 2]);
+        assert!(
+            (top[0].score - (1.0 + 0.5)).abs() < 1e-3,
+            "{}",
+            top[0].score
+        );
+    }
+
+    #[test]
     fn candidates_limit_the_pool() {
         let table = Embeddings::Float(vec![1.0, 0.0, 2.0, 0.0, 3.0, 0.0]);
         let top = top_k(
@@ -124,6 +193,7 @@ mod tests {
             5,
             Pool::Candidates(&[0, 1]),
             &[false; 3],
+            &[],
         );
         assert_eq!(top.iter().map(|s| s.item).collect::<Vec<_>>(), [1, 0]);
     }

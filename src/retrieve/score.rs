@@ -55,6 +55,14 @@ impl UserQuery {
         }
     }
 
+    /// The ranking key of a score, for adding a score-unit amount to a key.
+    pub fn key_of_score(&self, score: f32) -> f32 {
+        match self {
+            UserQuery::Int8 { scale, .. } => score / scale,
+            UserQuery::Float(_) => score,
+        }
+    }
+
     /// Turns a ranking key back into the approximate dot product `u · e_i`.
     pub fn score(&self, key: f32) -> f32 {
         match self {

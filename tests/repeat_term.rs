@@ -1,0 +1,102 @@
+//! The optional `repeat` column: an item already in the window scores w_i · ln(1 + count) more,
+//! exactly that much; bad weights are rejected when the bundle loads.
+
+mod common;
+
+use common::{fixture_files, with_file_rehashed, NOW_MS};
+use edgerec::{BundleFiles, Engine, RawEvent, RecommendRequest};
+use safetensors::tensor::TensorView;
+use safetensors::{Dtype, SafeTensors};
+
+/// The fixture with a `repeat` column added to its item table.
+fn with_repeat(weights: &[f32]) -> BundleFiles {
+    let files = fixture_files();
+    let table = files.files["items.safetensors"].clone();
+    let tensors = SafeTensors::deserialize(&table).unwrap();
+    let bytes: Vec<u8> = weights.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let mut views: Vec<(String, TensorView<'_>)> = tensors.tensors().into_iter().collect();
+    views.push((
+        "repeat".into(),
+        TensorView::new(Dtype::F32, vec![weights.len()], &bytes).unwrap(),
+    ));
+    let table = safetensors::serialize(views, None).unwrap();
+    with_file_rehashed(files, "items.safetensors", table)
+}
+
+fn item_count() -> usize {
+    let manifest: serde_json::Value = serde_json::from_slice(&fixture_files().manifest).unwrap();
+    manifest["itemCount"].as_u64().unwrap() as usize
+}
+
+fn views(items: &[&str]) -> Vec<RawEvent> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| RawEvent {
+            kind: Some("view".into()),
+            item: Some((*item).into()),
+            ts: Some(1_700_000_000_000.0 + i as f64),
+            price: None,
+        })
+        .collect()
+}
+
+fn scores(engine: &mut Engine, events: Vec<RawEvent>) -> Vec<(String, f32)> {
+    let n = engine.catalog().len();
+    let request = RecommendRequest {
+        k: n,
+        events: Some(events),
+        ..RecommendRequest::default()
+    };
+    let mut all: Vec<(String, f32)> = engine
+        .recommend(&request, NOW_MS)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.item, r.score))
+        .collect();
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    all
+}
+
+#[test]
+fn items_in_the_window_gain_their_repeat_term() {
+    let n = item_count();
+    let weights: Vec<f32> = (0..n).map(|i| if i == 3 { 0.0 } else { 0.5 }).collect();
+    let events = views(&["SKU-0001", "SKU-0002", "SKU-0001", "SKU-0003"]);
+    let plain = scores(
+        &mut Engine::load(fixture_files(), None).unwrap(),
+        events.clone(),
+    );
+    let boosted = scores(
+        &mut Engine::load(with_repeat(&weights), None).unwrap(),
+        events,
+    );
+    for ((item, before), (_, after)) in plain.iter().zip(&boosted) {
+        let expected = match item.as_str() {
+            "SKU-0001" => 0.5 * 3f32.ln(),
+            "SKU-0002" => 0.5 * 2f32.ln(),
+            _ => 0.0, // SKU-0003 has weight 0; the rest are not in the window
+        };
+        assert!(
+            (after - before - expected).abs() < 1e-4,
+            "{item}: {before} -> {after}"
+        );
+    }
+}
+
+#[test]
+fn negative_or_non_finite_weights_are_rejected() {
+    let n = item_count();
+    for bad in [-1.0, f32::NAN, f32::INFINITY] {
+        let mut weights = vec![0.5; n];
+        weights[7] = bad;
+        let err = Engine::load(with_repeat(&weights), None).unwrap_err();
+        assert_eq!(err.code(), "INVALID_CATALOG", "{err}");
+    }
+    let err = Engine::load(with_repeat(&[0.5; 3]), None).unwrap_err();
+    assert_eq!(
+        err.code(),
+        "INVALID_CATALOG",
+        "a column of the wrong length: {err}"
+    );
+}
