@@ -67,3 +67,18 @@ def write_bundle(
         with open(os.path.join(out_dir, "manifest.sig"), "wb") as f:
             f.write(signing_key.sign(manifest_bytes))
     return manifest
+
+
+def add_to_bundle(out_dir: str, files: dict[str, bytes], metrics: dict) -> dict:
+    """Adds files and metrics to a written bundle (unsigned), rewriting its manifest."""
+    with open(os.path.join(out_dir, "manifest.json")) as f:
+        manifest = json.load(f)
+    for name, data in sorted(files.items()):
+        with open(os.path.join(out_dir, name), "wb") as f:
+            f.write(data)
+        manifest["files"][name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    manifest["files"] = dict(sorted(manifest["files"].items()))
+    manifest["metrics"].update(metrics)
+    with open(os.path.join(out_dir, "manifest.json"), "wb") as f:
+        f.write((json.dumps(manifest, indent=2) + "\n").encode())
+    return manifest

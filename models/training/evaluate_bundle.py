@@ -1,6 +1,7 @@
 """Evaluates a bundle the way the engine does, in Python: onnxruntime runs `interest.onnx` on the
 dequantised item rows, the user vector is quantised to int8 and scored in integers against the
-int8 table (or in f32 against a float table), ties rank by item index. The Rust evaluator
+int8 table (or in f32 against a float table), the repeat term is added where the bundle has one,
+ties rank by item index. The Rust evaluator
 (`cargo run --release --example evaluate`) must agree with it within 0.002.
 
     python3 models/training/evaluate_bundle.py --bundle models/beauty --data ../shared/data/amazon-beauty.txt
@@ -27,6 +28,22 @@ def load_table(bundle: str) -> tuple[np.ndarray, np.ndarray | None]:
     return emb.astype(np.float32), None
 
 
+def load_repeat(bundle: str) -> np.ndarray | None:
+    """The optional per-item repeat weights (`repeat` f32 [n])."""
+    return load_file(os.path.join(bundle, "items.safetensors")).get("repeat")
+
+
+def repeat_boosts(weights: np.ndarray | None, windows: list[list[int]], n_items: int) -> np.ndarray | None:
+    """The repeat term [B, N] in score units, as the engine adds it: w_i · ln(1 + count of i in the
+    window) in f32, for the last L items of each window; None when the bundle has no weights."""
+    if weights is None:
+        return None
+    counts = np.zeros((len(windows), n_items), dtype=np.float32)
+    for b, window in enumerate(windows):
+        np.add.at(counts[b], window, 1)
+    return (weights[None, :] * np.log1p(counts)).astype(np.float32)
+
+
 def user_vectors(bundle: str, rows: np.ndarray, inputs: list[list[int]], seq_len: int, batch: int = 512) -> np.ndarray:
     session = ort.InferenceSession(os.path.join(bundle, "interest.onnx"), providers=["CPUExecutionProvider"])
     d = rows.shape[1]
@@ -42,15 +59,20 @@ def user_vectors(bundle: str, rows: np.ndarray, inputs: list[list[int]], seq_len
     return out
 
 
-def ranking_keys(users: np.ndarray, values: np.ndarray, scales: np.ndarray | None) -> torch.Tensor:
-    """The engine's ranking keys [B, N]: f32(Σ q_u·q_i) · scale_i for int8 tables, else f32 dots."""
+def ranking_keys(users: np.ndarray, values: np.ndarray, scales: np.ndarray | None,
+                 boosts: np.ndarray | None = None) -> torch.Tensor:
+    """The engine's ranking keys [B, N]: f32(Σ q_u·q_i) · scale_i for int8 tables, else f32 dots;
+    plus the repeat term (score units) divided by the user's scale."""
     if scales is None:
-        return torch.from_numpy(users @ values.T)
+        return torch.from_numpy(users @ values.T + (0 if boosts is None else boosts))
     m = np.abs(users).max(axis=1)
     u_scale = np.where(m > 0, m / np.float32(127.0), np.float32(1.0)).astype(np.float32)
     q_u = np.clip(np.rint(users / u_scale[:, None]), -127, 127)
     acc = q_u.astype(np.float64) @ values.astype(np.float64).T  # exact: integers far below 2^53
-    return torch.from_numpy(acc.astype(np.float32) * scales[None, :])
+    keys = acc.astype(np.float32) * scales[None, :]
+    if boosts is not None:
+        keys = keys + (boosts / u_scale[:, None]).astype(np.float32)
+    return torch.from_numpy(keys)
 
 
 def evaluate(bundle: str, data: Data, stage: str = "test", protocol: str = "full", seen: str = "zero",
@@ -75,10 +97,14 @@ def evaluate(bundle: str, data: Data, stage: str = "test", protocol: str = "full
     cut = 1 if stage == "test" else 2
     histories = [[int(data_row[i]) for i in data.sequences[u][:-cut]] for u in chosen]
     targets = np.array([data_row[data.sequences[u][-cut]] for u in chosen])
-    vectors = user_vectors(bundle, rows, histories, manifest["seqLen"])
+    seq_len = manifest["seqLen"]
+    vectors = user_vectors(bundle, rows, histories, seq_len)
+    weights = load_repeat(bundle)
     ranks = []
     for start in range(0, len(chosen), 2048):
-        keys = ranking_keys(vectors[start:start + 2048], values, scales)
+        windows = [h[-seq_len:] for h in histories[start:start + 2048]]
+        boosts = repeat_boosts(weights, windows, len(rows))
+        keys = ranking_keys(vectors[start:start + 2048], values, scales, boosts)
         t = targets[start:start + 2048]
         if protocol == "full":
             ranks.append(full_ranks(keys, t, histories[start:start + 2048], seen))

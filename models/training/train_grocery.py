@@ -1,0 +1,216 @@
+"""Trains the grocery next-purchase model on The Complete Journey: the student encoder over a
+household's purchase sequence, and an item table whose rows add a learned content embedding (the
+words of the item's department, category, type, brand kind and size unit) to a per-item one. Items
+held out of training (new items) have only the content part; during training the per-item part is
+dropped at random (`--id-dropout`) so that the content part alone places an item.
+
+Every position of a window of the sequence predicts what the household buys next: the distinct
+items of its later baskets within `--horizon-days` (softmax cross-entropy over all items, averaged
+over that set; a basket's own items are not targets, since their order within it means nothing).
+Early stopping on validation NDCG@10 over the items bought in the validation weeks.
+
+    python3 models/training/train_grocery.py --out ~/.cache/edgerec/grocery/student
+"""
+import argparse
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import grocery
+from checkpoints import record_epoch, resume
+from metrics import set_metrics
+from data import left_pad
+from recmodel import RecModel
+from sasrec import EncoderConfig
+
+
+class GroceryModel(RecModel):
+    """RecModel whose item rows are a per-item embedding plus a content embedding, and whose
+    scores add a repeat term: an item already in the input window gains w_i · ln(1 + its count
+    there), with w_i = softplus(bias + a per-item part) ≥ 0 learned (items held out of training
+    have the bias only). It is what lets the model buy again, as grocery shoppers mostly do."""
+
+    def __init__(self, cat: grocery.Catalogue, vocab: dict[str, int], cfg: EncoderConfig, id_dropout: float):
+        super().__init__(len(cat.names), cfg)
+        self.words = nn.EmbeddingBag(len(vocab), cfg.d, mode="mean")
+        nn.init.normal_(self.words.weight, std=0.02)
+        flat = [vocab[w] for t in cat.content_tokens for w in t]
+        self.register_buffer("word_ids", torch.tensor(flat, dtype=torch.long))
+        self.register_buffer("word_offsets", torch.tensor(np.cumsum([0] + [len(t) for t in cat.content_tokens[:-1]])))
+        self.register_buffer("trained", torch.from_numpy(np.concatenate([[False], ~cat.held_out])))
+        self.id_dropout = id_dropout
+        self.repeat_item = nn.Parameter(torch.zeros(len(cat.names) + 1))
+        self.repeat_bias = nn.Parameter(torch.tensor(1.0))
+
+    def content(self) -> torch.Tensor:
+        """The content embedding of every item [N, d]."""
+        return self.words(self.word_ids, self.word_offsets)
+
+    def table(self, use_ids: bool = True) -> torch.Tensor:
+        keep = self.trained.clone() if use_ids else torch.zeros_like(self.trained)
+        if self.training and self.id_dropout > 0:
+            keep &= torch.rand(keep.shape) >= self.id_dropout
+        rows = self.items.weight * keep[:, None] + F.pad(self.content(), (0, 0, 1, 0))
+        return rows
+
+
+    def repeat_weights(self) -> torch.Tensor:
+        """w_i for every item [N + 1] (row 0: padding)."""
+        return F.softplus(self.repeat_bias + self.repeat_item * self.trained)
+
+    def repeat_logits(self, states: torch.Tensor, table: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        """Scores [B, L, N] at every position: dot products plus the repeat term over the ids up to
+        and including that position."""
+        counts = F.one_hot(ids, table.shape[0]).to(states.dtype).cumsum(dim=1)
+        return self.logits(states, table) + (torch.log1p(counts) * self.repeat_weights())[..., 1:]
+
+    @torch.no_grad()
+    def score(self, inputs: list[list[int]], batch: int = 256) -> torch.Tensor:
+        """Scores [B, N] from the last L items of each input, in eval mode."""
+        was_training = self.training
+        self.eval()
+        seq_len = self.encoder.seq_len
+        table = self.table()
+        out = torch.empty(len(inputs), self.items.num_embeddings - 1)
+        for i in range(0, len(inputs), batch):
+            ids = torch.from_numpy(left_pad(inputs[i:i + batch], seq_len))
+            out[i:i + batch] = self.repeat_logits(self.states(ids, table), table, ids)[:, -1]
+        self.train(was_training)
+        return out
+
+
+def vocabulary(cat: grocery.Catalogue) -> dict[str, int]:
+    return {w: i for i, w in enumerate(sorted({w for t in cat.content_tokens for w in t}))}
+
+
+class Examples:
+    """Every training event, flattened: its model id and its future set (CSR), and windows of
+    event indices (-1: padding) that cut each household's sequence from its end backwards."""
+
+    def __init__(self, sequences: list[grocery.Sequence], length: int):
+        self.ids = np.concatenate([s.rows for s in sequences]) + 1
+        futures = [f for s in sequences for f in s.future]
+        self.counts = np.array([len(f) for f in futures])
+        self.offsets = np.concatenate([[0], np.cumsum(self.counts)])
+        self.flat = np.concatenate(futures).astype(np.int64)
+        windows, start = [], 0
+        for s in sequences:
+            for end in range(len(s.rows), 0, -length):
+                chunk = np.arange(start + max(0, end - length), start + end)
+                windows.append(np.pad(chunk, (length - len(chunk), 0), constant_values=-1))
+            start += len(s.rows)
+        self.windows = np.stack(windows)
+
+    def batch(self, idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Model ids [B, L]; and for the loss: the flat positions that have a future, and the
+        (position, item) pairs of their future sets with weights 1 / |set|."""
+        events = self.windows[idx]
+        ids = np.where(events >= 0, self.ids[np.maximum(events, 0)], 0)
+        flat_events = events.reshape(-1)
+        positions = np.flatnonzero((flat_events >= 0) & (self.counts[np.maximum(flat_events, 0)] > 0))
+        chosen = flat_events[positions]
+        counts = self.counts[chosen]
+        pair_positions = np.repeat(positions, counts)
+        items = np.concatenate([self.flat[self.offsets[e]:self.offsets[e + 1]] for e in chosen])
+        weights = np.repeat(1.0 / counts, counts).astype(np.float32)
+        return (torch.from_numpy(ids), torch.from_numpy(positions),
+                torch.from_numpy(np.stack([pair_positions, items])), torch.from_numpy(weights))
+
+
+def future_loss(logits: torch.Tensor, positions: torch.Tensor, pairs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Mean over positions of the cross-entropy averaged over the position's future items."""
+    flat = logits.reshape(-1, logits.shape[-1])
+    lse = torch.logsumexp(flat[positions], dim=-1).sum()
+    target = (flat[pairs[0], pairs[1]] * weights).sum()
+    return (lse - target) / len(positions)
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", required=True, help="checkpoint folder (outside the work tree)")
+    p.add_argument("--items", type=int, default=4000, help="catalogue size: the most-bought products")
+    p.add_argument("--held-out-share", type=float, default=0.05, help="share of the catalogue kept out of training")
+    p.add_argument("--horizon-days", type=float, default=28, help="how far ahead a position's targets reach")
+    p.add_argument("--d", type=int, default=64)
+    p.add_argument("--seq-len", type=int, default=50)
+    p.add_argument("--blocks", type=int, default=2)
+    p.add_argument("--heads", type=int, default=1)
+    p.add_argument("--ffn-mult", type=int, default=4)
+    p.add_argument("--dropout", type=float, default=0.3)
+    p.add_argument("--attn-dropout", type=float, default=0.3)
+    p.add_argument("--id-dropout", type=float, default=0.2)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--batch", type=int, default=64, help="windows per batch")
+    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--patience", type=int, default=5)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--max-minutes", type=float, default=float("inf"), help="stop after the epoch that passes this")
+    return p.parse_args()
+
+
+def config_of(args: argparse.Namespace) -> EncoderConfig:
+    return EncoderConfig(d=args.d, seq_len=args.seq_len, blocks=args.blocks, heads=args.heads,
+                         ffn_mult=args.ffn_mult, dropout=args.dropout, attn_dropout=args.attn_dropout)
+
+
+def build_model(args: argparse.Namespace, shop: grocery.Grocery) -> GroceryModel:
+    return GroceryModel(shop.catalogue, vocabulary(shop.catalogue), config_of(args), args.id_dropout)
+
+
+def load_model(folder: str) -> tuple[GroceryModel, dict, grocery.Grocery]:
+    """The best checkpoint of a run, with the shop data it was trained on."""
+    ckpt = torch.load(os.path.join(folder, "best.pt"), map_location="cpu", weights_only=False)
+    args = argparse.Namespace(**ckpt["args"])
+    shop = grocery.load(args.items, args.held_out_share, args.seed, args.horizon_days)
+    model = build_model(args, shop)
+    model.load_state_dict(ckpt["model"])
+    return model.eval(), ckpt, shop
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    shop = grocery.load(args.items, args.held_out_share, args.seed, args.horizon_days)
+    model = build_model(args, shop)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    state = resume(args.out, model, opt)
+    torch.manual_seed(args.seed + state["epoch"])
+    rng = np.random.default_rng(args.seed + state["epoch"])
+    examples = Examples(shop.train, args.seq_len)
+    n_windows = len(examples.windows)
+    print(f"grocery: {len(shop.train)} households, {shop.n_items} items ({shop.catalogue.held_out.sum()} held out), "
+          f"{n_windows} training windows; encoder parameters {model.encoder.non_embedding_parameters():,}", flush=True)
+
+    started = time.time()
+    while state["epoch"] < args.epochs and state["epoch"] - state["best_epoch"] < args.patience:
+        t0 = time.time()
+        model.train()
+        total, count = 0.0, 0
+        for idx in np.array_split(rng.permutation(n_windows), max(1, n_windows // args.batch)):
+            ids, positions, pairs, weights = examples.batch(idx)
+            table = model.table()
+            loss = future_loss(model.repeat_logits(model.states(ids, table), table, ids), positions, pairs, weights)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total, count = total + loss.item() * len(positions), count + len(positions)
+        metrics = set_metrics(model.score(shop.valid.inputs), shop.valid.targets)
+        ckpt = {"model": model.state_dict(), "optimizer": opt.state_dict(), "config": config_of(args).to_dict(),
+                "n_items": shop.n_items, "args": vars(args), "data_sha256": shop.sha256}
+        improved = record_epoch(args.out, state, metrics, total / count, time.time() - t0, ckpt)
+        print(f"epoch {state['epoch']:3d}  loss {total / count:.4f}  valid NDCG@10 {metrics['NDCG@10']:.4f} "
+              f"Recall@10 {metrics['Recall@10']:.4f}  {'*' if improved else ' '}  {time.time() - t0:.0f} s", flush=True)
+        if (time.time() - started) / 60 > args.max_minutes:
+            print("stopping for --max-minutes; run the same command again to continue")
+            return
+    print(f"done: best valid NDCG@10 {state['best']:.4f} at epoch {state['best_epoch']}")
+
+
+if __name__ == "__main__":
+    main()
