@@ -11,7 +11,17 @@
 import { Engine } from "../pkg/edgerec.js";
 import { EdgerecError, rethrowing } from "./errors.js";
 import { fetchBundle, type FetchedBundle } from "./fetch-bundle.js";
-import type { BundleBytes, CreateOptions, Device, Manifest, Recommendation, RecommendOptions, ShopperEvent } from "./types.js";
+import type {
+  BundleBytes,
+  CreateOptions,
+  Device,
+  Manifest,
+  Quote,
+  QuoteOptions,
+  Recommendation,
+  RecommendOptions,
+  ShopperEvent,
+} from "./types.js";
 import { loadWasm } from "./wasm-loader.js";
 
 export { EdgerecError } from "./errors.js";
@@ -39,7 +49,7 @@ export class Edgerec {
       throw new EdgerecError("INVALID_ARGUMENT", "invalid argument `bundle`: a base URL or the bundle's files as bytes");
     }
     const [bundle] = await Promise.all([readBundle(options), loadWasm(options.wasm)]);
-    const engine = rethrowing(() => new Engine(bundle.manifest, bundle.signature, bundle.files, options.publicKey));
+    const engine = rethrowing(() => new Engine(bundle.manifest, bundle.signature, bundle.files, options.publicKey, options.pricing));
     return new Edgerec(engine);
   }
 
@@ -58,7 +68,7 @@ export class Edgerec {
     return "cpu";
   }
 
-  /** The events in the session window (the last `seqLen`), oldest first. */
+  /** The events held in the session (the last 1,000; the model reads the last `seqLen`), oldest first. */
   get events(): ShopperEvent[] {
     return rethrowing(() => this.#live().session()) as ShopperEvent[];
   }
@@ -78,7 +88,16 @@ export class Edgerec {
     return rethrowing(() => this.#live().recommend(options)) as Recommendation[];
   }
 
-  /** Wipes every event the engine holds for this shopper. */
+  /**
+   * Personalised prices for `items` inside the merchant's guardrails, one per item in order. An
+   * item keeps its first price for the rest of the session (or `sessionKey`). Needs a bundle with
+   * a price head (`PRICING_UNAVAILABLE` otherwise).
+   */
+  async quote(items: string[], options: QuoteOptions = {}): Promise<Quote[]> {
+    return rethrowing(() => this.#live().quote(items, options)) as Quote[];
+  }
+
+  /** Wipes every event the engine holds for this shopper, and the prices quoted to them. */
   async forget(): Promise<void> {
     rethrowing(() => this.#live().forget());
   }

@@ -59,6 +59,58 @@ export interface CreateOptions {
   wasm?: WebAssembly.Module | BufferSource | URL | string;
   /** The `fetch` used for the bundle. Default: `globalThis.fetch`. */
   fetch?: typeof fetch;
+  /** The merchant's pricing settings, validated at creation (`INVALID_PRICING`). Default: the defaults below. */
+  pricing?: PricingSettings;
+}
+
+/** The merchant's guardrails for quotes. Amounts are fractions (0.05 = 5%), not percentages. */
+export interface PricingSettings {
+  /** Cost as a fraction of the list price for items the catalogue has no cost for. Default 0.7. */
+  defaultCostRatio?: number;
+  /** A quote is never below cost × (1 + minMargin). Default 0.05. */
+  minMargin?: number;
+  /** The largest discount off the list price. Default 0.3. */
+  maxDiscount?: number;
+  /** The merchant's floor, as a fraction of the list price. Default 0. */
+  floorRatio?: number;
+  /** Allowed cent endings of a discounted price, e.g. `[49, 99]`. Default: every ending in 9. */
+  priceEndings?: number[];
+  /** Which disclosure applies. Default `"EU"`. */
+  jurisdiction?: "EU" | "US-NY" | "OTHER";
+  /** The disclosure's language (`en`, `de`, `fr`, `es`, `it`, `nl`; others get English). Default `"en"`. */
+  locale?: string;
+}
+
+/** Options of `quote`. */
+export interface QuoteOptions {
+  /** What the price serves. Default `"margin"` (expected margin). */
+  objective?: "margin" | "revenue" | "conversion";
+  /** For `"conversion"`: the margin over cost every price must keep (required there). */
+  minMargin?: number;
+  /** Price for these events instead of the session (edge use). At most 1,000. */
+  events?: ShopperEvent[];
+  /** An edge caller's session: an item keeps its first price for the same key. Default: the engine's session. */
+  sessionKey?: string;
+}
+
+/** One item's price. */
+export interface Quote {
+  /** The item's id. */
+  item: string;
+  /** The price to show. */
+  price: number;
+  /** The list price; no quote is above it. */
+  listPrice: number;
+  /** The lowest price of the last 30 days: the only reference a discount is shown against (EU Omnibus rule). */
+  referencePrice: number;
+  /** The discount to show, in percent of `referencePrice`; 0 means show none. */
+  discountPct: number;
+  /** Whether the price was set for this shopper; show `disclosure` beside it. */
+  personalised: boolean;
+  /** The text to show beside a personalised price (by jurisdiction and locale); null otherwise. */
+  disclosure: string | null;
+  /** Why: `PERSONAL_DISCOUNT`, `LIST_PRICE_BEST`, `GUARDRAILS_INFEASIBLE`, `MODEL_OUTPUT_UNUSABLE` or `OBJECTIVE_INFEASIBLE`. */
+  reason: string;
 }
 
 /** Options of `recommend`. */

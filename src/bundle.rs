@@ -19,6 +19,8 @@ pub const INTEREST_MODEL: &str = "interest.onnx";
 pub const ITEM_TABLE: &str = "items.safetensors";
 /// Item ids (the shop's SKUs) in table order, with display names and categories.
 pub const ITEM_LIST: &str = "items.json";
+/// The optional price head, in ONNX.
+pub const PRICE_MODEL: &str = "price.onnx";
 
 const REQUIRED_FILES: [&str; 3] = [INTEREST_MODEL, ITEM_TABLE, ITEM_LIST];
 const MAX_DIMS: usize = 1024;
@@ -171,6 +173,11 @@ impl VerifiedBundle {
             check_file(name, entry, bytes)?;
         }
         Ok(VerifiedBundle { manifest, files })
+    }
+
+    /// Whether the manifest lists a file.
+    pub fn has(&self, name: &str) -> bool {
+        self.files.contains_key(name)
     }
 
     /// The verified bytes of a file the manifest lists.

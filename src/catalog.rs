@@ -1,6 +1,6 @@
 //! The item catalogue: item ids from `items.json` and the embedding table from
 //! `items.safetensors` (int8 with a per-row scale, or f16/f32), row i being item i, with the
-//! optional per-item repeat weights (`repeat`, f32 [n]).
+//! optional per-item columns: repeat weights (`repeat`) and prices (see [`PriceColumns`]).
 
 use std::collections::HashMap;
 
@@ -31,6 +31,20 @@ pub enum Embeddings {
     Float(Vec<f32>),
 }
 
+/// The catalogue's optional price columns (`list_price`, `cost`, `low_30d` f32 [n] and
+/// `department` u32 [n]), as the bundle has them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PriceColumns {
+    /// List prices, positive.
+    pub list_price: Option<Vec<f32>>,
+    /// The merchant's costs, not negative.
+    pub cost: Option<Vec<f32>>,
+    /// The lowest price of the last 30 days, positive.
+    pub low_30d: Option<Vec<f32>>,
+    /// Department indices (the price head's input).
+    pub department: Option<Vec<u32>>,
+}
+
 /// Items and their embeddings, ready for gathering and scoring.
 #[derive(Debug, Clone)]
 pub struct Catalog {
@@ -39,6 +53,7 @@ pub struct Catalog {
     dims: usize,
     embeddings: Embeddings,
     repeat: Option<Vec<f32>>,
+    prices: PriceColumns,
 }
 
 impl Catalog {
@@ -55,9 +70,19 @@ impl Catalog {
         let tensors = SafeTensors::deserialize(table)
             .map_err(|e| Error::InvalidCatalog(format!("items.safetensors: {e}")))?;
         let embeddings = read_embeddings(&tensors, item_count, dims)?;
-        let repeat = read_repeat(&tensors, item_count)?;
+        let column = |name, check: fn(f32) -> bool, rule| {
+            read_f32_column(&tensors, name, item_count, check, rule)
+        };
+        let repeat = column("repeat", |w| w >= 0.0, "finite and not negative")?;
+        let prices = PriceColumns {
+            list_price: column("list_price", |p| p > 0.0, "finite and positive")?,
+            cost: column("cost", |c| c >= 0.0, "finite and not negative")?,
+            low_30d: column("low_30d", |p| p > 0.0, "finite and positive")?,
+            department: read_u32_column(&tensors, "department", item_count)?,
+        };
         Ok(Catalog {
             repeat,
+            prices,
             ..Catalog::from_parts(items, embeddings, dims)?
         })
     }
@@ -103,6 +128,7 @@ impl Catalog {
             dims,
             embeddings,
             repeat: None,
+            prices: PriceColumns::default(),
         })
     }
 
@@ -140,6 +166,11 @@ impl Catalog {
     /// more), when the bundle has the optional `repeat` column.
     pub fn repeat_weights(&self) -> Option<&[f32]> {
         self.repeat.as_deref()
+    }
+
+    /// The price columns the bundle has.
+    pub fn prices(&self) -> &PriceColumns {
+        &self.prices
     }
 
     /// Writes the dequantised embedding of `row` into `out` (length d).
@@ -200,20 +231,42 @@ fn read_embeddings(tensors: &SafeTensors<'_>, n: usize, d: usize) -> Result<Embe
     }
 }
 
-fn read_repeat(tensors: &SafeTensors<'_>, n: usize) -> Result<Option<Vec<f32>>> {
-    let Ok(column) = tensors.tensor("repeat") else {
+/// An optional f32 [n] column whose every value is finite and passes `check`.
+fn read_f32_column(
+    tensors: &SafeTensors<'_>,
+    name: &str,
+    n: usize,
+    check: fn(f32) -> bool,
+    rule: &str,
+) -> Result<Option<Vec<f32>>> {
+    let Ok(column) = tensors.tensor(name) else {
         return Ok(None);
     };
     if column.dtype() != Dtype::F32 || column.shape() != [n] {
-        return Err(bad(format!("`repeat` must be f32 [{n}]")));
+        return Err(bad(format!("`{name}` must be f32 [{n}]")));
     }
-    let weights = f32_values(column.data());
-    if weights.iter().any(|w| !w.is_finite() || *w < 0.0) {
-        return Err(bad(
-            "every `repeat` weight must be finite and not negative".into()
-        ));
+    let values = f32_values(column.data());
+    if values.iter().any(|&v| !v.is_finite() || !check(v)) {
+        return Err(bad(format!("every `{name}` value must be {rule}")));
     }
-    Ok(Some(weights))
+    Ok(Some(values))
+}
+
+/// An optional u32 [n] column.
+fn read_u32_column(tensors: &SafeTensors<'_>, name: &str, n: usize) -> Result<Option<Vec<u32>>> {
+    let Ok(column) = tensors.tensor(name) else {
+        return Ok(None);
+    };
+    if column.dtype() != Dtype::U32 || column.shape() != [n] {
+        return Err(bad(format!("`{name}` must be u32 [{n}]")));
+    }
+    Ok(Some(
+        column
+            .data()
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+    ))
 }
 
 fn finite(values: Vec<f32>) -> Result<Embeddings> {

@@ -1,14 +1,70 @@
-//! The engine: a verified bundle's catalogue and encoder, plus the shopper's session, behind
-//! the calls a shop makes (`observe`, `recommend`, `forget`).
+//! The engine: a verified bundle's catalogue, encoder and price head, plus the shopper's session,
+//! behind the calls a shop makes (`observe`, `recommend`, `quote`, `forget`).
 
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::{BundleFiles, Manifest, VerifiedBundle, INTEREST_MODEL, ITEM_LIST, ITEM_TABLE};
+use crate::bundle::{
+    BundleFiles, Manifest, VerifiedBundle, INTEREST_MODEL, ITEM_LIST, ITEM_TABLE, PRICE_MODEL,
+};
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
-use crate::events::{validate_batch, Event, RawEvent, SessionWindow};
+use crate::events::{validate_batch, Event, RawEvent, SessionWindow, SESSION_HISTORY};
 use crate::interest::InterestModel;
-use crate::retrieve::{repeat_boosts, top_k, Pool};
+use crate::pricing::{
+    to_cents, ItemContext, ItemPrices, Objective, PriceHead, Pricer, PricingSettings, Quote,
+};
+use crate::retrieve::{repeat_boosts, top_k, Pool, Scorer};
+
+/// The most items one `quote` call may price.
+pub const MAX_QUOTE_ITEMS: usize = 1000;
+
+/// The session key of the engine's own shopper (edge callers name theirs).
+const OWN_SESSION: &str = "";
+
+/// The week of the year (1–53) of a time in milliseconds since the Unix epoch (UTC); weeks
+/// start on 1 January.
+fn week_of_year(now_ms: f64) -> u32 {
+    let days = (now_ms / 86_400_000.0).floor() as i64;
+    let (mut year, mut start) = (1970i64, 0i64);
+    loop {
+        let length = if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 {
+            366
+        } else {
+            365
+        };
+        if days < start + length || days < 0 {
+            return (((days - start).max(0) / 7) + 1).min(53) as u32;
+        }
+        start += length;
+        year += 1;
+    }
+}
+
+/// The price head and the catalogue columns quotes need, or why they are unavailable.
+fn price_inputs<'p, 'c>(
+    pricer: &'p Pricer,
+    catalog: &'c Catalog,
+) -> Result<(&'p PriceHead, &'c [f32], &'c [f32], &'c [u32])> {
+    let unavailable = |what: &str| Error::PricingUnavailable(format!("this bundle has no {what}"));
+    let prices = catalog.prices();
+    Ok((
+        pricer
+            .head()
+            .ok_or_else(|| unavailable("price head (price.onnx)"))?,
+        prices
+            .list_price
+            .as_deref()
+            .ok_or_else(|| unavailable("list prices (`list_price`)"))?,
+        prices
+            .low_30d
+            .as_deref()
+            .ok_or_else(|| unavailable("30-day low prices (`low_30d`)"))?,
+        prices
+            .department
+            .as_deref()
+            .ok_or_else(|| unavailable("departments (`department`)"))?,
+    ))
+}
 
 /// How many results `recommend` returns when the caller does not say.
 pub const DEFAULT_K: usize = 10;
@@ -50,6 +106,20 @@ pub struct Recommendation {
     pub score: f32,
 }
 
+/// What `quote` is asked.
+#[derive(Debug, Clone, Default)]
+pub struct QuoteRequest {
+    /// The items to price (1 to [`MAX_QUOTE_ITEMS`] catalogue ids).
+    pub items: Vec<String>,
+    /// What the price serves; default expected margin.
+    pub objective: Option<Objective>,
+    /// Price for these events instead of the engine's session (edge use); see `session_key`.
+    pub events: Option<Vec<RawEvent>>,
+    /// Whose session the prices belong to, for an edge caller: an item keeps its first price
+    /// for the same key. Without it, the engine's own session.
+    pub session_key: Option<String>,
+}
+
 /// A loaded bundle and one shopper's session.
 #[derive(Debug)]
 pub struct Engine {
@@ -57,6 +127,7 @@ pub struct Engine {
     catalog: Catalog,
     model: InterestModel,
     session: SessionWindow,
+    pricer: Pricer,
 }
 
 impl Engine {
@@ -76,13 +147,29 @@ impl Engine {
             manifest.seq_len,
             manifest.dims,
         )?;
-        let session = SessionWindow::new(manifest.seq_len);
+        let head = if bundle.has(PRICE_MODEL) {
+            Some(PriceHead::load(bundle.file(PRICE_MODEL)?)?)
+        } else {
+            None
+        };
+        let session = SessionWindow::new(SESSION_HISTORY);
         Ok(Engine {
             manifest,
             catalog,
             model,
             session,
+            pricer: Pricer::new(PricingSettings::default(), head)?,
         })
+    }
+
+    /// Sets the merchant's pricing settings; invalid ones are rejected and change nothing.
+    pub fn set_pricing(&mut self, settings: PricingSettings) -> Result<()> {
+        self.pricer.set_settings(settings)
+    }
+
+    /// The pricing settings in force.
+    pub fn pricing(&self) -> &PricingSettings {
+        self.pricer.settings()
     }
 
     /// The bundle's manifest.
@@ -95,7 +182,7 @@ impl Engine {
         &self.catalog
     }
 
-    /// Events in the session window, oldest first.
+    /// Events held in the session (the last [`SESSION_HISTORY`]), oldest first.
     pub fn session(&self) -> impl ExactSizeIterator<Item = &Event> {
         self.session.events()
     }
@@ -107,9 +194,10 @@ impl Engine {
         Ok(())
     }
 
-    /// Wipes the session.
+    /// Wipes the session, and the prices quoted in it.
     pub fn forget(&mut self) {
         self.session.clear();
+        self.pricer.forget(OWN_SESSION);
     }
 
     /// The user vector for `events` (validated like `observe`) or, when `None`, for the session.
@@ -123,7 +211,7 @@ impl Engine {
     fn window(&self, events: Option<&[RawEvent]>, now_ms: f64) -> Result<SessionWindow> {
         Ok(match events {
             Some(raw) => {
-                let mut window = SessionWindow::new(self.manifest.seq_len);
+                let mut window = SessionWindow::new(SESSION_HISTORY);
                 window.extend(&validate_batch(raw, &self.catalog, now_ms)?);
                 window
             }
@@ -172,6 +260,81 @@ impl Engine {
         )
     }
 
+    /// Prices for `request.items`, personalised for the session (or `request.events`) inside the
+    /// merchant's guardrails. An item keeps its first price for the rest of the session.
+    pub fn quote(&mut self, request: &QuoteRequest, now_ms: f64) -> Result<Vec<Quote>> {
+        let n = request.items.len();
+        if n == 0 || n > MAX_QUOTE_ITEMS {
+            return Err(Error::InvalidArgument {
+                name: "items",
+                reason: format!("must list 1 to {MAX_QUOTE_ITEMS} items, got {n}"),
+            });
+        }
+        let objective = request.objective.unwrap_or(Objective::Margin);
+        if let Objective::Conversion { min_margin } = objective {
+            if !min_margin.is_finite() || min_margin < 0.0 {
+                return Err(Error::InvalidArgument {
+                    name: "minMargin",
+                    reason: format!("must be a number of at least 0, got {min_margin}"),
+                });
+            }
+        }
+        let rows = request
+            .items
+            .iter()
+            .map(|id| {
+                self.catalog.index_of(id).ok_or_else(|| Error::UnknownItem {
+                    item: id.clone(),
+                    context: "quote".into(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let session = request
+            .session_key
+            .as_deref()
+            .unwrap_or(OWN_SESSION)
+            .to_owned();
+        let window = self.window(request.events.as_deref(), now_ms)?;
+        let user = self.encode(&window)?;
+        let (head, list, low_30d, department) = price_inputs(&self.pricer, &self.catalog)?;
+        let boosts = repeat_boosts(&self.catalog, window.events().map(|e| e.item));
+        let scorer = Scorer::new(&self.catalog, &user, &boosts);
+        let contexts: Vec<ItemContext> = rows
+            .iter()
+            .map(|&row| ItemContext {
+                row,
+                department: department[row],
+                interest: scorer.score(scorer.key(row)),
+                display: 0.0,
+                mailer: 0.0,
+            })
+            .collect();
+        let curves = head.curves(&contexts, week_of_year(now_ms))?;
+        let cost_ratio = self.pricer.settings().default_cost_ratio;
+        let costs = self.catalog.prices().cost.as_deref();
+        let mut quotes = Vec::with_capacity(n);
+        for ((id, &row), curve) in request.items.iter().zip(&rows).zip(curves) {
+            if let Some(earlier) = self.pricer.remembered(&session, row) {
+                quotes.push(earlier.clone());
+                continue;
+            }
+            let list_cents = to_cents(f64::from(list[row])).unwrap_or(0).max(1);
+            let prices = ItemPrices {
+                list: list_cents,
+                cost: costs.map_or(list_cents as f64 * cost_ratio, |c| {
+                    f64::from(c[row]) * 100.0
+                }),
+                low_30d: to_cents(f64::from(low_30d[row]))
+                    .unwrap_or(list_cents)
+                    .max(1),
+            };
+            let quote = self.pricer.quote(id, &prices, curve, objective);
+            self.pricer.remember(&session, row, quote.clone());
+            quotes.push(quote);
+        }
+        Ok(quotes)
+    }
+
     fn candidate_rows(&self, ids: &[String]) -> Result<Vec<usize>> {
         if ids.is_empty() {
             return Err(Error::InvalidArgument {
@@ -196,11 +359,13 @@ impl Engine {
         Ok(rows)
     }
 
+    /// The user vector from the newest `seqLen` events of the window.
     fn encode(&mut self, window: &SessionWindow) -> Result<Vec<f32>> {
         let (l, d) = (self.manifest.seq_len, self.manifest.dims);
         let mut emb = vec![0f32; l * d];
-        let first = l - window.len();
-        for (slot, event) in window.events().enumerate() {
+        let used = window.len().min(l);
+        let first = l - used;
+        for (slot, event) in window.events().skip(window.len() - used).enumerate() {
             let at = (first + slot) * d;
             self.catalog.write_row(event.item, &mut emb[at..at + d]);
         }

@@ -65,6 +65,14 @@ pub enum Error {
     /// The interest model failed at run time or produced a non-finite user vector.
     #[error("interest model failed: {0}")]
     Inference(String),
+
+    /// The merchant's pricing settings are invalid (rejected when the engine is created).
+    #[error("invalid pricing settings: {0}")]
+    InvalidPricing(String),
+
+    /// Quotes need what this bundle lacks: `price.onnx`, or the catalogue's prices.
+    #[error("pricing unavailable: {0}")]
+    PricingUnavailable(String),
 }
 
 impl Error {
@@ -84,6 +92,8 @@ impl Error {
             Error::InvalidCatalog(_) => "INVALID_CATALOG",
             Error::InvalidModel(_) => "INVALID_MODEL",
             Error::Inference(_) => "INFERENCE_FAILED",
+            Error::InvalidPricing(_) => "INVALID_PRICING",
+            Error::PricingUnavailable(_) => "PRICING_UNAVAILABLE",
         }
     }
 }

@@ -11,6 +11,10 @@ use crate::error::{Error, Result};
 /// At most this many events are accepted in one call (`observe`, `recommend({ events })`).
 pub const MAX_EVENTS_PER_CALL: usize = 1_000;
 
+/// How many events a session holds: the interest model reads the last `seqLen` of them, the
+/// repeat term counts them all.
+pub const SESSION_HISTORY: usize = 1_000;
+
 /// How far in the future (milliseconds) a timestamp may lie, to absorb clock skew.
 pub const MAX_FUTURE_SKEW_MS: f64 = 5.0 * 60.0 * 1000.0;
 
@@ -143,7 +147,8 @@ pub fn validate_batch(raw: &[RawEvent], catalog: &Catalog, now_ms: f64) -> Resul
         .collect()
 }
 
-/// The last `capacity` events in time order: what the interest model reads.
+/// The last `capacity` events in time order: the interest model reads the newest of them, the
+/// repeat term counts them all.
 #[derive(Debug, Clone)]
 pub struct SessionWindow {
     capacity: usize,

@@ -12,11 +12,13 @@ pub mod error;
 pub mod evaluation;
 pub mod events;
 pub mod interest;
+pub mod pricing;
 pub mod retrieve;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
 pub use bundle::{BundleFiles, Manifest};
-pub use engine::{Engine, RecommendRequest, Recommendation};
+pub use engine::{Engine, QuoteRequest, RecommendRequest, Recommendation};
 pub use error::{Error, Result};
 pub use events::{EventKind, RawEvent};
+pub use pricing::{Objective, PricingSettings, Quote};

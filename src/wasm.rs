@@ -6,9 +6,10 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::bundle::{parse_public_key_hex, BundleFiles};
-use crate::engine::{Engine, RecommendRequest};
+use crate::engine::{Engine, QuoteRequest, RecommendRequest};
 use crate::error::Error;
 use crate::events::{RawEvent, MAX_EVENTS_PER_CALL};
+use crate::pricing::{Objective, PricingSettings};
 
 #[wasm_bindgen(start)]
 fn start() {
@@ -94,21 +95,26 @@ pub struct WasmEngine {
 #[wasm_bindgen(js_class = Engine)]
 impl WasmEngine {
     /// Verifies and loads a bundle. `files` maps file names (as in the manifest) to their bytes;
-    /// `publicKey`, when given, is the ed25519 key (64 hex digits) the manifest must be signed by.
+    /// `publicKey`, when given, is the ed25519 key (64 hex digits) the manifest must be signed by;
+    /// `pricing`, the merchant's pricing settings (validated here).
     #[wasm_bindgen(constructor)]
     pub fn new(
         manifest: Vec<u8>,
         signature: Option<Vec<u8>>,
         files: &Object,
         #[wasm_bindgen(js_name = publicKey)] public_key: Option<String>,
+        pricing: JsValue,
     ) -> Result<WasmEngine, JsValue> {
         let key = public_key
             .as_deref()
             .map(parse_public_key_hex)
             .transpose()
             .map_err(js_error)?;
+        let settings = pricing_settings(pricing).map_err(js_error)?;
+        settings.validate().map_err(js_error)?;
         let bundle = bundle_files(manifest, signature, files).map_err(js_error)?;
-        let inner = Engine::load(bundle, key.as_ref()).map_err(js_error)?;
+        let mut inner = Engine::load(bundle, key.as_ref()).map_err(js_error)?;
+        inner.set_pricing(settings).map_err(js_error)?;
         Ok(WasmEngine { inner })
     }
 
@@ -135,6 +141,17 @@ impl WasmEngine {
         to_js(&result)
     }
 
+    /// Quotes for `items` (an array of ids): `{ objective, minMargin, events, sessionKey }`, all
+    /// optional.
+    pub fn quote(&mut self, items: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+        let request = quote_request(items, options).map_err(js_error)?;
+        let result = self
+            .inner
+            .quote(&request, js_sys::Date::now())
+            .map_err(js_error)?;
+        to_js(&result)
+    }
+
     /// The user vector for `events`, or for the session when `events` is undefined.
     #[wasm_bindgen(js_name = userVector)]
     pub fn user_vector(&mut self, events: JsValue) -> Result<Vec<f32>, JsValue> {
@@ -144,7 +161,7 @@ impl WasmEngine {
             .map_err(js_error)
     }
 
-    /// The events held in the session window, oldest first, as `{ type, item, ts, price }`.
+    /// The events held in the session, oldest first, as `{ type, item, ts, price }`.
     pub fn session(&self) -> Result<JsValue, JsValue> {
         let catalog = self.inner.catalog();
         let events: Vec<SessionEvent<'_>> = self
@@ -160,7 +177,7 @@ impl WasmEngine {
         to_js(&events)
     }
 
-    /// Wipes the session.
+    /// Wipes the session and the prices quoted in it.
     pub fn forget(&mut self) {
         self.inner.forget();
     }
@@ -197,4 +214,66 @@ fn recommend_request(value: JsValue) -> Result<RecommendRequest, Error> {
         serde_wasm_bindgen::from_value(value).map_err(|e| invalid("request", e.to_string()))?;
     request.events = optional_events(&events)?;
     Ok(request)
+}
+
+fn pricing_settings(value: JsValue) -> Result<PricingSettings, Error> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(PricingSettings::default());
+    }
+    serde_wasm_bindgen::from_value(value).map_err(|e| Error::InvalidPricing(e.to_string()))
+}
+
+/// `quote`'s options but `events`, which is read event by event.
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct QuoteOptions {
+    objective: Option<String>,
+    min_margin: Option<f64>,
+    session_key: Option<String>,
+}
+
+fn quote_request(items: JsValue, options: JsValue) -> Result<QuoteRequest, Error> {
+    let items: Vec<String> = serde_wasm_bindgen::from_value(items)
+        .map_err(|_| invalid("items", "expected an array of item ids"))?;
+    let (parsed, events) = if options.is_undefined() || options.is_null() {
+        (QuoteOptions::default(), None)
+    } else {
+        if !options.is_object() {
+            return Err(invalid(
+                "options",
+                "expected an object such as { objective: \"margin\" }",
+            ));
+        }
+        let events = Reflect::get(&options, &"events".into())
+            .map_err(|_| invalid("events", "unreadable"))?;
+        let parsed: QuoteOptions = serde_wasm_bindgen::from_value(options)
+            .map_err(|e| invalid("options", e.to_string()))?;
+        (parsed, optional_events(&events)?)
+    };
+    let objective = match (parsed.objective.as_deref(), parsed.min_margin) {
+        (None | Some("margin"), None) => Objective::Margin,
+        (Some("revenue"), None) => Objective::Revenue,
+        (Some("conversion"), Some(min_margin)) => Objective::Conversion { min_margin },
+        (Some("conversion"), None) => {
+            return Err(invalid("minMargin", "the conversion objective needs one"))
+        }
+        (Some("margin" | "revenue") | None, Some(_)) => {
+            return Err(invalid(
+                "minMargin",
+                "only the conversion objective takes one",
+            ))
+        }
+        (Some(other), _) => {
+            return Err(invalid(
+                "objective",
+                format!("expected margin, revenue or conversion, got {other:?}"),
+            ))
+        }
+    };
+    Ok(QuoteRequest {
+        items,
+        objective: Some(objective),
+        events,
+        session_key: parsed.session_key,
+    })
 }

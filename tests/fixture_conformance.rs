@@ -66,8 +66,8 @@ fn the_session_gives_what_the_same_events_give_statelessly() {
     engine.observe(rest, NOW_MS).unwrap();
     assert_eq!(
         engine.session().len(),
-        8,
-        "the window keeps the last L events"
+        events.len(),
+        "the session holds every event (up to 1,000); the encoder reads the last L"
     );
     let from_session = engine
         .recommend(

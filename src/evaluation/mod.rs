@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::events::RawEvent;
+use crate::events::{RawEvent, SESSION_HISTORY};
 use crate::retrieve::{repeat_boosts, Scorer};
 
 /// Which held-out item is the target.
@@ -61,7 +61,6 @@ pub fn ranks(
     protocol: &Protocol,
     users: &[usize],
 ) -> Result<Vec<usize>> {
-    let seq_len = engine.manifest().seq_len;
     let mut out = Vec::with_capacity(users.len());
     for &u in users {
         let seq = &data.items[u];
@@ -75,7 +74,7 @@ pub fn ranks(
             .iter()
             .map(|id| row_of(engine, id))
             .collect::<Result<_>>()?;
-        let window = &history[history.len().saturating_sub(seq_len)..];
+        let window = &history[history.len().saturating_sub(SESSION_HISTORY)..];
         let events: Vec<RawEvent> = window
             .iter()
             .enumerate()
@@ -87,7 +86,9 @@ pub fn ranks(
             })
             .collect();
         let user = engine.user_vector(Some(&events), 1e12)?;
-        let window_rows = seen[seen.len().saturating_sub(seq_len)..].iter().copied();
+        let window_rows = seen[seen.len().saturating_sub(SESSION_HISTORY)..]
+            .iter()
+            .copied();
         let boosts = repeat_boosts(engine.catalog(), window_rows);
         let scorer = Scorer::new(engine.catalog(), &user, &boosts);
         let rank = match protocol {

@@ -1,6 +1,6 @@
 //! Next-purchase evaluation on held-out weeks (the grocery protocol of `../shared/data/README.md`):
-//! per household, `recommend` ranks every item from the last L events before the first held-out
-//! week, and Recall@K / NDCG@K count the distinct items bought from that week on, repeat purchases
+//! per household, `recommend` ranks every item from the events before the first held-out week
+//! (the last 1,000, as a session holds them: the encoder reads the newest L, the repeat term all), and Recall@K / NDCG@K count the distinct items bought from that week on, repeat purchases
 //! included.
 
 use std::collections::HashMap;
@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::engine::{Engine, RecommendRequest};
 use crate::error::{Error, Result};
-use crate::events::RawEvent;
+use crate::events::{RawEvent, SESSION_HISTORY};
 
 /// Households' purchases, each `(item id, week)`, in time order.
 #[derive(Debug, Clone)]
@@ -71,7 +71,6 @@ pub fn evaluate(
     from_week: u32,
     k: usize,
 ) -> Result<SetMetrics> {
-    let seq_len = engine.manifest().seq_len;
     let (mut recall, mut ndcg, mut households) = (0.0, 0.0, 0);
     for lines in &data.lines {
         let before: Vec<&str> = lines
@@ -89,7 +88,7 @@ pub fn evaluate(
         if before.is_empty() || targets.is_empty() {
             continue;
         }
-        let events = before[before.len().saturating_sub(seq_len)..]
+        let events = before[before.len().saturating_sub(SESSION_HISTORY)..]
             .iter()
             .enumerate()
             .map(|(i, id)| RawEvent {

@@ -1,0 +1,115 @@
+//! The price head: `price.onnx`, run by tract, gives each item's demand curve. Contract: inputs
+//! `features` f32 [N, 5] (interest score, display, mailer, sin and cos of the week of the year),
+//! `item` i64 [N] (catalogue rows) and `department` i64 [N]; outputs `base` and `elasticity` f32
+//! [N]. No other input is fed: nothing about the shopper beyond their interest score, so no
+//! protected attribute can reach a price.
+
+use tract_onnx::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// The inputs the price head is fed, in the order of its contract.
+pub const INPUTS: [&str; 3] = ["features", "item", "department"];
+/// The width of `features`.
+pub const FEATURES: usize = 5;
+
+/// What the price head is asked about one item.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ItemContext {
+    /// The item's catalogue row.
+    pub row: usize,
+    /// Its department index.
+    pub department: u32,
+    /// The engine's interest score for it.
+    pub interest: f32,
+    /// Whether it is on display, and in the mailer (0 or 1).
+    pub display: f32,
+    /// See `display`.
+    pub mailer: f32,
+}
+
+/// A loaded price head.
+pub struct PriceHead {
+    model: std::sync::Arc<TypedRunnableModel>,
+    input_order: [usize; 3],
+}
+
+impl std::fmt::Debug for PriceHead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PriceHead").finish_non_exhaustive()
+    }
+}
+
+impl PriceHead {
+    /// Parses and optimises `price.onnx`, checking its inputs and outputs against the contract.
+    pub fn load(onnx: &[u8]) -> Result<PriceHead> {
+        let invalid = |e: TractError| Error::InvalidModel(format!("price.onnx: {e:#}"));
+        let mut reader = onnx;
+        let model = tract_onnx::onnx()
+            .model_for_read(&mut reader)
+            .map_err(invalid)?
+            .into_optimized()
+            .map_err(invalid)?;
+        let names: Vec<&str> = model
+            .inputs
+            .iter()
+            .map(|o| model.node(o.node).name.as_str())
+            .collect();
+        let mut input_order = [0; 3];
+        for (slot, wanted) in INPUTS.iter().enumerate() {
+            input_order[slot] = names.iter().position(|n| n == wanted).ok_or_else(|| {
+                Error::InvalidModel(format!(
+                    "price.onnx must take inputs {INPUTS:?}, found {names:?}"
+                ))
+            })?;
+        }
+        if names.len() != INPUTS.len() || model.outputs.len() != 2 {
+            return Err(Error::InvalidModel(format!(
+                "price.onnx must take exactly {INPUTS:?} and return base and elasticity, found inputs {names:?}"
+            )));
+        }
+        let model = model.into_runnable().map_err(invalid)?;
+        Ok(PriceHead { model, input_order })
+    }
+
+    /// `(base, elasticity)` per item, in order. `week` is the week of the year (1–53).
+    pub fn curves(&self, items: &[ItemContext], week: u32) -> Result<Vec<(f32, f32)>> {
+        let fail = |e: TractError| Error::Inference(format!("price.onnx: {e:#}"));
+        let n = items.len();
+        let angle = 2.0 * std::f32::consts::PI * (week.saturating_sub(1)) as f32 / 52.0;
+        let features: Vec<f32> = items
+            .iter()
+            .flat_map(|i| [i.interest, i.display, i.mailer, angle.sin(), angle.cos()])
+            .collect();
+        let rows: Vec<i64> = items.iter().map(|i| i.row as i64).collect();
+        let departments: Vec<i64> = items.iter().map(|i| i64::from(i.department)).collect();
+        let fed = [
+            Tensor::from_shape(&[n, FEATURES], &features).map_err(fail)?,
+            Tensor::from_shape(&[n], &rows).map_err(fail)?,
+            Tensor::from_shape(&[n], &departments).map_err(fail)?,
+        ];
+        let mut inputs: Vec<Option<TValue>> = vec![None; 3];
+        for (slot, tensor) in fed.into_iter().enumerate() {
+            inputs[self.input_order[slot]] = Some(tensor.into_tvalue());
+        }
+        let outputs = self
+            .model
+            .run(inputs.into_iter().flatten().collect())
+            .map_err(fail)?;
+        let column = |i: usize| -> Result<Vec<f32>> {
+            let values = outputs[i]
+                .try_as_plain_ram()
+                .and_then(|v| Ok(v.as_slice::<f32>()?.to_vec()))
+                .map_err(fail)?;
+            if values.len() != n {
+                return Err(Error::Inference(format!(
+                    "price.onnx returned {} values for {n} items",
+                    values.len()
+                )));
+            }
+            Ok(values)
+        };
+        let (base, elasticity) = (column(0)?, column(1)?);
+        Ok(base.into_iter().zip(elasticity).collect())
+    }
+}
