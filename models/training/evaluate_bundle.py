@@ -28,19 +28,22 @@ def load_table(bundle: str) -> tuple[np.ndarray, np.ndarray | None]:
     return emb.astype(np.float32), None
 
 
+SESSION_HISTORY = 1000  # events a session holds: the encoder reads the newest L, the repeat term all
+
+
 def load_repeat(bundle: str) -> np.ndarray | None:
     """The optional per-item repeat weights (`repeat` f32 [n])."""
     return load_file(os.path.join(bundle, "items.safetensors")).get("repeat")
 
 
 def repeat_boosts(weights: np.ndarray | None, windows: list[list[int]], n_items: int) -> np.ndarray | None:
-    """The repeat term [B, N] in score units, as the engine adds it: w_i · ln(1 + count of i in the
-    window) in f32, for the last L items of each window; None when the bundle has no weights."""
+    """The repeat term [B, N] in score units, as the engine adds it: w_i · ln(1 + count of i among
+    the last SESSION_HISTORY items of the window) in f32; None when the bundle has no weights."""
     if weights is None:
         return None
     counts = np.zeros((len(windows), n_items), dtype=np.float32)
     for b, window in enumerate(windows):
-        np.add.at(counts[b], window, 1)
+        np.add.at(counts[b], window[-SESSION_HISTORY:], 1)
     return (weights[None, :] * np.log1p(counts)).astype(np.float32)
 
 
@@ -102,8 +105,7 @@ def evaluate(bundle: str, data: Data, stage: str = "test", protocol: str = "full
     weights = load_repeat(bundle)
     ranks = []
     for start in range(0, len(chosen), 2048):
-        windows = [h[-seq_len:] for h in histories[start:start + 2048]]
-        boosts = repeat_boosts(weights, windows, len(rows))
+        boosts = repeat_boosts(weights, histories[start:start + 2048], len(rows))
         keys = ranking_keys(vectors[start:start + 2048], values, scales, boosts)
         t = targets[start:start + 2048]
         if protocol == "full":

@@ -1,5 +1,6 @@
 """Next-purchase evaluation on held-out weeks of The Complete Journey, as the engine computes it:
-per household, the bundle ranks every item from the last L events before the stage's first week,
+per household, the bundle ranks every item from the events before the stage's first week (the
+encoder reads the last L, the repeat term the last 1,000, as an engine's session holds them),
 and Recall@10 / NDCG@10 count the items bought in the stage's weeks (repeat purchases included).
 Beside it, the two baselines a grocer would otherwise use:
 
@@ -41,7 +42,7 @@ def bundle_scores(bundle: str, stage: Stage) -> torch.Tensor:
         seq_len = json.load(f)["seqLen"]
     values, scales = load_table(bundle)
     rows = values.astype(np.float32) * (scales[:, None] if scales is not None else 1.0)
-    boosts = repeat_boosts(load_repeat(bundle), [seq[-seq_len:] for seq in stage.inputs], len(rows))
+    boosts = repeat_boosts(load_repeat(bundle), stage.inputs, len(rows))
     return ranking_keys(user_vectors(bundle, rows, stage.inputs, seq_len), values, scales, boosts)
 
 

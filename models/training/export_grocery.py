@@ -37,13 +37,14 @@ def build(model: GroceryModel, shop: Grocery, out: str, table: np.ndarray, model
     export_onnx(model.encoder, onnx_path)
     with open(onnx_path, "rb") as f:
         onnx_bytes = f.read()
-    names = sorted(set(cat.categories))
+    categories, departments = sorted(set(cat.categories)), sorted(set(cat.departments))
     with torch.no_grad():
         repeat = model.repeat_weights()[1:].numpy().astype(np.float32)
-    columns = {"repeat": repeat, "list_price": cat.list_prices.astype(np.float32),
-               "category": np.array([names.index(c) for c in cat.categories], dtype=np.uint32)}
-    items = [{"id": str(pid), "name": name, "category": category}
-             for pid, name, category in zip(cat.product_ids, cat.names, cat.categories)]
+    columns = {"repeat": repeat, "list_price": cat.list_prices.astype(np.float32), "low_30d": cat.low_30d,
+               "category": np.array([categories.index(c) for c in cat.categories], dtype=np.uint32),
+               "department": np.array([departments.index(d) for d in cat.departments], dtype=np.uint32)}
+    items = [{"id": str(pid), "name": name, "category": category, "department": department}
+             for pid, name, category, department in zip(cat.product_ids, cat.names, cat.categories, cat.departments)]
     write_bundle(out, files={"interest.onnx": onnx_bytes,
                              "items.safetensors": item_table_bytes(*quantize_int8(table), columns),
                              "items.json": (json.dumps(items, indent=0) + "\n").encode()},

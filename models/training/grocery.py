@@ -37,6 +37,7 @@ class Catalogue:
     departments: list[str]
     categories: list[str]
     list_prices: np.ndarray  # f32, the median regular shelf price over the weeks before the test
+    low_30d: np.ndarray  # f32, the lowest weekly loyalty price in the 30 days before the test weeks
     content_tokens: list[list[str]]  # words the content path embeds: department, category, type, brand, size unit
     held_out: np.ndarray  # bool: new items, never seen in training
 
@@ -82,7 +83,7 @@ def display_name(row: pd.Series) -> str:
     """A readable name from what the data has: product type (or category), package size, brand kind."""
     kind = row.product_type if isinstance(row.product_type, str) else row.product_category
     kind = re.sub(r"\s+", " ", str(kind).replace("/", " / ")).strip().capitalize()
-    size = f", {row.package_size.lower()}" if isinstance(row.package_size, str) else ""
+    size = f", {' '.join(row.package_size.lower().split())}" if isinstance(row.package_size, str) else ""
     brand = " (store brand)" if row.brand == "Private" else ""
     return f"{kind}{size}{brand}"
 
@@ -104,6 +105,11 @@ def catalogue(lines: pd.DataFrame, products: pd.DataFrame, size: int, held_out_s
     reach = before_test.groupby("product_id").household_id.nunique().sort_values(ascending=False, kind="stable")
     chosen = products.set_index("product_id").loc[reach.index[:size]].reset_index()
     prices = before_test.groupby("product_id").regular.median().loc[chosen.product_id].round(2)
+    last_30_days = before_test[before_test.week >= VALID_END - 4]
+    loyalty = (last_30_days.sales_value + last_30_days.coupon_match_disc) / last_30_days.quantity
+    weekly = last_30_days.assign(loyalty=loyalty).groupby(["product_id", "week"]).loyalty.median()
+    low = weekly.groupby("product_id").min().reindex(chosen.product_id).to_numpy()
+    low = np.minimum(np.where(np.isnan(low), prices.to_numpy(), low), prices.to_numpy()).round(2)
     names = [display_name(r) for _, r in chosen.iterrows()]
     seen: dict[str, int] = {}
     for i, name in enumerate(names):  # the data has no product names: number the variants of a name
@@ -116,7 +122,7 @@ def catalogue(lines: pd.DataFrame, products: pd.DataFrame, size: int, held_out_s
     return Catalogue(product_ids=chosen.product_id.to_numpy(), names=names,
                      departments=chosen.department.tolist(),
                      categories=[c if isinstance(c, str) else d for c, d in zip(chosen.product_category, chosen.department)],
-                     list_prices=prices.to_numpy(dtype=np.float32),
+                     list_prices=prices.to_numpy(dtype=np.float32), low_30d=low.astype(np.float32),
                      content_tokens=[tokens(r) for _, r in chosen.iterrows()], held_out=held_out)
 
 

@@ -14,7 +14,7 @@ clipped to [0.2, 2]. Display and mailer placement are those of the household's s
 import numpy as np
 import pandas as pd
 
-from evaluate_bundle import load_repeat, load_table, user_vectors
+from evaluate_bundle import SESSION_HISTORY, load_repeat, load_table, user_vectors
 from grocery import Grocery, load_lines
 
 FEATURES = ["interest", "display", "mailer", "season_sin", "season_cos"]
@@ -49,7 +49,7 @@ def promotions(product_ids: np.ndarray) -> pd.DataFrame:
 def interest_scores(bundle: str, shop: Grocery, hw: pd.DataFrame, hw_index: np.ndarray, rows: np.ndarray,
                     seq_len: int) -> np.ndarray:
     """The engine's score of `rows[j]` for household-week `hw_index[j]`: u · e_row plus the repeat
-    term, u from the household's last `seq_len` catalogue purchases before that week."""
+    term, as the engine computes them from the household's catalogue purchases before that week."""
     values, scales = load_table(bundle)
     table = values.astype(np.float32) * (scales[:, None] if scales is not None else 1.0)
     history = {h: (g.row.to_numpy(), g.week.to_numpy()) for h, g in shop.events.groupby("household")}
@@ -57,7 +57,7 @@ def interest_scores(bundle: str, shop: Grocery, hw: pd.DataFrame, hw_index: np.n
     windows = []
     for household, week in zip(hw.household_id.to_numpy(), hw.week.to_numpy()):
         items, weeks = history.get(household, empty)
-        windows.append(items[weeks < week][-seq_len:].tolist())
+        windows.append(items[weeks < week][-SESSION_HISTORY:].tolist())
     users = user_vectors(bundle, table, windows, seq_len)
     scores = np.einsum("bd,bd->b", users[hw_index], table[rows])
     weights = load_repeat(bundle)

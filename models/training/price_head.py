@@ -4,7 +4,9 @@
 - weeks 5-45 fit, weeks 46-49 stop the fitting early, weeks 50-53 are held out (read once);
 - weighted log-loss, AUC and a calibration table on the held-out weeks, for the model and for the
   same model without the interest feature;
-- the price elasticity of each department.
+- the price elasticity of each department;
+- with --simulator-out, the same model fitted on weeks 46-53 (a different split), which plays the
+  shoppers in the policy simulation (`cargo run --release --example simulate_pricing`).
 
     python3 models/training/price_head.py --bundle models/grocery --cache ~/.cache/edgerec/grocery/demand.parquet
 """
@@ -24,6 +26,7 @@ from price_data import examples
 from train_price import DemandModel, export_onnx, fit, tensors, weighted_log_loss
 
 FIT_WEEKS, VALID_WEEKS, TEST_WEEKS = (5, 45), (46, 49), (50, 53)
+SIMULATOR_WEEKS = (46, 53)  # the simulator's split: the weeks the shipped model never saw
 
 
 def weighted_auc(score: np.ndarray, label: np.ndarray, weight: np.ndarray) -> float:
@@ -83,6 +86,7 @@ def main() -> None:
     p.add_argument("--bundle", required=True, help="the grocery bundle (its encoder gives the interest feature)")
     p.add_argument("--cache", required=True, help="where to keep the examples (outside the work tree)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--simulator-out", help="also fit the policy simulation's demand model (weeks 46-53) and write it here")
     a = p.parse_args()
 
     with open(os.path.join(a.bundle, "manifest.json")) as f:
@@ -106,6 +110,12 @@ def main() -> None:
         "featureWeights": dict(zip(["interest", "display", "mailer", "season_sin", "season_cos"],
                                    models["withInterest"].linear.weight.detach().numpy()[0].tolist())),
     }
+    if a.simulator_out:
+        weeks = tensors(in_weeks(ex, SIMULATOR_WEEKS))
+        simulator = fit(weeks, weeks, shop.n_items, n_departments, use_interest=True, seed=a.seed + 1)
+        export_onnx(simulator, a.simulator_out)
+        figures["simulator"] = {"weeks": f"{SIMULATOR_WEEKS[0]}-{SIMULATOR_WEEKS[1]}",
+                                "elasticityByDepartment": dict(zip(departments, simulator.elasticities().tolist()))}
     onnx_path = os.path.join(tempfile.mkdtemp(), "price.onnx")
     export_onnx(models["withInterest"], onnx_path)
     with open(onnx_path, "rb") as f:

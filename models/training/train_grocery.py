@@ -24,14 +24,15 @@ import grocery
 from checkpoints import record_epoch, resume
 from metrics import set_metrics
 from data import left_pad
+from evaluate_bundle import SESSION_HISTORY
 from recmodel import RecModel
 from sasrec import EncoderConfig
 
 
 class GroceryModel(RecModel):
     """RecModel whose item rows are a per-item embedding plus a content embedding, and whose
-    scores add a repeat term: an item already in the input window gains w_i · ln(1 + its count
-    there), with w_i = softplus(bias + a per-item part) ≥ 0 learned (items held out of training
+    scores add a repeat term: an item among the events a session holds (the last 1,000) gains
+    w_i · ln(1 + its count there), with w_i = softplus(bias + a per-item part) ≥ 0 learned (items held out of training
     have the bias only). It is what lets the model buy again, as grocery shoppers mostly do."""
 
     def __init__(self, cat: grocery.Catalogue, vocab: dict[str, int], cfg: EncoderConfig, id_dropout: float):
@@ -62,23 +63,29 @@ class GroceryModel(RecModel):
         """w_i for every item [N + 1] (row 0: padding)."""
         return F.softplus(self.repeat_bias + self.repeat_item * self.trained)
 
-    def repeat_logits(self, states: torch.Tensor, table: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    def repeat_logits(self, states: torch.Tensor, table: torch.Tensor, ids: torch.Tensor,
+                      prior: torch.Tensor) -> torch.Tensor:
         """Scores [B, L, N] at every position: dot products plus the repeat term over the ids up to
-        and including that position."""
-        counts = F.one_hot(ids, table.shape[0]).to(states.dtype).cumsum(dim=1)
+        and including that position and `prior` [B, N + 1], the counts of the events before them."""
+        counts = F.one_hot(ids, table.shape[0]).to(states.dtype).cumsum(dim=1) + prior[:, None, :]
         return self.logits(states, table) + (torch.log1p(counts) * self.repeat_weights())[..., 1:]
 
     @torch.no_grad()
     def score(self, inputs: list[list[int]], batch: int = 256) -> torch.Tensor:
-        """Scores [B, N] from the last L items of each input, in eval mode."""
+        """Scores [B, N] from each input as an engine's session holds it: the encoder reads the
+        last L items, the repeat term the last SESSION_HISTORY."""
         was_training = self.training
         self.eval()
         seq_len = self.encoder.seq_len
         table = self.table()
         out = torch.empty(len(inputs), self.items.num_embeddings - 1)
         for i in range(0, len(inputs), batch):
-            ids = torch.from_numpy(left_pad(inputs[i:i + batch], seq_len))
-            out[i:i + batch] = self.repeat_logits(self.states(ids, table), table, ids)[:, -1]
+            chunk = inputs[i:i + batch]
+            ids = torch.from_numpy(left_pad(chunk, seq_len))
+            prior = np.zeros((len(chunk), table.shape[0]), dtype=np.float32)
+            for b, seq in enumerate(chunk):
+                np.add.at(prior[b], np.asarray(seq[-SESSION_HISTORY:-seq_len], dtype=np.int64) + 1, 1)
+            out[i:i + batch] = self.repeat_logits(self.states(ids, table), table, ids, torch.from_numpy(prior))[:, -1]
         self.train(was_training)
         return out
 
@@ -97,17 +104,24 @@ class Examples:
         self.counts = np.array([len(f) for f in futures])
         self.offsets = np.concatenate([[0], np.cumsum(self.counts)])
         self.flat = np.concatenate(futures).astype(np.int64)
-        windows, start = [], 0
+        windows, prior, start = [], [], 0
         for s in sequences:
             for end in range(len(s.rows), 0, -length):
-                chunk = np.arange(start + max(0, end - length), start + end)
+                first = max(0, end - length)
+                chunk = np.arange(start + first, start + end)
                 windows.append(np.pad(chunk, (length - len(chunk), 0), constant_values=-1))
+                prior.append((start + max(0, end - SESSION_HISTORY), start + first))
             start += len(s.rows)
         self.windows = np.stack(windows)
+        self.prior = np.array(prior)  # per window: the events before it that a session still holds
 
-    def batch(self, idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Model ids [B, L]; and for the loss: the flat positions that have a future, and the
-        (position, item) pairs of their future sets with weights 1 / |set|."""
+    def batch(self, idx: np.ndarray, n_items: int) -> tuple[torch.Tensor, ...]:
+        """Model ids [B, L]; counts [B, N + 1] of the held events before each window; and for the
+        loss: the flat positions that have a future, and the (position, item) pairs of their future
+        sets with weights 1 / |set|."""
+        prior = np.zeros((len(idx), n_items + 1), dtype=np.float32)
+        for b, (lo, hi) in enumerate(self.prior[idx]):
+            np.add.at(prior[b], self.ids[lo:hi], 1)
         events = self.windows[idx]
         ids = np.where(events >= 0, self.ids[np.maximum(events, 0)], 0)
         flat_events = events.reshape(-1)
@@ -117,7 +131,7 @@ class Examples:
         pair_positions = np.repeat(positions, counts)
         items = np.concatenate([self.flat[self.offsets[e]:self.offsets[e + 1]] for e in chosen])
         weights = np.repeat(1.0 / counts, counts).astype(np.float32)
-        return (torch.from_numpy(ids), torch.from_numpy(positions),
+        return (torch.from_numpy(ids), torch.from_numpy(prior), torch.from_numpy(positions),
                 torch.from_numpy(np.stack([pair_positions, items])), torch.from_numpy(weights))
 
 
@@ -193,9 +207,9 @@ def main() -> None:
         model.train()
         total, count = 0.0, 0
         for idx in np.array_split(rng.permutation(n_windows), max(1, n_windows // args.batch)):
-            ids, positions, pairs, weights = examples.batch(idx)
+            ids, prior, positions, pairs, weights = examples.batch(idx, shop.n_items)
             table = model.table()
-            loss = future_loss(model.repeat_logits(model.states(ids, table), table, ids), positions, pairs, weights)
+            loss = future_loss(model.repeat_logits(model.states(ids, table), table, ids, prior), positions, pairs, weights)
             opt.zero_grad()
             loss.backward()
             opt.step()
