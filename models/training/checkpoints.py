@@ -2,6 +2,7 @@
 and `status.json` with the history, all in a folder outside the work tree."""
 import json
 import os
+import time
 
 import torch
 
@@ -41,3 +42,18 @@ def record_epoch(folder: str, state: dict, metrics: dict, loss: float, seconds: 
     with open(os.path.join(folder, "status.json"), "w") as f:
         json.dump(state, f, indent=1)
     return improved
+
+
+def end_epoch(args, state: dict, model: torch.nn.Module, opt: torch.optim.Optimizer, metrics: dict, loss: float,
+              started_epoch: float, started_run: float, facts: dict) -> bool:
+    """Records and prints an epoch (`facts`: config, n_items, data_sha256 for the checkpoint);
+    True when the run must stop for --max-minutes."""
+    ckpt = {"model": model.state_dict(), "optimizer": opt.state_dict(), "args": vars(args), **facts}
+    improved = record_epoch(args.out, state, metrics, loss, time.time() - started_epoch, ckpt)
+    shown = "  ".join(f"valid {k} {v:.4f}" for k, v in metrics.items() if k.endswith("@10"))
+    print(f"epoch {state['epoch']:3d}  loss {loss:.4f}  {shown}  {'*' if improved else ' '}  "
+          f"{time.time() - started_epoch:.0f} s", flush=True)
+    if (time.time() - started_run) / 60 > args.max_minutes:
+        print("stopping for --max-minutes; run the same command again to continue")
+        return True
+    return False

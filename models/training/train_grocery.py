@@ -21,12 +21,13 @@ import torch.nn.functional as F
 from torch import nn
 
 import grocery
-from checkpoints import record_epoch, resume
+from checkpoints import end_epoch, resume
 from metrics import set_metrics
 from data import left_pad
 from evaluate_bundle import SESSION_HISTORY
 from recmodel import RecModel
 from sasrec import EncoderConfig
+from train import add_encoder_arguments, add_run_arguments, config_of
 
 
 class GroceryModel(RecModel):
@@ -149,27 +150,14 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--items", type=int, default=4000, help="catalogue size: the most-bought products")
     p.add_argument("--held-out-share", type=float, default=0.05, help="share of the catalogue kept out of training")
     p.add_argument("--horizon-days", type=float, default=28, help="how far ahead a position's targets reach")
-    p.add_argument("--d", type=int, default=64)
-    p.add_argument("--seq-len", type=int, default=50)
-    p.add_argument("--blocks", type=int, default=2)
-    p.add_argument("--heads", type=int, default=1)
-    p.add_argument("--ffn-mult", type=int, default=4)
-    p.add_argument("--dropout", type=float, default=0.3)
-    p.add_argument("--attn-dropout", type=float, default=0.3)
+    add_encoder_arguments(p, dropout=0.3)
     p.add_argument("--id-dropout", type=float, default=0.2)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--batch", type=int, default=64, help="windows per batch")
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--patience", type=int, default=5)
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--threads", type=int, default=os.cpu_count())
-    p.add_argument("--max-minutes", type=float, default=float("inf"), help="stop after the epoch that passes this")
+    add_run_arguments(p)
     return p.parse_args()
-
-
-def config_of(args: argparse.Namespace) -> EncoderConfig:
-    return EncoderConfig(d=args.d, seq_len=args.seq_len, blocks=args.blocks, heads=args.heads,
-                         ffn_mult=args.ffn_mult, dropout=args.dropout, attn_dropout=args.attn_dropout)
 
 
 def build_model(args: argparse.Namespace, shop: grocery.Grocery) -> GroceryModel:
@@ -215,13 +203,8 @@ def main() -> None:
             opt.step()
             total, count = total + loss.item() * len(positions), count + len(positions)
         metrics = set_metrics(model.score(shop.valid.inputs), shop.valid.targets)
-        ckpt = {"model": model.state_dict(), "optimizer": opt.state_dict(), "config": config_of(args).to_dict(),
-                "n_items": shop.n_items, "args": vars(args), "data_sha256": shop.sha256}
-        improved = record_epoch(args.out, state, metrics, total / count, time.time() - t0, ckpt)
-        print(f"epoch {state['epoch']:3d}  loss {total / count:.4f}  valid NDCG@10 {metrics['NDCG@10']:.4f} "
-              f"Recall@10 {metrics['Recall@10']:.4f}  {'*' if improved else ' '}  {time.time() - t0:.0f} s", flush=True)
-        if (time.time() - started) / 60 > args.max_minutes:
-            print("stopping for --max-minutes; run the same command again to continue")
+        facts = {"config": config_of(args).to_dict(), "n_items": shop.n_items, "data_sha256": shop.sha256}
+        if end_epoch(args, state, model, opt, metrics, total / count, t0, started, facts):
             return
     print(f"done: best valid NDCG@10 {state['best']:.4f} at epoch {state['best_epoch']}")
 
