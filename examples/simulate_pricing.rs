@@ -157,9 +157,9 @@ fn simulate(args: &Args) -> Result<Vec<Outcome>, String> {
                 .quote(
                     &QuoteRequest {
                         items,
+                        objective: Some(args.objective),
                         events: Some(before),
                         session_key: Some(format!("{household}/{week}")),
-                        ..QuoteRequest::default()
                     },
                     now,
                 )
@@ -275,19 +275,23 @@ fn main() -> ExitCode {
             "{households} households, {household_weeks} household-weeks, top {} shown each week, personalised for {:?}; per household-week:",
             args.k, args.objective
         );
+        let show = |v: &serde_json::Value| {
+            let f = |x: &serde_json::Value| x.as_f64().unwrap_or_default();
+            format!(
+                "{:+.3} [{:+.3}, {:+.3}]",
+                f(&v["mean"]),
+                f(&v["ci95"][0]),
+                f(&v["ci95"][1])
+            )
+        };
         for name in POLICIES {
             let p = &report[name];
             println!(
-                "  {name:13} margin {:.3} [{:.3}, {:.3}]  revenue {:.3} [{:.3}, {:.3}]  margin vs list {:+.3} [{:+.3}, {:+.3}]",
-                p["margin"]["mean"].as_f64().unwrap_or_default(),
-                p["margin"]["ci95"][0].as_f64().unwrap_or_default(),
-                p["margin"]["ci95"][1].as_f64().unwrap_or_default(),
-                p["revenue"]["mean"].as_f64().unwrap_or_default(),
-                p["revenue"]["ci95"][0].as_f64().unwrap_or_default(),
-                p["revenue"]["ci95"][1].as_f64().unwrap_or_default(),
-                p["margin"]["vsListPrice"]["mean"].as_f64().unwrap_or_default(),
-                p["margin"]["vsListPrice"]["ci95"][0].as_f64().unwrap_or_default(),
-                p["margin"]["vsListPrice"]["ci95"][1].as_f64().unwrap_or_default(),
+                "  {name:13} margin {}  revenue {}  vs list: margin {}  revenue {}",
+                show(&p["margin"]),
+                show(&p["revenue"]),
+                show(&p["margin"]["vsListPrice"]),
+                show(&p["revenue"]["vsListPrice"])
             );
         }
     }
