@@ -5,17 +5,17 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{engine as fixture_engine, NOW_MS};
+use common::{engine as fixture_engine, with_f32_column, NOW_MS};
 use edgerec::pricing::{Jurisdiction, NEW_YORK};
 use edgerec::{BundleFiles, Engine, Objective, PricingSettings, QuoteRequest, RawEvent};
 
-fn grocery() -> Engine {
+fn grocery_files() -> BundleFiles {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/grocery");
-    Engine::load(
-        BundleFiles::read_dir(&dir).expect("models/grocery is readable"),
-        None,
-    )
-    .expect("the grocery bundle loads")
+    BundleFiles::read_dir(&dir).expect("models/grocery is readable")
+}
+
+fn grocery() -> Engine {
+    Engine::load(grocery_files(), None).expect("the grocery bundle loads")
 }
 
 fn ids(engine: &Engine, n: usize) -> Vec<String> {
@@ -200,4 +200,27 @@ fn bad_requests_are_named_and_change_nothing() {
         .quote(&request(vec!["SKU-0001".into()]), NOW_MS)
         .unwrap_err();
     assert_eq!(err.code(), "PRICING_UNAVAILABLE", "{err}");
+}
+
+#[test]
+fn the_catalogues_costs_replace_the_default_assumption() {
+    let engine = grocery();
+    let list = engine.catalog().prices().list_price.clone().unwrap();
+    let items = ids(&engine, 50);
+    // Costs at the list price: no price keeps the minimum margin, so every quote is the list price.
+    let mut costly = Engine::load(with_f32_column(grocery_files(), "cost", &list), None).unwrap();
+    let conversion = QuoteRequest {
+        objective: Some(Objective::Conversion { min_margin: 0.0 }),
+        ..request(items)
+    };
+    for q in costly.quote(&conversion, NOW_MS).unwrap() {
+        assert!(
+            !q.personalised && q.reason == "GUARDRAILS_INFEASIBLE",
+            "{q:?}"
+        );
+    }
+    let mut bad = list.clone();
+    bad[3] = f32::NAN;
+    let err = Engine::load(with_f32_column(grocery_files(), "cost", &bad), None).unwrap_err();
+    assert_eq!(err.code(), "INVALID_CATALOG", "{err}");
 }

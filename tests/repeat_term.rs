@@ -3,24 +3,12 @@
 
 mod common;
 
-use common::{fixture_files, with_file_rehashed, NOW_MS};
+use common::{fixture_files, with_f32_column, NOW_MS};
 use edgerec::{BundleFiles, Engine, RawEvent, RecommendRequest};
-use safetensors::tensor::TensorView;
-use safetensors::{Dtype, SafeTensors};
 
 /// The fixture with a `repeat` column added to its item table.
 fn with_repeat(weights: &[f32]) -> BundleFiles {
-    let files = fixture_files();
-    let table = files.files["items.safetensors"].clone();
-    let tensors = SafeTensors::deserialize(&table).unwrap();
-    let bytes: Vec<u8> = weights.iter().flat_map(|w| w.to_le_bytes()).collect();
-    let mut views: Vec<(String, TensorView<'_>)> = tensors.tensors().into_iter().collect();
-    views.push((
-        "repeat".into(),
-        TensorView::new(Dtype::F32, vec![weights.len()], &bytes).unwrap(),
-    ));
-    let table = safetensors::serialize(views, None).unwrap();
-    with_file_rehashed(files, "items.safetensors", table)
+    with_f32_column(fixture_files(), "repeat", weights)
 }
 
 fn item_count() -> usize {

@@ -30,6 +30,27 @@ pub fn with_file_rehashed(mut files: BundleFiles, name: &str, bytes: Vec<u8>) ->
     files
 }
 
+/// The bundle with an f32 column added to (or replaced in) its item table, manifest rehashed.
+pub fn with_f32_column(files: BundleFiles, name: &str, values: &[f32]) -> BundleFiles {
+    use safetensors::tensor::TensorView;
+    use safetensors::{Dtype, SafeTensors};
+
+    let table = files.files["items.safetensors"].clone();
+    let tensors = SafeTensors::deserialize(&table).unwrap();
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let mut views: Vec<(String, TensorView<'_>)> = tensors
+        .tensors()
+        .into_iter()
+        .filter(|(n, _)| n != name)
+        .collect();
+    views.push((
+        name.into(),
+        TensorView::new(Dtype::F32, vec![values.len()], &bytes).unwrap(),
+    ));
+    let table = safetensors::serialize(views, None).unwrap();
+    with_file_rehashed(files, "items.safetensors", table)
+}
+
 pub fn engine() -> Engine {
     Engine::load(fixture_files(), None).expect("the fixture bundle loads")
 }
