@@ -91,10 +91,12 @@ proptest! {
         } else {
             prop_assert!(q.disclosure.is_none());
         }
-        if cents >= prices.low_30d {
+        let reference = (q.reference_price * 100.0).round() as i64;
+        prop_assert!(reference <= list && reference <= prices.low_30d, "reference above list or 30-day low: {q:?}");
+        if cents >= reference {
             prop_assert_eq!(q.discount_pct, 0.0, "a discount shown against a price above the 30-day low: {:?}", q);
         } else {
-            let exact = (prices.low_30d - cents) as f64 / prices.low_30d as f64 * 100.0;
+            let exact = (reference - cents) as f64 / reference as f64 * 100.0;
             prop_assert!(q.discount_pct >= 0.0 && q.discount_pct <= exact + 1e-9, "the shown discount overstates: {q:?}");
         }
         if !(base.is_finite() && elasticity.is_finite()) {

@@ -32,7 +32,8 @@ pub struct Quote {
     pub price: f64,
     /// The list price.
     pub list_price: f64,
-    /// The lowest price of the last 30 days: the reference of any discount shown.
+    /// The lowest price of the last 30 days (at most the list price): the reference of any
+    /// discount shown.
     pub reference_price: f64,
     /// The discount to show, in percent of the reference price (0: show none).
     pub discount_pct: f64,
@@ -143,12 +144,14 @@ impl Pricer {
         reason: &'static str,
     ) -> Quote {
         let personalised = price < prices.list;
+        // A 30-day low above today's list price would make a discount look larger than it is.
+        let reference = prices.low_30d.min(prices.list);
         Quote {
             item: item.to_owned(),
             price: price as f64 / 100.0,
             list_price: prices.list as f64 / 100.0,
-            reference_price: prices.low_30d as f64 / 100.0,
-            discount_pct: shown_discount_pct(price, prices.low_30d),
+            reference_price: reference as f64 / 100.0,
+            discount_pct: shown_discount_pct(price, reference),
             personalised,
             disclosure: personalised
                 .then(|| disclosure(self.settings.jurisdiction, &self.settings.locale).to_owned()),
