@@ -40,30 +40,35 @@ fn week_of_year(now_ms: f64) -> u32 {
     }
 }
 
+/// What quotes need beyond the request: the price head and the catalogue's price columns.
+struct QuoteInputs<'p, 'c> {
+    head: &'p PriceHead,
+    list: &'c [f32],
+    low_30d: &'c [f32],
+    department: &'c [u32],
+}
+
 /// The price head and the catalogue columns quotes need, or why they are unavailable.
-fn price_inputs<'p, 'c>(
-    pricer: &'p Pricer,
-    catalog: &'c Catalog,
-) -> Result<(&'p PriceHead, &'c [f32], &'c [f32], &'c [u32])> {
+fn price_inputs<'p, 'c>(pricer: &'p Pricer, catalog: &'c Catalog) -> Result<QuoteInputs<'p, 'c>> {
     let unavailable = |what: &str| Error::PricingUnavailable(format!("this bundle has no {what}"));
     let prices = catalog.prices();
-    Ok((
-        pricer
+    Ok(QuoteInputs {
+        head: pricer
             .head()
             .ok_or_else(|| unavailable("price head (price.onnx)"))?,
-        prices
+        list: prices
             .list_price
             .as_deref()
             .ok_or_else(|| unavailable("list prices (`list_price`)"))?,
-        prices
+        low_30d: prices
             .low_30d
             .as_deref()
             .ok_or_else(|| unavailable("30-day low prices (`low_30d`)"))?,
-        prices
+        department: prices
             .department
             .as_deref()
             .ok_or_else(|| unavailable("departments (`department`)"))?,
-    ))
+    })
 }
 
 /// How many results `recommend` returns when the caller does not say.
@@ -296,7 +301,12 @@ impl Engine {
             .to_owned();
         let window = self.window(request.events.as_deref(), now_ms)?;
         let user = self.encode(&window)?;
-        let (head, list, low_30d, department) = price_inputs(&self.pricer, &self.catalog)?;
+        let QuoteInputs {
+            head,
+            list,
+            low_30d,
+            department,
+        } = price_inputs(&self.pricer, &self.catalog)?;
         let boosts = repeat_boosts(&self.catalog, window.events().map(|e| e.item));
         let scorer = Scorer::new(&self.catalog, &user, &boosts);
         let contexts: Vec<ItemContext> = rows

@@ -93,7 +93,8 @@ mod tests {
     #[test]
     fn the_defaults_are_valid_and_each_bad_setting_is_named() {
         PricingSettings::default().validate().unwrap();
-        let cases: [(&str, fn(&mut PricingSettings)); 7] = [
+        type Breaker = fn(&mut PricingSettings);
+        let cases: [(&str, Breaker); 7] = [
             ("defaultCostRatio", |s| s.default_cost_ratio = 1.2),
             ("minMargin", |s| s.min_margin = f64::NAN),
             ("maxDiscount", |s| s.max_discount = -0.1),
