@@ -24,18 +24,17 @@ const OWN_SESSION: &str = "";
 /// The week of the year (1–53) of a time in milliseconds since the Unix epoch (UTC); weeks
 /// start on 1 January.
 fn week_of_year(now_ms: f64) -> u32 {
-    let days = (now_ms / 86_400_000.0).floor() as i64;
-    let (mut year, mut start) = (1970i64, 0i64);
+    // The Gregorian calendar repeats every 400 years (146,097 days), so any time, however far
+    // from 1970 (or not finite: it saturates), takes at most 400 steps.
+    let mut days = ((now_ms / 86_400_000.0).floor() as i64).rem_euclid(146_097);
+    let mut year = 1970i64;
     loop {
-        let length = if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 {
-            366
-        } else {
-            365
-        };
-        if days < start + length || days < 0 {
-            return (((days - start).max(0) / 7) + 1).min(53) as u32;
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let length = if leap { 366 } else { 365 };
+        if days < length {
+            return (days / 7 + 1).min(53) as u32;
         }
-        start += length;
+        days -= length;
         year += 1;
     }
 }
@@ -380,5 +379,23 @@ impl Engine {
             self.catalog.write_row(event.item, &mut emb[at..at + d]);
         }
         self.model.encode(&emb)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::week_of_year;
+
+    #[test]
+    fn weeks_of_the_year_from_any_time() {
+        let day = 86_400_000.0;
+        let jan_1_2017 = 1_483_228_800_000.0;
+        assert_eq!(week_of_year(jan_1_2017), 1);
+        assert_eq!(week_of_year(jan_1_2017 + 7.0 * day), 2);
+        assert_eq!(week_of_year(jan_1_2017 + 364.0 * day), 53, "31 December 2017");
+        assert_eq!(week_of_year(jan_1_2017 + 365.0 * day), 1, "1 January 2018");
+        for odd in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1e300, 1e300] {
+            assert!((1..=53).contains(&week_of_year(odd)));
+        }
     }
 }
