@@ -153,6 +153,7 @@ def parse_args() -> argparse.Namespace:
     add_encoder_arguments(p, dropout=0.3)
     p.add_argument("--id-dropout", type=float, default=0.2)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--repeat-lr", type=float, help="learning rate of the repeat weights (default: --lr)")
     p.add_argument("--batch", type=int, default=64, help="windows per batch")
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--patience", type=int, default=5)
@@ -180,7 +181,9 @@ def main() -> None:
     torch.manual_seed(args.seed)
     shop = grocery.load(args.items, args.held_out_share, args.seed, args.horizon_days)
     model = build_model(args, shop)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    repeat = [model.repeat_item, model.repeat_bias]
+    rest = [p for p in model.parameters() if all(p is not r for r in repeat)]
+    opt = torch.optim.Adam([{"params": rest}, {"params": repeat, "lr": args.repeat_lr or args.lr}], lr=args.lr)
     state = resume(args.out, model, opt)
     torch.manual_seed(args.seed + state["epoch"])
     rng = np.random.default_rng(args.seed + state["epoch"])
