@@ -96,7 +96,7 @@ def main() -> None:
         "split": {"trainWeeks": f"1-{TRAIN_END}", "validWeeks": f"{TRAIN_END + 1}-{VALID_END}",
                   "testWeeks": f"{VALID_END + 1}-53"},
         "command": command_line("train_grocery.py", {k: v for k, v in ckpt["args"].items()
-                                                     if k not in ("threads", "max_minutes")}),
+                                                     if v is not None and k not in ("threads", "max_minutes")}),
         "exportCommand": command_line("export_grocery.py", {k: v for k, v in vars(a).items() if v is not None}),
         "run": {k: ckpt["args"][k] for k in ("items", "held_out_share", "seed", "horizon_days")},
         **provenance(ckpt, model.encoder.non_embedding_parameters()),
