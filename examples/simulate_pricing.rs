@@ -13,9 +13,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use edgerec::evaluation::weeks;
+use edgerec::evaluation::{replayed, weeks};
 use edgerec::pricing::{ItemContext, PriceHead};
-use edgerec::{BundleFiles, Engine, Objective, QuoteRequest, RawEvent, RecommendRequest};
+use edgerec::{BundleFiles, Engine, Objective, QuoteRequest, RecommendRequest};
 
 /// 2017-01-01, where the data's week 1 begins, in ms since the Unix epoch.
 const WEEK_ONE_MS: f64 = 1_483_228_800_000.0;
@@ -123,21 +123,12 @@ fn simulate(args: &Args) -> Result<Vec<Outcome>, String> {
             weeks: 0,
         };
         for week in shopped {
-            let history: Vec<&String> = lines
+            let history: Vec<&str> = lines
                 .iter()
                 .filter(|(_, w)| *w < week)
-                .map(|(item, _)| item)
+                .map(|(item, _)| item.as_str())
                 .collect();
-            let before: Vec<RawEvent> = history[history.len().saturating_sub(1000)..]
-                .iter()
-                .enumerate()
-                .map(|(i, item)| RawEvent {
-                    kind: Some("purchase".into()),
-                    item: Some((*item).clone()),
-                    ts: Some(i as f64),
-                    price: None,
-                })
-                .collect();
+            let before = replayed(history.into_iter());
             if before.is_empty() {
                 continue;
             }

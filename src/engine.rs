@@ -392,7 +392,11 @@ mod tests {
         let jan_1_2017 = 1_483_228_800_000.0;
         assert_eq!(week_of_year(jan_1_2017), 1);
         assert_eq!(week_of_year(jan_1_2017 + 7.0 * day), 2);
-        assert_eq!(week_of_year(jan_1_2017 + 364.0 * day), 53, "31 December 2017");
+        assert_eq!(
+            week_of_year(jan_1_2017 + 364.0 * day),
+            53,
+            "31 December 2017"
+        );
         assert_eq!(week_of_year(jan_1_2017 + 365.0 * day), 1, "1 January 2018");
         for odd in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1e300, 1e300] {
             assert!((1..=53).contains(&week_of_year(odd)));

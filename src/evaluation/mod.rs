@@ -74,17 +74,7 @@ pub fn ranks(
             .iter()
             .map(|id| row_of(engine, id))
             .collect::<Result<_>>()?;
-        let window = &history[history.len().saturating_sub(SESSION_HISTORY)..];
-        let events: Vec<RawEvent> = window
-            .iter()
-            .enumerate()
-            .map(|(i, id)| RawEvent {
-                kind: Some("purchase".into()),
-                item: Some(id.clone()),
-                ts: Some(i as f64),
-                price: None,
-            })
-            .collect();
+        let events = replayed(history.iter().map(String::as_str));
         let user = engine.user_vector(Some(&events), 1e12)?;
         let window_rows = seen[seen.len().saturating_sub(SESSION_HISTORY)..]
             .iter()
@@ -142,6 +132,22 @@ fn row_of(engine: &Engine, id: &str) -> Result<usize> {
             item: id.to_owned(),
             context: "the data file".into(),
         })
+}
+
+/// A history of item ids as the purchase events a session would hold: the last
+/// [`SESSION_HISTORY`], in order, with increasing timestamps long in the past.
+pub fn replayed<'a>(history: impl ExactSizeIterator<Item = &'a str>) -> Vec<RawEvent> {
+    let skip = history.len().saturating_sub(SESSION_HISTORY);
+    history
+        .skip(skip)
+        .enumerate()
+        .map(|(i, id)| RawEvent {
+            kind: Some("purchase".into()),
+            item: Some(id.to_owned()),
+            ts: Some(i as f64),
+            price: None,
+        })
+        .collect()
 }
 
 /// Items that outrank the target: a higher key, or an equal key and a lower index.

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use super::replayed;
 use crate::engine::{Engine, RecommendRequest};
 use crate::error::{Error, Result};
-use crate::events::{RawEvent, SESSION_HISTORY};
 
 /// Households' purchases, each `(item id, week)`, in time order.
 #[derive(Debug, Clone)]
@@ -88,16 +88,7 @@ pub fn evaluate(
         if before.is_empty() || targets.is_empty() {
             continue;
         }
-        let events = before[before.len().saturating_sub(SESSION_HISTORY)..]
-            .iter()
-            .enumerate()
-            .map(|(i, id)| RawEvent {
-                kind: Some("purchase".into()),
-                item: Some((*id).to_owned()),
-                ts: Some(i as f64),
-                price: None,
-            })
-            .collect();
+        let events = replayed(before.iter().copied());
         let request = RecommendRequest {
             k,
             events: Some(events),
