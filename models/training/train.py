@@ -1,6 +1,7 @@
 """Trains a sequential recommender on a leave-one-out split: softmax cross-entropy over all items,
 every prefix of a training sequence as an example, dropout, early stopping on the validation
-target. With --teacher, the loss adds distillation from the teacher's scores over all items.
+target. With --teacher, the loss adds distillation from the teacher's scores over all items; given
+several folders, the teacher is their ensemble (the mean of their softmax distributions).
 
 Resumable: every epoch writes `last.pt` into --out, and the best epoch on validation `best.pt`;
 --max-minutes stops cleanly between epochs so a later run with the same command continues.
@@ -50,7 +51,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--epochs", type=int, default=200)
     p.add_argument("--patience", type=int, default=10, help="epochs without a better validation NDCG@10")
-    p.add_argument("--teacher", help="folder of a trained teacher (its best.pt) to distil from")
+    p.add_argument("--teacher", nargs="+", help="folders of trained models (their best.pt) whose ensemble is the teacher")
     p.add_argument("--kd-weight", type=float, default=0.5, help="weight of the distillation term")
     p.add_argument("--kd-temperature", type=float, default=2.0)
     add_run_arguments(p)
@@ -70,6 +71,12 @@ def load_model(folder: str, which: str = "best.pt") -> tuple[RecModel, dict]:
     return model.eval(), ckpt
 
 
+@torch.no_grad()
+def teacher_distribution(teachers: list[RecModel], ids: torch.Tensor, temperature: float) -> torch.Tensor:
+    """The ensemble's distribution over all items [B, N]: the mean of each model's softmax at the temperature."""
+    return torch.stack([F.softmax(t.logits(t.user(ids)) / temperature, dim=-1) for t in teachers]).mean(0)
+
+
 def validate(model: RecModel, split, policy: str = "zero") -> dict:
     scores = model.score(split.valid_inputs)
     return summarize(full_ranks(scores, split.valid_targets, split.valid_inputs, policy))
@@ -83,7 +90,7 @@ def main() -> None:
     inputs, targets = prefixes(split.train, args.seq_len)
     model = RecModel(data.n_items, config_of(args))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    teacher = load_model(args.teacher)[0] if args.teacher else None
+    teachers = [load_model(folder)[0] for folder in args.teacher or []]
 
     state = resume(args.out, model, opt)
     torch.manual_seed(args.seed + state["epoch"])
@@ -103,9 +110,8 @@ def main() -> None:
             ids = torch.from_numpy(padded[idx][:, args.seq_len - lengths[idx].max():])
             logits = model.logits(model.user(ids))
             loss = F.cross_entropy(logits, targets_t[idx])
-            if teacher is not None:
-                with torch.no_grad():
-                    soft = F.softmax(teacher.logits(teacher.user(ids)) / args.kd_temperature, dim=-1)
+            if teachers:
+                soft = teacher_distribution(teachers, ids, args.kd_temperature)
                 kd = F.kl_div(F.log_softmax(logits / args.kd_temperature, dim=-1), soft, reduction="batchmean")
                 loss = (1 - args.kd_weight) * loss + args.kd_weight * args.kd_temperature**2 * kd
             opt.zero_grad()
