@@ -2,12 +2,15 @@
 //! term of items already in the window, and keep the top K, ties broken by item index so that
 //! every backend returns the same list.
 
+mod dot;
 mod repeat;
 mod score;
+mod select;
 
 pub use repeat::repeat_boosts;
 
 pub use score::UserQuery;
+pub use select::{ranks_before, Selector};
 
 use crate::catalog::Catalog;
 
@@ -61,6 +64,21 @@ impl<'a> Scorer<'a> {
     pub fn score(&self, key: f32) -> f32 {
         self.query.score(key)
     }
+
+    /// The prepared user vector.
+    pub fn query(&self) -> &UserQuery {
+        &self.query
+    }
+
+    fn scored(&self, ranked: Vec<(f32, usize)>) -> Vec<Scored> {
+        ranked
+            .into_iter()
+            .map(|(key, item)| Scored {
+                item,
+                score: self.score(key),
+            })
+            .collect()
+    }
 }
 
 /// The `k` best items of `pool` for `user`, skipping rows where `excluded[row]` is true; best
@@ -75,32 +93,41 @@ pub fn top_k(
     boosts: &[(usize, f32)],
 ) -> Vec<Scored> {
     let scorer = Scorer::new(catalog, user, boosts);
-    let keyed = |row: usize| (scorer.key(row), row);
-    let mut ranked: Vec<(f32, usize)> = match pool {
-        Pool::All => (0..catalog.len())
-            .filter(|&r| !excluded[r])
-            .map(keyed)
-            .collect(),
-        Pool::Candidates(rows) => rows
-            .iter()
-            .copied()
-            .filter(|&r| !excluded[r])
-            .map(keyed)
-            .collect(),
+    let mut selector = Selector::new(k);
+    let mut offer = |row: usize| {
+        if !excluded[row] {
+            selector.push(scorer.key(row), row);
+        }
     };
-    let better = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-    if k < ranked.len() {
-        ranked.select_nth_unstable_by(k, better);
-        ranked.truncate(k);
+    match pool {
+        Pool::All => (0..catalog.len()).for_each(&mut offer),
+        Pool::Candidates(rows) => rows.iter().copied().for_each(&mut offer),
     }
-    ranked.sort_unstable_by(better);
-    ranked
-        .into_iter()
-        .map(|(key, item)| Scored {
-            item,
-            score: scorer.score(key),
-        })
-        .collect()
+    scorer.scored(selector.into_sorted())
+}
+
+/// Finishes a whole-catalogue ranking made elsewhere (the GPU) over every row except the
+/// excluded and the boosted ones: `best` holds that ranking's top `k` ranking keys, as
+/// [`UserQuery::key`] computes them. The boosted rows that are not excluded are scored here
+/// and merged in, so the result equals [`top_k`] over [`Pool::All`].
+pub fn merge_boosted(
+    catalog: &Catalog,
+    user: &[f32],
+    k: usize,
+    best: &[(f32, usize)],
+    excluded: &[bool],
+    boosts: &[(usize, f32)],
+) -> Vec<Scored> {
+    let scorer = Scorer::new(catalog, user, boosts);
+    let mut selector = Selector::new(k);
+    best.iter().for_each(|&(key, row)| selector.push(key, row));
+    let mut boosted: Vec<usize> = boosts.iter().map(|&(row, _)| row).collect();
+    boosted.sort_unstable();
+    boosted.dedup();
+    for row in boosted.into_iter().filter(|&row| !excluded[row]) {
+        selector.push(scorer.key(row), row);
+    }
+    scorer.scored(selector.into_sorted())
 }
 
 #[cfg(test)]

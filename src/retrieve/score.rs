@@ -1,6 +1,7 @@
 //! Exact scoring of a user vector against catalogue rows. Int8 tables are scored in integers
 //! (the user vector quantised to int8, i32 accumulation) so every backend ranks identically.
 
+use super::dot::dot_i8;
 use crate::catalog::Embeddings;
 
 /// A user vector prepared for scoring against one table.
@@ -36,13 +37,7 @@ impl UserQuery {
         match (self, table) {
             (UserQuery::Int8 { values: u, .. }, Embeddings::Int8 { values, scales }) => {
                 let d = u.len();
-                let item = &values[row * d..(row + 1) * d];
-                let acc: i32 = u
-                    .iter()
-                    .zip(item)
-                    .map(|(&a, &b)| i32::from(a) * i32::from(b))
-                    .sum();
-                acc as f32 * scales[row]
+                dot_i8(u, &values[row * d..(row + 1) * d]) as f32 * scales[row]
             }
             (UserQuery::Float(u), Embeddings::Float(values)) => {
                 let d = u.len();
