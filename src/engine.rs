@@ -13,7 +13,7 @@ use crate::interest::InterestModel;
 use crate::pricing::{
     to_cents, ItemContext, ItemPrices, Objective, PriceHead, Pricer, PricingSettings, Quote,
 };
-use crate::retrieve::{repeat_boosts, top_k, Pool, Scorer};
+use crate::retrieve::{repeat_boosts, top_k, Pool, Scored, Scorer};
 
 /// The most items one `quote` call may price.
 pub const MAX_QUOTE_ITEMS: usize = 1000;
@@ -124,6 +124,31 @@ pub struct QuoteRequest {
     pub session_key: Option<String>,
 }
 
+/// A recommendation request checked and encoded, waiting to be ranked (see [`Engine::plan`]).
+#[derive(Debug, Clone)]
+pub struct RankingPlan {
+    /// The user vector.
+    pub user: Vec<f32>,
+    /// How many items to return.
+    pub k: usize,
+    /// The candidate rows, when the request named candidates.
+    pub candidates: Option<Vec<usize>>,
+    /// `excluded[row]`: never return that row.
+    pub excluded: Vec<bool>,
+    /// The repeat term's `(row, amount)` boosts.
+    pub boosts: Vec<(usize, f32)>,
+}
+
+/// Which path ranks the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// The CPU (wasm SIMD128, or native SIMD).
+    Cpu,
+    /// The GPU through wgpu (WebGPU in a browser, Vulkan natively).
+    Gpu,
+}
+
 /// A loaded bundle and one shopper's session.
 #[derive(Debug)]
 pub struct Engine {
@@ -132,6 +157,9 @@ pub struct Engine {
     model: InterestModel,
     session: SessionWindow,
     pricer: Pricer,
+    /// The catalogue's table on the GPU, while the GPU path is in use.
+    #[cfg(feature = "gpu")]
+    pub(crate) gpu: Option<std::sync::Arc<crate::gpu::GpuRanker>>,
 }
 
 impl Engine {
@@ -163,7 +191,18 @@ impl Engine {
             model,
             session,
             pricer: Pricer::new(PricingSettings::default(), head)?,
+            #[cfg(feature = "gpu")]
+            gpu: None,
         })
+    }
+
+    /// The path that ranks the catalogue now.
+    pub fn backend(&self) -> Backend {
+        #[cfg(feature = "gpu")]
+        if self.gpu.is_some() {
+            return Backend::Gpu;
+        }
+        Backend::Cpu
     }
 
     /// Sets the merchant's pricing settings; invalid ones are rejected and change nothing.
@@ -223,12 +262,25 @@ impl Engine {
         })
     }
 
-    /// The top-k items for the session, or for `request.events` when given.
+    /// The top-k items for the session, or for `request.events` when given: on the GPU when
+    /// one is in use and suits the request (natively; the wasm boundary drives its own), else
+    /// on the CPU. Both give the same list.
     pub fn recommend(
         &mut self,
         request: &RecommendRequest,
         now_ms: f64,
     ) -> Result<Vec<Recommendation>> {
+        let plan = self.plan(request, now_ms)?;
+        #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+        if let Some(job) = self.gpu_job(&plan) {
+            let answer = pollster::block_on(job.run());
+            return Ok(self.complete_on_gpu(&plan, answer));
+        }
+        Ok(self.rank_on_cpu(&plan))
+    }
+
+    /// Checks and encodes a request: what either backend needs to rank it.
+    pub fn plan(&mut self, request: &RecommendRequest, now_ms: f64) -> Result<RankingPlan> {
         let n = self.catalog.len();
         if request.k == 0 || request.k > n {
             return Err(Error::InvalidArgument {
@@ -252,16 +304,40 @@ impl Engine {
         let window = self.window(request.events.as_deref(), now_ms)?;
         let user = self.encode(&window)?;
         let boosts = repeat_boosts(&self.catalog, window.events().map(|e| e.item));
-        let pool = candidates.as_deref().map_or(Pool::All, Pool::Candidates);
-        Ok(
-            top_k(&self.catalog, &user, request.k, pool, &excluded, &boosts)
-                .into_iter()
-                .map(|s| Recommendation {
-                    item: self.catalog.item(s.item).id.clone(),
-                    score: s.score,
-                })
-                .collect(),
-        )
+        Ok(RankingPlan {
+            user,
+            k: request.k,
+            candidates,
+            excluded,
+            boosts,
+        })
+    }
+
+    /// Ranks a plan on the CPU.
+    pub fn rank_on_cpu(&self, plan: &RankingPlan) -> Vec<Recommendation> {
+        let pool = plan
+            .candidates
+            .as_deref()
+            .map_or(Pool::All, Pool::Candidates);
+        let ranked = top_k(
+            &self.catalog,
+            &plan.user,
+            plan.k,
+            pool,
+            &plan.excluded,
+            &plan.boosts,
+        );
+        self.recommendations(ranked)
+    }
+
+    pub(crate) fn recommendations(&self, ranked: Vec<Scored>) -> Vec<Recommendation> {
+        ranked
+            .into_iter()
+            .map(|s| Recommendation {
+                item: self.catalog.item(s.item).id.clone(),
+                score: s.score,
+            })
+            .collect()
     }
 
     /// Prices for `request.items`, personalised for the session (or `request.events`) inside the

@@ -11,6 +11,8 @@ pub mod error;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod evaluation;
 pub mod events;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod interest;
 pub mod pricing;
 pub mod retrieve;
@@ -18,7 +20,7 @@ pub mod retrieve;
 pub mod wasm;
 
 pub use bundle::{BundleFiles, Manifest};
-pub use engine::{Engine, QuoteRequest, RecommendRequest, Recommendation};
+pub use engine::{Backend, Engine, QuoteRequest, RankingPlan, RecommendRequest, Recommendation};
 pub use error::{Error, Result};
 pub use events::{EventKind, RawEvent};
 pub use pricing::{Objective, PricingSettings, Quote};
