@@ -12,7 +12,8 @@ pub use repeat::repeat_boosts;
 pub use score::UserQuery;
 pub use select::{ranks_before, Selector};
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Embeddings};
+use dot::dot_i8;
 
 /// One ranked item.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -65,9 +66,16 @@ impl<'a> Scorer<'a> {
         self.query.score(key)
     }
 
-    /// The prepared user vector.
-    pub fn query(&self) -> &UserQuery {
-        &self.query
+    /// For an int8 table: the quantised user vector and every row's values with its scale, in
+    /// row order. Keys from them equal [`Scorer::key`]'s.
+    fn int8_rows(&self) -> Option<(&[i8], impl Iterator<Item = (&[i8], &f32)>)> {
+        match (&self.query, self.catalog.embeddings()) {
+            (UserQuery::Int8 { values: query, .. }, Embeddings::Int8 { values, scales }) => Some((
+                query.as_slice(),
+                values.chunks_exact(query.len()).zip(scales),
+            )),
+            _ => None,
+        }
     }
 
     fn scored(&self, ranked: Vec<(f32, usize)>) -> Vec<Scored> {
@@ -94,14 +102,27 @@ pub fn top_k(
 ) -> Vec<Scored> {
     let scorer = Scorer::new(catalog, user, boosts);
     let mut selector = Selector::new(k);
-    let mut offer = |row: usize| {
-        if !excluded[row] {
-            selector.push(scorer.key(row), row);
+    match (pool, scorer.int8_rows()) {
+        // The hot path: every row of an int8 table, walked in order without per-row dispatch.
+        (Pool::All, Some((query, rows))) => {
+            for (row, (values, &scale)) in rows.enumerate() {
+                if !excluded[row] {
+                    let boost = scorer.extra.get(row).copied().unwrap_or(0.0);
+                    selector.push(dot_i8(query, values) as f32 * scale + boost, row);
+                }
+            }
         }
-    };
-    match pool {
-        Pool::All => (0..catalog.len()).for_each(&mut offer),
-        Pool::Candidates(rows) => rows.iter().copied().for_each(&mut offer),
+        _ => {
+            let mut offer = |row: usize| {
+                if !excluded[row] {
+                    selector.push(scorer.key(row), row);
+                }
+            };
+            match pool {
+                Pool::All => (0..catalog.len()).for_each(&mut offer),
+                Pool::Candidates(rows) => rows.iter().copied().for_each(&mut offer),
+            }
+        }
     }
     scorer.scored(selector.into_sorted())
 }
