@@ -8,10 +8,11 @@
  * ```
  * @module
  */
-import { Engine } from "../pkg/edgerec.js";
+import type { Engine } from "../pkg/edgerec.js";
 import { EdgerecError, rethrowing } from "./errors.js";
 import { fetchBundle, type FetchedBundle } from "./fetch-bundle.js";
 import type {
+  Backend,
   BundleBytes,
   CreateOptions,
   Device,
@@ -22,21 +23,30 @@ import type {
   RecommendOptions,
   ShopperEvent,
 } from "./types.js";
-import { loadWasm } from "./wasm-loader.js";
+import { loadWasm, type GpuEngine } from "./wasm-loader.js";
 
 export { EdgerecError } from "./errors.js";
 export type * from "./types.js";
 
 const DEVICES: readonly Device[] = ["auto", "cpu", "gpu"];
 
+/**
+ * `device: "auto"` ranks on the GPU only for catalogues of at least this many items, and only on
+ * a hardware adapter: below it the wasm CPU path answers before a WebGPU readback could (see
+ * the README's performance section for the measurements behind it).
+ */
+export const AUTO_GPU_MIN_ITEMS = 100_000;
+
 /** One loaded model bundle and one shopper's session. Create with `Edgerec.create`. */
 export class Edgerec {
   #engine: Engine | undefined;
   readonly #manifest: Manifest;
+  readonly #gpuBuild: boolean;
 
-  private constructor(engine: Engine) {
+  private constructor(engine: Engine, gpuBuild: boolean) {
     this.#engine = engine;
     this.#manifest = engine.manifest() as Manifest;
+    this.#gpuBuild = gpuBuild;
   }
 
   /** Loads the wasm (once), fetches or takes the bundle, verifies it and optimises the model. */
@@ -48,9 +58,15 @@ export class Edgerec {
     if (!options?.bundle) {
       throw new EdgerecError("INVALID_ARGUMENT", "invalid argument `bundle`: a base URL or the bundle's files as bytes");
     }
-    const [bundle] = await Promise.all([readBundle(options), loadWasm(options.wasm)]);
-    const engine = rethrowing(() => new Engine(bundle.manifest, bundle.signature, bundle.files, options.publicKey, options.pricing));
-    return new Edgerec(engine);
+    const bundle = await readBundle(options);
+    const gpu = device !== "cpu" && (await gpuWanted(device, bundle.manifest));
+    const glue = gpu ? await loadWasm("gpu", options.gpuWasm) : await loadWasm("cpu", options.wasm);
+    const engine = rethrowing(() => new glue.Engine(bundle.manifest, bundle.signature, bundle.files, options.publicKey, options.pricing));
+    if (gpu) {
+      // A missing adapter or a failed request leaves the engine on the CPU: never an error.
+      await (engine as GpuEngine).useGpu(device === "gpu");
+    }
+    return new Edgerec(engine, gpu);
   }
 
   /** The bundle's manifest. */
@@ -63,9 +79,12 @@ export class Edgerec {
     return this.#manifest.modelVersion;
   }
 
-  /** Where scoring runs: `"cpu"` in this build. */
-  get backend(): "cpu" {
-    return "cpu";
+  /**
+   * Where scoring runs now: `"gpu"` (WebGPU) or `"cpu"`. A lost GPU device turns it to `"cpu"`
+   * on the next call; rankings are the same on both.
+   */
+  get backend(): Backend {
+    return this.#live().backend as Backend;
   }
 
   /** The events held in the session (the last 1,000; the model reads the last `seqLen`), oldest first. */
@@ -85,6 +104,10 @@ export class Edgerec {
 
   /** The top `k` items for the session, or for `options.events` (leaving the session untouched). */
   async recommend(options: RecommendOptions = {}): Promise<Recommendation[]> {
+    if (this.#gpuBuild) {
+      const pending = rethrowing(() => (this.#live() as GpuEngine).recommendOnGpu(options));
+      return (await pending) as Recommendation[];
+    }
     return rethrowing(() => this.#live().recommend(options)) as Recommendation[];
   }
 
@@ -111,6 +134,22 @@ export class Edgerec {
   #live(): Engine {
     if (!this.#engine) throw new EdgerecError("DISPOSED", "this engine was disposed; create a new one");
     return this.#engine;
+  }
+}
+
+/**
+ * Whether to load the GPU build: WebGPU must exist here; for `"auto"` the catalogue must also be
+ * large enough to gain (the adapter is checked when the device is requested).
+ */
+async function gpuWanted(device: Device, manifestBytes: Uint8Array): Promise<boolean> {
+  const gpu = (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu;
+  if (!gpu) return false;
+  if (device === "gpu") return true;
+  try {
+    const manifest = JSON.parse(new TextDecoder().decode(manifestBytes)) as Partial<Manifest>;
+    return (manifest.itemCount ?? 0) >= AUTO_GPU_MIN_ITEMS;
+  } catch {
+    return false; // the engine reports the malformed manifest
   }
 }
 

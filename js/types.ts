@@ -16,6 +16,9 @@ export interface ShopperEvent {
 /** Where scoring runs. This build scores on the CPU; `"gpu"` and `"auto"` fall back to it. */
 export type Device = "auto" | "cpu" | "gpu";
 
+/** Where scoring runs now: the GPU through WebGPU, or the CPU (wasm SIMD128). */
+export type Backend = "cpu" | "gpu";
+
 /** Where verified bundle files are kept between `create` calls. */
 export type CacheMode =
   /** The Cache API where the runtime has one (browsers, workers), else memory. */
@@ -44,7 +47,12 @@ export interface Progress {
 export interface CreateOptions {
   /** The bundle: the base URL of its folder (fetched), or its files as bytes. Required. */
   bundle: string | URL | BundleBytes;
-  /** Where scoring runs. Default `"auto"`. */
+  /**
+   * Where scoring runs. `"cpu"`: the CPU build only. `"gpu"`: WebGPU whenever an adapter exists
+   * (an emulated one too). `"auto"` (default): WebGPU on a hardware adapter for catalogues of at
+   * least `AUTO_GPU_MIN_ITEMS` items, else the CPU. No adapter, a failed request or a lost device
+   * falls back to the CPU without an error; `backend` says which path is in use.
+   */
   device?: Device;
   /** An ed25519 public key, 64 hex digits. When set, `manifest.sig` must verify. Default: none. */
   publicKey?: string;
@@ -57,6 +65,8 @@ export interface CreateOptions {
    * its URL. Default: the package's own `pkg/edgerec_bg.wasm`.
    */
   wasm?: WebAssembly.Module | BufferSource | URL | string;
+  /** The GPU build's WebAssembly, loaded only when WebGPU is used. Default: the package's `pkg-gpu/edgerec_bg.wasm`. */
+  gpuWasm?: WebAssembly.Module | BufferSource | URL | string;
   /** The `fetch` used for the bundle. Default: `globalThis.fetch`. */
   fetch?: typeof fetch;
   /** The merchant's pricing settings, validated at creation (`INVALID_PRICING`). Default: the defaults below. */

@@ -1,6 +1,9 @@
 //! The JavaScript boundary: every `#[wasm_bindgen]` item, and nothing but conversion between JS
 //! values and the core's types. Errors become JS `Error`s named `EdgerecError` with a `code`.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -89,7 +92,8 @@ fn bundle_files(
 /// The engine, as JavaScript sees it. The npm package wraps it; use `Edgerec` from there.
 #[wasm_bindgen(js_name = Engine)]
 pub struct WasmEngine {
-    inner: Engine,
+    /// Shared with the GPU path's pending rankings, which borrow it only between awaits.
+    inner: Rc<RefCell<Engine>>,
 }
 
 #[wasm_bindgen(js_class = Engine)]
@@ -115,18 +119,21 @@ impl WasmEngine {
         let bundle = bundle_files(manifest, signature, files).map_err(js_error)?;
         let mut inner = Engine::load(bundle, key.as_ref()).map_err(js_error)?;
         inner.set_pricing(settings).map_err(js_error)?;
-        Ok(WasmEngine { inner })
+        Ok(WasmEngine {
+            inner: Rc::new(RefCell::new(inner)),
+        })
     }
 
     /// The bundle's manifest, as a plain object.
     pub fn manifest(&self) -> Result<JsValue, JsValue> {
-        to_js(self.inner.manifest())
+        to_js(self.inner.borrow().manifest())
     }
 
     /// Adds an array of events to the session: all of them, or none if any is invalid.
     pub fn observe(&mut self, events: JsValue) -> Result<(), JsValue> {
         let events = raw_events(&events).map_err(js_error)?;
         self.inner
+            .borrow_mut()
             .observe(&events, js_sys::Date::now())
             .map_err(js_error)
     }
@@ -136,6 +143,7 @@ impl WasmEngine {
         let request = recommend_request(request).map_err(js_error)?;
         let result = self
             .inner
+            .borrow_mut()
             .recommend(&request, js_sys::Date::now())
             .map_err(js_error)?;
         to_js(&result)
@@ -147,6 +155,7 @@ impl WasmEngine {
         let request = quote_request(items, options).map_err(js_error)?;
         let result = self
             .inner
+            .borrow_mut()
             .quote(&request, js_sys::Date::now())
             .map_err(js_error)?;
         to_js(&result)
@@ -157,15 +166,16 @@ impl WasmEngine {
     pub fn user_vector(&mut self, events: JsValue) -> Result<Vec<f32>, JsValue> {
         let events = optional_events(&events).map_err(js_error)?;
         self.inner
+            .borrow_mut()
             .user_vector(events.as_deref(), js_sys::Date::now())
             .map_err(js_error)
     }
 
     /// The events held in the session, oldest first, as `{ type, item, ts, price }`.
     pub fn session(&self) -> Result<JsValue, JsValue> {
-        let catalog = self.inner.catalog();
-        let events: Vec<SessionEvent<'_>> = self
-            .inner
+        let engine = self.inner.borrow();
+        let catalog = engine.catalog();
+        let events: Vec<SessionEvent<'_>> = engine
             .session()
             .map(|e| SessionEvent {
                 kind: e.kind,
@@ -179,7 +189,76 @@ impl WasmEngine {
 
     /// Wipes the session and the prices quoted in it.
     pub fn forget(&mut self) {
-        self.inner.forget();
+        self.inner.borrow_mut().forget();
+    }
+
+    /// Where scoring runs now: `"cpu"` or `"gpu"`.
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> JsValue {
+        to_js(&self.inner.borrow().backend()).unwrap_or(JsValue::UNDEFINED)
+    }
+}
+
+/// The GPU build's additions (cargo feature `gpu`): the browser's WebGPU through wgpu.
+#[cfg(feature = "gpu")]
+#[wasm_bindgen(js_class = Engine)]
+impl WasmEngine {
+    /// Requests a WebGPU device and moves the item table there. Resolves to `{ backend,
+    /// adapter }` or `{ backend: "cpu", reason }`: a missing adapter or a failed request leaves
+    /// the engine on the CPU, never an error. `allowSoftware`: accept an emulated adapter.
+    #[wasm_bindgen(js_name = useGpu)]
+    pub fn use_gpu(
+        &self,
+        #[wasm_bindgen(js_name = allowSoftware)] allow_software: bool,
+    ) -> js_sys::Promise {
+        let engine = Rc::clone(&self.inner);
+        wasm_bindgen_futures::future_to_promise(async move {
+            let outcome = match crate::gpu::request_device(allow_software).await {
+                Ok((device, info)) => engine.borrow_mut().use_gpu(device).map(|()| info.name),
+                Err(e) => Err(e),
+            };
+            let result = Object::new();
+            let set = |key: &str, value: JsValue| Reflect::set(&result, &key.into(), &value);
+            let backend = engine.borrow().backend();
+            set("backend", to_js(&backend)?)?;
+            match outcome {
+                Ok(adapter) => set("adapter", adapter.into())?,
+                Err(e) => set("reason", e.0.into())?,
+            };
+            Ok(result.into())
+        })
+    }
+
+    /// Top-k recommendations, ranked on the GPU when it is in use and suits the request (else on
+    /// the CPU); resolves to the same list the CPU gives. A GPU failure falls back to the CPU.
+    #[wasm_bindgen(js_name = recommendOnGpu)]
+    pub fn recommend_on_gpu(&self, request: JsValue) -> Result<js_sys::Promise, JsValue> {
+        let request = recommend_request(request).map_err(js_error)?;
+        let (plan, job) = {
+            let mut engine = self.inner.borrow_mut();
+            let plan = engine
+                .plan(&request, js_sys::Date::now())
+                .map_err(js_error)?;
+            let job = engine.gpu_job(&plan);
+            (plan, job)
+        };
+        let engine = Rc::clone(&self.inner);
+        Ok(wasm_bindgen_futures::future_to_promise(async move {
+            let result = match job {
+                Some(job) => {
+                    let answer = job.run().await;
+                    engine.borrow_mut().complete_on_gpu(&plan, answer)
+                }
+                None => engine.borrow().rank_on_cpu(&plan),
+            };
+            to_js(&result)
+        }))
+    }
+
+    /// Destroys the GPU device, as a lost device would be: for tests of the fallback.
+    #[wasm_bindgen(js_name = loseGpuDevice)]
+    pub fn lose_gpu_device(&self) {
+        self.inner.borrow().lose_gpu_device();
     }
 }
 

@@ -108,3 +108,13 @@ test("a pinned key fetches and verifies the signature", async () => {
     await server.close();
   }
 });
+
+test("device: without WebGPU (Node) every choice runs on the CPU; a bad choice is named", async () => {
+  for (const device of ["auto", "gpu", "cpu"]) {
+    const rec = await Edgerec.create({ bundle: await fixtureBytes(), device });
+    assert.equal(rec.backend, "cpu", device);
+    assert.equal((await rec.recommend({ k: 3 })).length, 3);
+    rec.dispose();
+  }
+  await assert.rejects(Edgerec.create({ bundle: await fixtureBytes(), device: "tpu" }), { code: "INVALID_ARGUMENT" });
+});
