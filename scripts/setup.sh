@@ -10,10 +10,11 @@ WASM_BINDGEN_VERSION=0.2.130
 
 rustup target add wasm32-unknown-unknown
 
-# Debian's Chromium for the browser tests (playwright-core drives it; it never downloads a browser).
-if ! command -v chromium >/dev/null 2>&1; then
+# Debian's Chromium for the browser tests (playwright-core drives it; it never downloads a
+# browser), and Mesa's Vulkan drivers: lavapipe, the adapter the native GPU tests run on.
+if ! command -v chromium >/dev/null 2>&1 || ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium mesa-vulkan-drivers libvulkan1
 fi
 
 if ! wasm-pack --version 2>/dev/null | grep -q "$WASM_PACK_VERSION"; then

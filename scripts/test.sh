@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test: the Rust core natively, then the wasm package under Node and in headless Chromium.
+# Runs every test: the Rust core natively (CPU, then the GPU path over Vulkan), then the wasm package under Node and in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo test --locked
+# The GPU path on native wgpu over Vulkan (lavapipe here), against the CPU path.
+cargo test --locked --features gpu --test gpu_ranking
 npm run build
 node --test tests/js/ tests/browser/
