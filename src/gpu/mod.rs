@@ -15,6 +15,14 @@ use crate::catalog::{Catalog, Embeddings};
 pub use device::{request_device, Failure, GpuDevice};
 pub use engine::GpuJob;
 
+/// How the engine and a pending ranking share the GPU ranker: wgpu's types are not `Send` in
+/// wasm, so a plain `Rc` there; an `Arc` natively, so the engine stays `Send`.
+#[cfg(target_arch = "wasm32")]
+pub type Shared<T> = std::rc::Rc<T>;
+/// How the engine and a pending ranking share the GPU ranker (an `Arc` natively).
+#[cfg(not(target_arch = "wasm32"))]
+pub type Shared<T> = std::sync::Arc<T>;
+
 /// The largest k the GPU selects; larger requests rank on the CPU.
 pub const MAX_K: usize = 256;
 /// Rows one workgroup sorts (`SORT` in `sort.wgsl`).

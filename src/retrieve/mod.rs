@@ -33,6 +33,9 @@ pub enum Pool<'a> {
     Candidates(&'a [usize]),
 }
 
+/// An int8 table's rows with their scales, in row order.
+type Int8Rows<'a> = std::iter::Zip<std::slice::ChunksExact<'a, i8>, std::slice::Iter<'a, f32>>;
+
 /// Ranking keys of one user's vector against a catalogue, boosts included.
 #[derive(Debug)]
 pub struct Scorer<'a> {
@@ -68,7 +71,7 @@ impl<'a> Scorer<'a> {
 
     /// For an int8 table: the quantised user vector and every row's values with its scale, in
     /// row order. Keys from them equal [`Scorer::key`]'s.
-    fn int8_rows(&self) -> Option<(&[i8], impl Iterator<Item = (&[i8], &f32)>)> {
+    fn int8_rows(&self) -> Option<(&[i8], Int8Rows<'_>)> {
         match (&self.query, self.catalog.embeddings()) {
             (UserQuery::Int8 { values: query, .. }, Embeddings::Int8 { values, scales }) => Some((
                 query.as_slice(),
