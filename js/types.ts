@@ -136,6 +136,11 @@ export interface RecommendOptions {
    * function answers a request. At most 1,000. Default: the session.
    */
   events?: ShopperEvent[];
+  /**
+   * Give each recommendation `why`: the recent events whose absence lowers its score most,
+   * computed by the engine (one encoder run per event the model reads). Default false.
+   */
+  explain?: boolean;
 }
 
 /** One recommended item. */
@@ -144,6 +149,20 @@ export interface Recommendation {
   item: string;
   /** Its score (about the dot product of the user and item vectors); higher is better. */
   score: number;
+  /** With `explain: true`: up to 3 events that led to it, largest effect first. */
+  why?: Reason[];
+}
+
+/** An event that led to a recommendation. */
+export interface Reason {
+  /** The event's item. */
+  item: string;
+  /** What the shopper did. */
+  type: ShopperEvent["type"];
+  /** When, in milliseconds since the Unix epoch. */
+  ts: number;
+  /** How much the recommendation's score falls without this event. */
+  effect: number;
 }
 
 /** A bundle file's entry in the manifest. */

@@ -9,6 +9,7 @@ use crate::bundle::{
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::events::{validate_batch, Event, RawEvent, SessionWindow, SESSION_HISTORY};
+use crate::explain::{reasons, Reason};
 use crate::interest::InterestModel;
 use crate::pricing::{
     to_cents, ItemContext, ItemPrices, Objective, PriceHead, Pricer, PricingSettings, Quote,
@@ -83,6 +84,9 @@ pub struct RecommendRequest {
     pub exclude: Vec<String>,
     /// Rank only these item ids (e.g. server-sent candidates); every id must be in the catalogue.
     pub candidates: Option<Vec<String>>,
+    /// Give each recommendation the recent events that led to it (`why`); costs one encoder
+    /// run per event the encoder reads.
+    pub explain: bool,
     /// Rank for these events instead of the engine's session, which is left untouched (edge use).
     /// Not read by serde: the wasm boundary fills it event by event, so that a malformed event is
     /// reported with its index.
@@ -96,6 +100,7 @@ impl Default for RecommendRequest {
             k: DEFAULT_K,
             exclude: Vec::new(),
             candidates: None,
+            explain: false,
             events: None,
         }
     }
@@ -108,6 +113,9 @@ pub struct Recommendation {
     pub item: String,
     /// Its score, approximately the dot product of the user and item vectors; higher is better.
     pub score: f32,
+    /// When asked (`explain`): the recent events whose absence lowers the score most.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<Vec<Reason>>,
 }
 
 /// What `quote` is asked.
@@ -137,6 +145,8 @@ pub struct RankingPlan {
     pub excluded: Vec<bool>,
     /// The repeat term's `(row, amount)` boosts.
     pub boosts: Vec<(usize, f32)>,
+    /// The events ranked for, kept when the request asks for explanations.
+    pub explain: Option<SessionWindow>,
 }
 
 /// Which path ranks the catalogue.
@@ -159,7 +169,7 @@ pub struct Engine {
     pricer: Pricer,
     /// The catalogue's table on the GPU, while the GPU path is in use.
     #[cfg(feature = "gpu")]
-    pub(crate) gpu: Option<std::sync::Arc<crate::gpu::GpuRanker>>,
+    pub(crate) gpu: Option<crate::gpu::Shared<crate::gpu::GpuRanker>>,
 }
 
 impl Engine {
@@ -274,9 +284,9 @@ impl Engine {
         #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
         if let Some(job) = self.gpu_job(&plan) {
             let answer = pollster::block_on(job.run());
-            return Ok(self.complete_on_gpu(&plan, answer));
+            return self.complete_on_gpu(&plan, answer);
         }
-        Ok(self.rank_on_cpu(&plan))
+        self.rank_on_cpu(&plan)
     }
 
     /// Checks and encodes a request: what either backend needs to rank it.
@@ -310,11 +320,12 @@ impl Engine {
             candidates,
             excluded,
             boosts,
+            explain: request.explain.then_some(window),
         })
     }
 
     /// Ranks a plan on the CPU.
-    pub fn rank_on_cpu(&self, plan: &RankingPlan) -> Vec<Recommendation> {
+    pub fn rank_on_cpu(&mut self, plan: &RankingPlan) -> Result<Vec<Recommendation>> {
         let pool = plan
             .candidates
             .as_deref()
@@ -327,17 +338,63 @@ impl Engine {
             &plan.excluded,
             &plan.boosts,
         );
-        self.recommendations(ranked)
+        self.recommendations(plan, ranked)
     }
 
-    pub(crate) fn recommendations(&self, ranked: Vec<Scored>) -> Vec<Recommendation> {
-        ranked
+    /// Names the ranked rows, with their reasons when the plan asks for them.
+    pub(crate) fn recommendations(
+        &mut self,
+        plan: &RankingPlan,
+        ranked: Vec<Scored>,
+    ) -> Result<Vec<Recommendation>> {
+        let why = match &plan.explain {
+            Some(window) => Some(self.explain(window, &ranked)?),
+            None => None,
+        };
+        Ok(ranked
             .into_iter()
-            .map(|s| Recommendation {
+            .enumerate()
+            .map(|(slot, s)| Recommendation {
                 item: self.catalog.item(s.item).id.clone(),
                 score: s.score,
+                why: why.as_ref().map(|all| all[slot].clone()),
             })
-            .collect()
+            .collect())
+    }
+
+    /// The reasons of each ranked row: the events (among those the encoder reads) whose
+    /// absence lowers its score most.
+    fn explain(&mut self, window: &SessionWindow, ranked: &[Scored]) -> Result<Vec<Vec<Reason>>> {
+        let rows: Vec<usize> = ranked.iter().map(|s| s.item).collect();
+        let full: Vec<f32> = self.scores(window, &rows)?;
+        let effects = reasons(window, self.manifest.seq_len, &rows, &full, |without| {
+            self.scores(without, &rows)
+        })?;
+        let events: Vec<Event> = window.events().copied().collect();
+        Ok(effects
+            .into_iter()
+            .map(|list| {
+                list.into_iter()
+                    .map(|(index, effect)| Reason {
+                        item: self.catalog.item(events[index].item).id.clone(),
+                        kind: events[index].kind,
+                        ts: events[index].ts,
+                        effect,
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// The scores of `rows` for a window, as ranking computes them (repeat term included).
+    fn scores(&mut self, window: &SessionWindow, rows: &[usize]) -> Result<Vec<f32>> {
+        let user = self.encode(window)?;
+        let boosts = repeat_boosts(&self.catalog, window.events().map(|e| e.item));
+        let scorer = Scorer::new(&self.catalog, &user, &boosts);
+        Ok(rows
+            .iter()
+            .map(|&row| scorer.score(scorer.key(row)))
+            .collect())
     }
 
     /// Prices for `request.items`, personalised for the session (or `request.events`) inside the

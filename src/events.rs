@@ -195,6 +195,13 @@ impl SessionWindow {
     pub fn clear(&mut self) {
         self.events.clear();
     }
+
+    /// A copy without the event at `index` (oldest first); an index past the end removes nothing.
+    pub fn without(&self, index: usize) -> SessionWindow {
+        let mut copy = self.clone();
+        copy.events.remove(index);
+        copy
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod error;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod evaluation;
 pub mod events;
+pub mod explain;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod interest;

@@ -249,9 +249,9 @@ impl WasmEngine {
                     let answer = job.run().await;
                     engine.borrow_mut().complete_on_gpu(&plan, answer)
                 }
-                None => engine.borrow().rank_on_cpu(&plan),
+                None => engine.borrow_mut().rank_on_cpu(&plan),
             };
-            to_js(&result)
+            to_js(&result.map_err(js_error)?)
         }))
     }
 

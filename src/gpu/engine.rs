@@ -1,17 +1,16 @@
 //! The engine's GPU path: handing a plan's whole-catalogue ranking to the GPU and completing it,
 //! or falling back to the CPU for good when the GPU fails.
 
-use std::sync::Arc;
-
-use super::{GpuDevice, GpuError, GpuRanker, MAX_K};
+use super::{GpuDevice, GpuError, GpuRanker, Shared, MAX_K};
 use crate::engine::{Engine, RankingPlan, Recommendation};
+use crate::error::Result;
 use crate::retrieve::{merge_boosted, UserQuery};
 
 /// The GPU's share of one ranking: everything it needs, owned, so that it can be awaited
 /// without holding the engine.
 #[derive(Debug)]
 pub struct GpuJob {
-    ranker: Arc<GpuRanker>,
+    ranker: Shared<GpuRanker>,
     query: Vec<i8>,
     k: usize,
     set_aside: Vec<usize>,
@@ -19,7 +18,7 @@ pub struct GpuJob {
 
 impl GpuJob {
     /// Runs the ranking on the GPU: the best `k` keys of the rows not set aside.
-    pub async fn run(&self) -> Result<Vec<(f32, usize)>, GpuError> {
+    pub async fn run(&self) -> std::result::Result<Vec<(f32, usize)>, GpuError> {
         self.ranker
             .top_k(&self.query, self.k, &self.set_aside)
             .await
@@ -29,8 +28,8 @@ impl GpuJob {
 impl Engine {
     /// Moves the catalogue's table to `device` and ranks there from now on; on an error the
     /// engine stays on the CPU.
-    pub fn use_gpu(&mut self, device: GpuDevice) -> Result<(), GpuError> {
-        self.gpu = Some(Arc::new(GpuRanker::new(device, self.catalog())?));
+    pub fn use_gpu(&mut self, device: GpuDevice) -> std::result::Result<(), GpuError> {
+        self.gpu = Some(Shared::new(GpuRanker::new(device, self.catalog())?));
         Ok(())
     }
 
@@ -47,7 +46,7 @@ impl Engine {
         if self.gpu.as_ref().is_some_and(|gpu| gpu.has_failed()) {
             self.gpu = None;
         }
-        let ranker = Arc::clone(self.gpu.as_ref()?);
+        let ranker = Shared::clone(self.gpu.as_ref()?);
         if plan.candidates.is_some() || plan.k > MAX_K {
             return None;
         }
@@ -77,8 +76,8 @@ impl Engine {
     pub fn complete_on_gpu(
         &mut self,
         plan: &RankingPlan,
-        answer: Result<Vec<(f32, usize)>, GpuError>,
-    ) -> Vec<Recommendation> {
+        answer: std::result::Result<Vec<(f32, usize)>, GpuError>,
+    ) -> Result<Vec<Recommendation>> {
         match answer {
             Ok(best) => {
                 let ranked = merge_boosted(
@@ -89,7 +88,7 @@ impl Engine {
                     &plan.excluded,
                     &plan.boosts,
                 );
-                self.recommendations(ranked)
+                self.recommendations(plan, ranked)
             }
             Err(_) => {
                 self.gpu = None;
