@@ -7,7 +7,7 @@ import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import { launch } from "./chromium.mjs";
-import { serveStatic } from "./static-server.mjs";
+import { serveStatic } from "../../scripts/static-server.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const expected = JSON.parse(await readFile(new URL("../../models/fixture/expected.json", import.meta.url), "utf8"));

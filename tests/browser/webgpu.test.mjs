@@ -6,7 +6,7 @@ import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import { launch } from "./chromium.mjs";
-import { serveStatic } from "./static-server.mjs";
+import { serveStatic } from "../../scripts/static-server.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 let server;

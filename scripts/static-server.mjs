@@ -12,11 +12,12 @@ const TYPES = {
   ".css": "text/css",
 };
 
-/** Starts a server for `root`; resolves to `{ url, requests, close }`. */
-export async function serveStatic(root) {
+/** Starts a server for `root` (on `port`, default any free one); resolves to `{ url, requests, close }`. */
+export async function serveStatic(root, port = 0) {
   const requests = [];
   const server = createServer(async (req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname));
+    let path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname));
+    if (path.endsWith("/")) path += "index.html";
     requests.push(path);
     if (path.includes("..")) return res.writeHead(400).end();
     try {
@@ -26,7 +27,7 @@ export async function serveStatic(root) {
       res.writeHead(404).end();
     }
   });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
   return {
     url: `http://127.0.0.1:${server.address().port}`,
     requests,
