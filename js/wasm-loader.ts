@@ -32,13 +32,13 @@ export function loadWasm(build: Build, source?: WasmSource): Promise<Glue> {
 
 async function instantiate(build: Build, source?: WasmSource): Promise<Glue> {
   const glue: Glue = build === "cpu" ? cpuBuild : ((await import("../pkg-gpu/edgerec.js")) as unknown as Glue);
-  const file = build === "cpu" ? new URL("../pkg/edgerec_bg.wasm", import.meta.url) : new URL("../pkg-gpu/edgerec_bg.wasm", import.meta.url);
-  await glue.default({ module_or_path: source ?? (await defaultSource(file)) });
+  await glue.default({ module_or_path: source ?? (await defaultSource(build)) });
   return glue;
 }
 
 /** In Node and Deno the package's own file is read from disk (fetch does not read file: URLs there). */
-async function defaultSource(url: URL): Promise<WasmSource | undefined> {
+async function defaultSource(build: Build): Promise<WasmSource | undefined> {
+  const url = build === "cpu" ? new URL("../pkg/edgerec_bg.wasm", import.meta.url) : new URL("../pkg-gpu/edgerec_bg.wasm", import.meta.url);
   if (url.protocol !== "file:") return undefined; // init fetches it next to its glue
   const { readFile } = await import(/* @vite-ignore */ "node:fs/promises" as string);
   return (await readFile(url)) as Uint8Array;

@@ -7,4 +7,4 @@ cargo test --locked
 # The GPU path on native wgpu over Vulkan (lavapipe here), against the CPU path.
 cargo test --locked --features gpu --test gpu_ranking
 npm run build
-node --test tests/js/ tests/browser/
+node --test tests/js/ tests/browser/ tests/edge/

@@ -1,0 +1,59 @@
+// Starts the edge example in a runtime on a free loopback port: workerd (the Cloudflare
+// runtime, from npm), Node, or Deno (from npm). Resolves to { url, pid, stop }.
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const BIN = (name) => fileURLToPath(new URL(`../../node_modules/.bin/${name}`, import.meta.url));
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The command that serves the example on `port` in `runtime`. */
+function command(runtime, port) {
+  switch (runtime) {
+    case "workerd":
+      return [BIN("workerd"), ["serve", "examples/cloudflare-worker/config.capnp", "--socket-addr", `http=127.0.0.1:${port}`]];
+    case "node":
+      return [process.execPath, ["examples/cloudflare-worker/node-server.mjs", "--port", String(port)]];
+    case "deno":
+      return [BIN("deno"), ["run", "--allow-read=.", "--allow-net=127.0.0.1", "--allow-env", "examples/cloudflare-worker/deno-server.mjs", String(port)]];
+    default:
+      throw new Error(`unknown runtime ${runtime}`);
+  }
+}
+
+/** Starts the example in `runtime` and waits until it answers. */
+export async function start(runtime) {
+  const port = await freePort();
+  const [bin, args] = command(runtime, port);
+  const child = spawn(bin, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DENO_NO_UPDATE_CHECK: "1" } });
+  let log = "";
+  child.stdout.on("data", (d) => (log += d));
+  child.stderr.on("data", (d) => (log += d));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`${runtime} exited: ${log}`);
+    try {
+      await fetch(`${url}/`);
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    url,
+    pid: child.pid,
+    log: () => log,
+    stop: () => new Promise((resolve) => {
+      child.once("exit", resolve);
+      child.kill();
+    }),
+  };
+}
