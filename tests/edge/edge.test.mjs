@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
 
-import { start } from "./runtimes.mjs";
+import { start } from "../../scripts/edge-runtimes.mjs";
 
 const ids = JSON.parse(await readFile(new URL("../../models/grocery/items.json", import.meta.url), "utf8")).map((i) => i.id);
 const now = Date.now();

@@ -1,11 +1,12 @@
 // Starts the edge example in a runtime on a free loopback port: workerd (the Cloudflare
-// runtime, from npm), Node, or Deno (from npm). Resolves to { url, pid, stop }.
+// runtime, from npm), Node, or Deno (from npm). Resolves to { url, pid, log, stop }. Used by the
+// edge tests and the load benchmark.
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const BIN = (name) => fileURLToPath(new URL(`../../node_modules/.bin/${name}`, import.meta.url));
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const BIN = (name) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url));
 
 async function freePort() {
   const server = createServer();
@@ -29,10 +30,11 @@ function command(runtime, port) {
   }
 }
 
-/** Starts the example in `runtime` and waits until it answers. */
-export async function start(runtime) {
+/** Starts the example in `runtime` (pinned to CPU core `cpu` when given) and waits until it answers. */
+export async function start(runtime, { cpu } = {}) {
   const port = await freePort();
-  const [bin, args] = command(runtime, port);
+  const [program, programArgs] = command(runtime, port);
+  const [bin, args] = cpu === undefined ? [program, programArgs] : ["taskset", ["-c", String(cpu), program, ...programArgs]];
   const child = spawn(bin, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DENO_NO_UPDATE_CHECK: "1" } });
   let log = "";
   child.stdout.on("data", (d) => (log += d));
