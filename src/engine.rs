@@ -167,6 +167,8 @@ pub struct Engine {
     model: InterestModel,
     session: SessionWindow,
     pricer: Pricer,
+    /// The item rows the encoder last read and the user vector it gave for them.
+    last_encoded: Option<(Vec<usize>, Vec<f32>)>,
     /// The catalogue's table on the GPU, while the GPU path is in use.
     #[cfg(feature = "gpu")]
     pub(crate) gpu: Option<crate::gpu::Shared<crate::gpu::GpuRanker>>,
@@ -201,6 +203,7 @@ impl Engine {
             model,
             session,
             pricer: Pricer::new(PricingSettings::default(), head)?,
+            last_encoded: None,
             #[cfg(feature = "gpu")]
             gpu: None,
         })
@@ -251,6 +254,8 @@ impl Engine {
     pub fn forget(&mut self) {
         self.session.clear();
         self.pricer.forget(OWN_SESSION);
+        // The last encoded rows are the shopper's items too.
+        self.last_encoded = None;
     }
 
     /// The user vector for `events` (validated like `observe`) or, when `None`, for the session.
@@ -501,17 +506,31 @@ impl Engine {
         Ok(rows)
     }
 
-    /// The user vector from the newest `seqLen` events of the window.
+    /// The user vector from the newest `seqLen` events of the window: the encoder reads only
+    /// their items, so the last answer is reused while those are the same (a `quote` right after
+    /// a `recommend` for the same events, or an unchanged session).
     fn encode(&mut self, window: &SessionWindow) -> Result<Vec<f32>> {
         let (l, d) = (self.manifest.seq_len, self.manifest.dims);
-        let mut emb = vec![0f32; l * d];
         let used = window.len().min(l);
-        let first = l - used;
-        for (slot, event) in window.events().skip(window.len() - used).enumerate() {
-            let at = (first + slot) * d;
-            self.catalog.write_row(event.item, &mut emb[at..at + d]);
+        let rows: Vec<usize> = window
+            .events()
+            .skip(window.len() - used)
+            .map(|e| e.item)
+            .collect();
+        if let Some((last_rows, user)) = &self.last_encoded {
+            if *last_rows == rows {
+                return Ok(user.clone());
+            }
         }
-        self.model.encode(&emb)
+        let mut emb = vec![0f32; l * d];
+        let first = l - used;
+        for (slot, &row) in rows.iter().enumerate() {
+            let at = (first + slot) * d;
+            self.catalog.write_row(row, &mut emb[at..at + d]);
+        }
+        let user = self.model.encode(&emb)?;
+        self.last_encoded = Some((rows, user.clone()));
+        Ok(user)
     }
 }
 
