@@ -13,7 +13,7 @@ pub use score::UserQuery;
 pub use select::{ranks_before, Selector};
 
 use crate::catalog::{Catalog, Embeddings};
-use dot::dot_i8;
+use dot::WideQuery;
 
 /// One ranked item.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -108,10 +108,11 @@ pub fn top_k(
     match (pool, scorer.int8_rows()) {
         // The hot path: every row of an int8 table, walked in order without per-row dispatch.
         (Pool::All, Some((query, rows))) => {
+            let query = WideQuery::new(query);
             for (row, (values, &scale)) in rows.enumerate() {
                 if !excluded[row] {
                     let boost = scorer.extra.get(row).copied().unwrap_or(0.0);
-                    selector.push(dot_i8(query, values) as f32 * scale + boost, row);
+                    selector.push(query.dot(values) as f32 * scale + boost, row);
                 }
             }
         }
