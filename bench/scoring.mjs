@@ -1,7 +1,8 @@
 // Catalogue scoring in wasm on the CPU (Node): recommend({ k: 100 }) against synthetic int8
 // catalogues of 10k, 100k and 1M items × 64 dims (random rows and scales; the Beauty encoder,
-// a full window of 50 events), warm p50/p99 of the whole call, encoder included. Also the
-// memory the engine holds per item. The native CPU and GPU figures: `cargo run --profile native
+// a full window of 50 events), warm p50/p99 of the whole call. The session does not change
+// between calls, so the engine reuses its user vector: the figure is scoring, top-k and the call
+// from JS. Also the process memory per item at create. The native CPU and GPU figures: `cargo run --profile native
 // --features gpu --example bench_scoring`.
 //   node bench/scoring.mjs [--sizes 10000,100000,1000000] [--calls 50]
 import { createHash } from "node:crypto";
