@@ -32,12 +32,17 @@ const rec = await Edgerec.create({ bundle: await readBundleDir(dir) });
 const ids = JSON.parse(await readFile(`${dir}/items.json`, "utf8")).map((i) => i.id);
 const now = Date.now();
 rec.observeMany(Array.from({ length: rec.manifest.seqLen }, (_, i) => ({ type: "view", item: ids[(i * 7) % ids.length], ts: now - 1000 * i })));
-for (let i = 0; i < 200; i++) await rec.recommend({ k: 10 });
-const warm = [];
-for (let i = 0; i < warmCalls; i++) {
+// Each measured call follows a new event, so the encoder runs (on an unchanged session the engine
+// reuses its user vector, and a repeated recommend costs only the scoring).
+let tick = 0;
+const step = async () => {
+  rec.observe({ type: "view", item: ids[(tick++ * 13) % ids.length], ts: now + tick });
   const t = performance.now();
   await rec.recommend({ k: 10 });
-  warm.push(performance.now() - t);
-}
-console.log(`warm recommend (k = 10, full window of ${rec.manifest.seqLen} events), ${warmCalls} calls: p50 ${(quantile(warm, 0.5) * 1000).toFixed(0)} µs, p99 ${(quantile(warm, 0.99) * 1000).toFixed(0)} µs`);
+  return performance.now() - t;
+};
+for (const until = performance.now() + 10_000; performance.now() < until; ) await step(); // V8's optimising tier
+const warm = [];
+for (let i = 0; i < warmCalls; i++) warm.push(await step());
+console.log(`warm recommend after a new event (k = 10, full window of ${rec.manifest.seqLen} events), ${warmCalls} calls: p50 ${(quantile(warm, 0.5) * 1000).toFixed(0)} µs, p99 ${(quantile(warm, 0.99) * 1000).toFixed(0)} µs`);
 rec.dispose();

@@ -1,7 +1,7 @@
 // One cold start in a fresh process, for bench/peers.mjs: `edgerec` (instantiate the wasm, load
 // and verify the grocery bundle, optimise the encoder, first recommend) or `ort` (onnxruntime-web's
 // wasm backend, one thread: create the session from the same interest.onnx, first run). Prints
-// `{ ms, maxRssMb }` as JSON. Reading files from disk is not counted.
+// `{ ms, maxRssMb }` (peak RSS) as JSON. Reading files from disk is not counted.
 import { readFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 
@@ -17,7 +17,7 @@ if (which === "edgerec") {
   const { Edgerec } = await import("edgerec");
   const rec = await Edgerec.create({ bundle: files, wasm, device: "cpu" });
   await rec.recommend({ k: 10, events: [{ type: "view", item: first, ts: Date.now() }] });
-  report(performance.now() - start);
+  await report(performance.now() - start);
 } else if (which === "ort") {
   const model = await readFile(new URL("interest.onnx", DIR));
   const wasmFile = new URL("../node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm", import.meta.url);
@@ -28,11 +28,17 @@ if (which === "edgerec") {
   ort.env.wasm.wasmBinary = wasmBinary;
   const session = await ort.InferenceSession.create(model, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
   await session.run({ emb: new ort.Tensor("float32", new Float32Array(50 * 64), [1, 50, 64]) });
-  report(performance.now() - start);
+  await report(performance.now() - start);
 } else {
   throw new Error("usage: node bench/peers-cold.mjs edgerec|ort");
 }
 
-function report(ms) {
-  console.log(JSON.stringify({ ms, maxRssMb: process.resourceUsage().maxRSS / 1024 }));
+/** Peak RSS from /proc (VmHWM, which exec resets; getrusage's maxRSS keeps the parent's peak). */
+async function peakRssMb() {
+  const status = await readFile("/proc/self/status", "utf8");
+  return Number(/VmHWM:\s+(\d+)/.exec(status)[1]) / 1024;
+}
+
+async function report(ms) {
+  console.log(JSON.stringify({ ms, maxRssMb: await peakRssMb() }));
 }
