@@ -30,7 +30,10 @@ function table(bytes) {
   const [s0] = header.scale.data_offsets;
   const values = new Int8Array(data.buffer, data.byteOffset + v0, v1 - v0);
   const scales = new DataView(data.buffer, data.byteOffset + s0);
-  return (row) => Float32Array.from(values.subarray(row * D, (row + 1) * D), (q, i) => q * scales.getFloat32(4 * row, true) + 0 * i);
+  return (row) => {
+    const scale = scales.getFloat32(4 * row, true);
+    return Float32Array.from(values.subarray(row * D, (row + 1) * D), (q) => q * scale);
+  };
 }
 
 const ids = JSON.parse(new TextDecoder().decode(files["items.json"])).map((i) => i.id);

@@ -13,7 +13,7 @@ pub use score::UserQuery;
 pub use select::{ranks_before, Selector};
 
 use crate::catalog::{Catalog, Embeddings};
-use dot::WideQuery;
+pub use dot::WideQuery;
 
 /// One ranked item.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,14 +69,18 @@ impl<'a> Scorer<'a> {
         self.query.score(key)
     }
 
-    /// For an int8 table: the quantised user vector and every row's values with its scale, in
+    /// For an int8 table: the widened user vector and every row's values with its scale, in
     /// row order. Keys from them equal [`Scorer::key`]'s.
-    fn int8_rows(&self) -> Option<(&[i8], Int8Rows<'_>)> {
+    fn int8_rows(&self) -> Option<(&WideQuery, Int8Rows<'_>)> {
         match (&self.query, self.catalog.embeddings()) {
-            (UserQuery::Int8 { values: query, .. }, Embeddings::Int8 { values, scales }) => Some((
-                query.as_slice(),
-                values.chunks_exact(query.len()).zip(scales),
-            )),
+            (
+                UserQuery::Int8 {
+                    values: query,
+                    wide,
+                    ..
+                },
+                Embeddings::Int8 { values, scales },
+            ) => Some((wide, values.chunks_exact(query.len()).zip(scales))),
             _ => None,
         }
     }
@@ -108,7 +112,6 @@ pub fn top_k(
     match (pool, scorer.int8_rows()) {
         // The hot path: every row of an int8 table, walked in order without per-row dispatch.
         (Pool::All, Some((query, rows))) => {
-            let query = WideQuery::new(query);
             for (row, (values, &scale)) in rows.enumerate() {
                 if !excluded[row] {
                     let boost = scorer.extra.get(row).copied().unwrap_or(0.0);

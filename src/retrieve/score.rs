@@ -1,14 +1,18 @@
 //! Exact scoring of a user vector against catalogue rows. Int8 tables are scored in integers
 //! (the user vector quantised to int8, i32 accumulation) so every backend ranks identically.
 
-use super::dot::dot_i8;
+use super::dot::WideQuery;
 use crate::catalog::Embeddings;
 
 /// A user vector prepared for scoring against one table.
 #[derive(Debug, Clone)]
 pub enum UserQuery {
-    /// The user vector quantised to int8 with `value = q * scale`.
-    Int8 { values: Vec<i8>, scale: f32 },
+    /// The user vector quantised to int8 with `value = q * scale`, and widened for scoring.
+    Int8 {
+        values: Vec<i8>,
+        scale: f32,
+        wide: WideQuery,
+    },
     /// The user vector as is, for float tables.
     Float(Vec<f32>),
 }
@@ -21,11 +25,16 @@ impl UserQuery {
             Embeddings::Int8 { .. } => {
                 let max = user.iter().fold(0f32, |m, v| m.max(v.abs()));
                 let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
-                let values = user
+                let values: Vec<i8> = user
                     .iter()
                     .map(|v| (v / scale).round_ties_even().clamp(-127.0, 127.0) as i8)
                     .collect();
-                UserQuery::Int8 { values, scale }
+                let wide = WideQuery::new(&values);
+                UserQuery::Int8 {
+                    values,
+                    scale,
+                    wide,
+                }
             }
             Embeddings::Float(_) => UserQuery::Float(user.to_vec()),
         }
@@ -35,9 +44,14 @@ impl UserQuery {
     /// to every row, is left out); for float, the f32 dot product summed in index order.
     pub fn key(&self, table: &Embeddings, row: usize) -> f32 {
         match (self, table) {
-            (UserQuery::Int8 { values: u, .. }, Embeddings::Int8 { values, scales }) => {
+            (
+                UserQuery::Int8 {
+                    values: u, wide, ..
+                },
+                Embeddings::Int8 { values, scales },
+            ) => {
                 let d = u.len();
-                dot_i8(u, &values[row * d..(row + 1) * d]) as f32 * scales[row]
+                wide.dot(&values[row * d..(row + 1) * d]) as f32 * scales[row]
             }
             (UserQuery::Float(u), Embeddings::Float(values)) => {
                 let d = u.len();
