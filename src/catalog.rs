@@ -52,8 +52,18 @@ pub struct Catalog {
     index: HashMap<String, usize>,
     dims: usize,
     embeddings: Embeddings,
-    repeat: Option<Vec<f32>>,
+    repeat: Option<RepeatTerm>,
     prices: PriceColumns,
+}
+
+/// The repeat term's parameters: an item already among the session's events scores
+/// `weights[i] · ln(1 + Σ decay^(events after each of its events))` more.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepeatTerm {
+    /// Per-item weights w_i ≥ 0 (`repeat`).
+    pub weights: Vec<f32>,
+    /// What an event counts per later event, in (0, 1] (`repeat_decay`; 1: plain counts).
+    pub decay: f32,
 }
 
 impl Catalog {
@@ -73,7 +83,7 @@ impl Catalog {
         let column = |name, check: fn(f32) -> bool, rule| {
             read_f32_column(&tensors, name, item_count, check, rule)
         };
-        let repeat = column("repeat", |w| w >= 0.0, "finite and not negative")?;
+        let repeat = read_repeat_term(&tensors, item_count)?;
         let prices = PriceColumns {
             list_price: column("list_price", |p| p > 0.0, "finite and positive")?,
             cost: column("cost", |c| c >= 0.0, "finite and not negative")?,
@@ -162,10 +172,9 @@ impl Catalog {
         &self.embeddings
     }
 
-    /// The repeat weights w_i ≥ 0 (an item already in the window scores w_i · ln(1 + its count)
-    /// more), when the bundle has the optional `repeat` column.
-    pub fn repeat_weights(&self) -> Option<&[f32]> {
-        self.repeat.as_deref()
+    /// The repeat term, when the bundle has the optional `repeat` column.
+    pub fn repeat_term(&self) -> Option<&RepeatTerm> {
+        self.repeat.as_ref()
     }
 
     /// The price columns the bundle has.
@@ -250,6 +259,32 @@ fn read_f32_column(
         return Err(bad(format!("every `{name}` value must be {rule}")));
     }
     Ok(Some(values))
+}
+
+/// The optional `repeat` column [n] and its optional `repeat_decay` [1] (default 1).
+fn read_repeat_term(tensors: &SafeTensors<'_>, n: usize) -> Result<Option<RepeatTerm>> {
+    let weights = read_f32_column(
+        tensors,
+        "repeat",
+        n,
+        |w| w >= 0.0,
+        "finite and not negative",
+    )?;
+    let decay = read_f32_column(
+        tensors,
+        "repeat_decay",
+        1,
+        |d| d > 0.0 && d <= 1.0,
+        "in (0, 1]",
+    )?;
+    match (weights, decay) {
+        (Some(weights), decay) => Ok(Some(RepeatTerm {
+            weights,
+            decay: decay.map_or(1.0, |d| d[0]),
+        })),
+        (None, Some(_)) => Err(bad("`repeat_decay` needs a `repeat` column".into())),
+        (None, None) => Ok(None),
+    }
 }
 
 /// An optional u32 [n] column.

@@ -1,5 +1,6 @@
 //! The optional `repeat` column: an item already in the window scores w_i · ln(1 + count) more,
-//! exactly that much; bad weights are rejected when the bundle loads.
+//! exactly that much, each event counting `repeat_decay^(events after it)`; bad weights and
+//! decays are rejected when the bundle loads.
 
 mod common;
 
@@ -70,6 +71,55 @@ fn items_in_the_window_gain_their_repeat_term() {
             "{item}: {before} -> {after}"
         );
     }
+}
+
+#[test]
+fn a_decay_counts_older_events_less() {
+    let n = item_count();
+    let with_decay =
+        |decay: f32| with_f32_column(with_repeat(&vec![0.5; n]), "repeat_decay", &[decay]);
+    let events = views(&["SKU-0001", "SKU-0002", "SKU-0001", "SKU-0003"]);
+    let plain = scores(
+        &mut Engine::load(fixture_files(), None).unwrap(),
+        events.clone(),
+    );
+    let decayed = scores(
+        &mut Engine::load(with_decay(0.5), None).unwrap(),
+        events.clone(),
+    );
+    for ((item, before), (_, after)) in plain.iter().zip(&decayed) {
+        let count = match item.as_str() {
+            "SKU-0001" => 0.5f32.powi(3) + 0.5, // three and one events after them
+            "SKU-0002" => 0.25,
+            "SKU-0003" => 1.0,
+            _ => 0.0,
+        };
+        let expected = 0.5 * count.ln_1p();
+        assert!(
+            (after - before - expected).abs() < 1e-4,
+            "{item}: {before} -> {after}, expected +{expected}"
+        );
+    }
+    let undecayed = scores(
+        &mut Engine::load(with_decay(1.0), None).unwrap(),
+        events.clone(),
+    );
+    let counted = scores(
+        &mut Engine::load(with_repeat(&vec![0.5; n]), None).unwrap(),
+        events,
+    );
+    assert_eq!(undecayed, counted, "decay 1 is the plain count");
+    for bad in [0.0, -0.5, 1.5, f32::NAN] {
+        let err = Engine::load(with_decay(bad), None).unwrap_err();
+        assert_eq!(err.code(), "INVALID_CATALOG", "decay {bad}: {err}");
+    }
+    let orphan = with_f32_column(fixture_files(), "repeat_decay", &[0.9]);
+    let err = Engine::load(orphan, None).unwrap_err();
+    assert_eq!(
+        err.code(),
+        "INVALID_CATALOG",
+        "a decay without weights: {err}"
+    );
 }
 
 #[test]
