@@ -31,19 +31,30 @@ def load_table(bundle: str) -> tuple[np.ndarray, np.ndarray | None]:
 SESSION_HISTORY = 1000  # events a session holds: the encoder reads the newest L, the repeat term all
 
 
-def load_repeat(bundle: str) -> np.ndarray | None:
-    """The optional per-item repeat weights (`repeat` f32 [n])."""
-    return load_file(os.path.join(bundle, "items.safetensors")).get("repeat")
-
-
-def repeat_boosts(weights: np.ndarray | None, windows: list[list[int]], n_items: int) -> np.ndarray | None:
-    """The repeat term [B, N] in score units, as the engine adds it: w_i · ln(1 + count of i among
-    the last SESSION_HISTORY items of the window) in f32; None when the bundle has no weights."""
-    if weights is None:
+def load_repeat(bundle: str) -> tuple[np.ndarray, float] | None:
+    """The optional repeat term: per-item weights (`repeat` f32 [n]) and the decay
+    (`repeat_decay` f32 [1], default 1)."""
+    tensors = load_file(os.path.join(bundle, "items.safetensors"))
+    if "repeat" not in tensors:
         return None
+    return tensors["repeat"], float(tensors.get("repeat_decay", np.ones(1, np.float32))[0])
+
+
+def decay_weights(n: int, decay: float) -> np.ndarray:
+    """What each of n events in time order counts in the repeat term: decay^(events after it)."""
+    return np.power(np.float32(decay), np.arange(n - 1, -1, -1, dtype=np.float32))
+
+
+def repeat_boosts(term: tuple[np.ndarray, float] | None, windows: list[list[int]], n_items: int) -> np.ndarray | None:
+    """The repeat term [B, N] in score units, as the engine adds it: w_i · ln(1 + decayed count of
+    i among the last SESSION_HISTORY items of the window) in f32; None when the bundle has none."""
+    if term is None:
+        return None
+    weights, decay = term
     counts = np.zeros((len(windows), n_items), dtype=np.float32)
     for b, window in enumerate(windows):
-        np.add.at(counts[b], window[-SESSION_HISTORY:], 1)
+        held = window[-SESSION_HISTORY:]
+        np.add.at(counts[b], held, decay_weights(len(held), decay))
     return (weights[None, :] * np.log1p(counts)).astype(np.float32)
 
 

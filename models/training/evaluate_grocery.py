@@ -6,7 +6,9 @@ Beside it, the two baselines a grocer would otherwise use:
 
 - popularity: items ranked by how often all households bought them before the stage;
 - buy it again: the household's own items by how often it bought them before the stage (its whole
-  history, not just the last L events), the rest by popularity.
+  history, not just the last L events), the rest by popularity;
+- buy it again, recent first: the same with each purchase counting decay^(purchases after it), the
+  decay chosen on the validation weeks.
 """
 import json
 import os
@@ -14,9 +16,9 @@ import os
 import numpy as np
 import torch
 
-from evaluate_bundle import load_repeat, load_table, ranking_keys, repeat_boosts, user_vectors
+from evaluate_bundle import decay_weights, load_repeat, load_table, ranking_keys, repeat_boosts, user_vectors
 from grocery import Stage
-from metrics import set_metrics, top_k
+from metrics import set_metrics
 
 
 def popularity(stage: Stage, n_items: int) -> np.ndarray:
@@ -26,41 +28,71 @@ def popularity(stage: Stage, n_items: int) -> np.ndarray:
     return counts
 
 
-def baseline_scores(stage: Stage, n_items: int) -> dict[str, torch.Tensor]:
-    """Score matrices [households, items] of both baselines."""
+DECAYS = (1.0, 0.998, 0.995, 0.99, 0.98)  # the grid every repeat decay is chosen from, on validation
+
+
+def buy_it_again(stage: Stage, n_items: int, decay: float = 1.0) -> torch.Tensor:
+    """The household's own items by their (decayed) purchase counts, the rest by popularity."""
     pop = popularity(stage, n_items)
     again = np.zeros((len(stage.inputs), n_items))
     for i, seq in enumerate(stage.inputs):
-        np.add.at(again[i], seq, 1)
+        np.add.at(again[i], seq, decay_weights(len(seq), decay))
+    return torch.from_numpy(again + pop / (pop.max() + 1))
+
+
+def recent_decay(valid: Stage, n_items: int) -> float:
+    """The decay of the recent-first baseline that is best on validation NDCG@10."""
+    return max(DECAYS, key=lambda d: set_metrics(buy_it_again(valid, n_items, d), valid.targets)["NDCG@10"])
+
+
+def baseline_scores(stage: Stage, n_items: int, decay: float) -> dict[str, torch.Tensor]:
+    """Score matrices [households, items] of the baselines (`decay`: the recent-first one's)."""
+    pop = popularity(stage, n_items)
     return {"popularity": torch.from_numpy(np.tile(pop, (len(stage.inputs), 1))),
-            "buyItAgain": torch.from_numpy(again + pop / (pop.max() + 1))}
+            "buyItAgain": buy_it_again(stage, n_items),
+            "buyItAgainRecentFirst": buy_it_again(stage, n_items, decay)}
 
 
 def bundle_scores(bundle: str, stage: Stage) -> torch.Tensor:
     """The engine's ranking keys for every household of the stage."""
+    return bundle_scorer(bundle, stage)(load_repeat(bundle))
+
+
+def bundle_scorer(bundle: str, stage: Stage):
+    """A function from a repeat term (weights, decay) to the bundle's ranking keys on the stage:
+    the encoder runs once."""
     with open(os.path.join(bundle, "manifest.json")) as f:
         seq_len = json.load(f)["seqLen"]
     values, scales = load_table(bundle)
     rows = values.astype(np.float32) * (scales[:, None] if scales is not None else 1.0)
-    boosts = repeat_boosts(load_repeat(bundle), stage.inputs, len(rows))
-    return ranking_keys(user_vectors(bundle, rows, stage.inputs, seq_len), values, scales, boosts)
+    users = user_vectors(bundle, rows, stage.inputs, seq_len)
+    return lambda repeat: ranking_keys(users, values, scales, repeat_boosts(repeat, stage.inputs, len(rows)))
 
 
 def new_item_recall(scores: torch.Tensor, stage: Stage, held_out: np.ndarray, k: int) -> dict:
-    """Of the items held out of training that households bought in the stage, the share ranked in
-    their top k."""
-    order = top_k(scores, k)
+    """Purchases in the stage of items held out of training that are new to the household (not
+    among its earlier purchases): the share ranked in the household's top k of the items it has
+    not bought before (a "new for you" list, where only the content path can place them), and
+    their median rank in that list."""
+    scores = scores.clone()
     hits = total = 0
-    for row, target in zip(order, stage.targets):
-        new = target[held_out[target]]
-        hits += int(np.isin(new, row).sum())
+    ranks = []
+    for row, target, earlier in zip(scores, stage.targets, stage.inputs):
+        row[np.unique(earlier)] = -torch.inf
+        new = target[held_out[target] & ~np.isin(target, earlier)]
+        if len(new) == 0:
+            continue
+        rank = (row[None, :] > row[torch.from_numpy(new)][:, None]).sum(dim=1)
+        ranks.extend(rank.tolist())
+        hits += int((rank < k).sum())
         total += len(new)
-    return {f"newItemRecall@{k}": hits / max(total, 1), "newItemTargets": total}
+    return {f"newItemRecall@{k}": hits / max(total, 1), "newItemTargets": total,
+            "newItemMedianRank": float(np.median(ranks)) if ranks else None}
 
 
-def evaluate(bundle: str, stage: Stage, n_items: int) -> dict:
-    """The bundle and both baselines on a stage."""
+def evaluate(bundle: str, stage: Stage, n_items: int, decay: float) -> dict:
+    """The bundle and the baselines on a stage (`decay`: the recent-first baseline's)."""
     out = {"households": len(stage.households), "model": set_metrics(bundle_scores(bundle, stage), stage.targets)}
-    for name, scores in baseline_scores(stage, n_items).items():
+    for name, scores in baseline_scores(stage, n_items, decay).items():
         out[name] = set_metrics(scores, stage.targets)
     return out

@@ -14,7 +14,7 @@ clipped to [0.2, 2]. Display and mailer placement are those of the household's s
 import numpy as np
 import pandas as pd
 
-from evaluate_bundle import SESSION_HISTORY, load_repeat, load_table, user_vectors
+from evaluate_bundle import SESSION_HISTORY, decay_weights, load_repeat, load_table, user_vectors
 from grocery import Grocery, load_lines
 
 FEATURES = ["interest", "display", "mailer", "season_sin", "season_cos"]
@@ -60,9 +60,11 @@ def interest_scores(bundle: str, shop: Grocery, hw: pd.DataFrame, hw_index: np.n
         windows.append(items[weeks < week][-SESSION_HISTORY:].tolist())
     users = user_vectors(bundle, table, windows, seq_len)
     scores = np.einsum("bd,bd->b", users[hw_index], table[rows])
-    weights = load_repeat(bundle)
-    if weights is not None:
-        counts = np.array([windows[h].count(r) for h, r in zip(hw_index, rows)], dtype=np.float32)
+    term = load_repeat(bundle)
+    if term is not None:
+        weights, decay = term
+        counts = np.array([decay_weights(len(windows[h]), decay)[np.asarray(windows[h]) == r].sum()
+                           for h, r in zip(hw_index, rows)], dtype=np.float32)
         scores = scores + weights[rows] * np.log1p(counts)
     return scores.astype(np.float32)
 

@@ -24,7 +24,7 @@ import grocery
 from checkpoints import end_epoch, resume
 from metrics import set_metrics
 from data import left_pad
-from evaluate_bundle import SESSION_HISTORY
+from evaluate_bundle import SESSION_HISTORY, decay_weights
 from recmodel import RecModel
 from sasrec import EncoderConfig
 from train import add_encoder_arguments, add_run_arguments, config_of
@@ -34,9 +34,11 @@ class GroceryModel(RecModel):
     """RecModel whose item rows are a per-item embedding plus a content embedding, and whose
     scores add a repeat term: an item among the events a session holds (the last 1,000) gains
     w_i · ln(1 + its count there), with w_i = softplus(bias + a per-item part) ≥ 0 learned (items held out of training
-    have the bias only). It is what lets the model buy again, as grocery shoppers mostly do."""
+    have the bias only). Each event counts decay^(events after it), so recent purchases weigh more
+    (decay 1: plain counts). It is what lets the model buy again, as grocery shoppers mostly do."""
 
-    def __init__(self, cat: grocery.Catalogue, vocab: dict[str, int], cfg: EncoderConfig, id_dropout: float):
+    def __init__(self, cat: grocery.Catalogue, vocab: dict[str, int], cfg: EncoderConfig, id_dropout: float,
+                 repeat_decay: float = 1.0):
         super().__init__(len(cat.names), cfg)
         self.words = nn.EmbeddingBag(len(vocab), cfg.d, mode="mean")
         nn.init.normal_(self.words.weight, std=0.02)
@@ -47,6 +49,7 @@ class GroceryModel(RecModel):
         self.id_dropout = id_dropout
         self.repeat_item = nn.Parameter(torch.zeros(len(cat.names) + 1))
         self.repeat_bias = nn.Parameter(torch.tensor(1.0))
+        self.repeat_decay = repeat_decay
 
     def content(self) -> torch.Tensor:
         """The content embedding of every item [N, d]."""
@@ -67,8 +70,12 @@ class GroceryModel(RecModel):
     def repeat_logits(self, states: torch.Tensor, table: torch.Tensor, ids: torch.Tensor,
                       prior: torch.Tensor) -> torch.Tensor:
         """Scores [B, L, N] at every position: dot products plus the repeat term over the ids up to
-        and including that position and `prior` [B, N + 1], the counts of the events before them."""
-        counts = F.one_hot(ids, table.shape[0]).to(states.dtype).cumsum(dim=1) + prior[:, None, :]
+        and including that position and `prior` [B, N + 1], the decayed counts of the events before
+        them as seen from just before the first position."""
+        steps = torch.arange(ids.shape[1], dtype=states.dtype)
+        decay = torch.tensor(self.repeat_decay, dtype=states.dtype)
+        hits = F.one_hot(ids, table.shape[0]).to(states.dtype) * decay.pow(-steps)[None, :, None]
+        counts = decay.pow(steps)[None, :, None] * hits.cumsum(dim=1) + decay.pow(steps + 1)[None, :, None] * prior[:, None, :]
         return self.logits(states, table) + (torch.log1p(counts) * self.repeat_weights())[..., 1:]
 
     @torch.no_grad()
@@ -85,7 +92,8 @@ class GroceryModel(RecModel):
             ids = torch.from_numpy(left_pad(chunk, seq_len))
             prior = np.zeros((len(chunk), table.shape[0]), dtype=np.float32)
             for b, seq in enumerate(chunk):
-                np.add.at(prior[b], np.asarray(seq[-SESSION_HISTORY:-seq_len], dtype=np.int64) + 1, 1)
+                held = np.asarray(seq[-SESSION_HISTORY:-seq_len], dtype=np.int64)
+                np.add.at(prior[b], held + 1, decay_weights(len(held), self.repeat_decay))
             out[i:i + batch] = self.repeat_logits(self.states(ids, table), table, ids, torch.from_numpy(prior))[:, -1]
         self.train(was_training)
         return out
@@ -116,13 +124,13 @@ class Examples:
         self.windows = np.stack(windows)
         self.prior = np.array(prior)  # per window: the events before it that a session still holds
 
-    def batch(self, idx: np.ndarray, n_items: int) -> tuple[torch.Tensor, ...]:
-        """Model ids [B, L]; counts [B, N + 1] of the held events before each window; and for the
+    def batch(self, idx: np.ndarray, n_items: int, decay: float) -> tuple[torch.Tensor, ...]:
+        """Model ids [B, L]; decayed counts [B, N + 1] of the held events before each window; and for the
         loss: the flat positions that have a future, and the (position, item) pairs of their future
         sets with weights 1 / |set|."""
         prior = np.zeros((len(idx), n_items + 1), dtype=np.float32)
         for b, (lo, hi) in enumerate(self.prior[idx]):
-            np.add.at(prior[b], self.ids[lo:hi], 1)
+            np.add.at(prior[b], self.ids[lo:hi], decay_weights(hi - lo, decay))
         events = self.windows[idx]
         ids = np.where(events >= 0, self.ids[np.maximum(events, 0)], 0)
         flat_events = events.reshape(-1)
@@ -154,6 +162,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--id-dropout", type=float, default=0.2)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--repeat-lr", type=float, help="learning rate of the repeat weights (default: --lr)")
+    p.add_argument("--repeat-decay", type=float, default=1.0,
+                   help="what an event counts in the repeat term per later event (1: plain counts)")
     p.add_argument("--batch", type=int, default=64, help="windows per batch")
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--patience", type=int, default=5)
@@ -162,7 +172,8 @@ def parse_args() -> argparse.Namespace:
 
 
 def build_model(args: argparse.Namespace, shop: grocery.Grocery) -> GroceryModel:
-    return GroceryModel(shop.catalogue, vocabulary(shop.catalogue), config_of(args), args.id_dropout)
+    return GroceryModel(shop.catalogue, vocabulary(shop.catalogue), config_of(args), args.id_dropout,
+                        getattr(args, "repeat_decay", 1.0))
 
 
 def load_model(folder: str) -> tuple[GroceryModel, dict, grocery.Grocery]:
@@ -198,7 +209,7 @@ def main() -> None:
         model.train()
         total, count = 0.0, 0
         for idx in np.array_split(rng.permutation(n_windows), max(1, n_windows // args.batch)):
-            ids, prior, positions, pairs, weights = examples.batch(idx, shop.n_items)
+            ids, prior, positions, pairs, weights = examples.batch(idx, shop.n_items, args.repeat_decay)
             table = model.table()
             loss = future_loss(model.repeat_logits(model.states(ids, table), table, ids, prior), positions, pairs, weights)
             opt.zero_grad()
