@@ -7,6 +7,9 @@
 
 use std::time::Instant;
 
+#[path = "support/machine.rs"]
+mod machine;
+
 use edgerec::catalog::{Catalog, Embeddings, ItemInfo};
 use edgerec::gpu::{request_device, GpuRanker};
 use edgerec::retrieve::{top_k, Pool, UserQuery};
@@ -53,29 +56,12 @@ fn time(calls: usize, mut f: impl FnMut()) -> (f64, f64) {
     (at(0.5), at(0.99))
 }
 
-fn cpu_model() -> String {
-    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let name = info
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("model name")
-                .and_then(|r| r.split(':').nth(1))
-        })
-        .unwrap_or("unknown CPU")
-        .trim()
-        .to_owned();
-    format!(
-        "{name} × {} threads",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    )
-}
-
 fn main() {
     let calls: usize = std::env::args()
         .skip_while(|a| a != "--calls")
         .nth(1)
         .map_or(50, |v| v.parse().expect("--calls takes a number"));
-    println!("machine: {}", cpu_model());
+    println!("machine: {}", machine::cpu_model());
     let user: Vec<f32> = (0..DIMS)
         .map(|i| ((i * 37 % 17) as f32 - 8.0) / 8.0)
         .collect();

@@ -130,7 +130,12 @@ fn run(args: &Args) -> Result<(), String> {
         )
     })?;
     let files = BundleFiles::read_dir(&args.bundle).map_err(|e| e.to_string())?;
+    let loading = Instant::now();
     let mut engine = Engine::load(files, None).map_err(|e| e.to_string())?;
+    eprintln!(
+        "bundle verified, models optimised: {:.1} ms (native; the wasm figure: bench/cold-phases.mjs)",
+        loading.elapsed().as_secs_f64() * 1e3
+    );
     if args.protocol == "weeks" {
         return run_weeks(args, &text, &mut engine);
     }
