@@ -1,7 +1,8 @@
 //! The interest encoder: an ONNX model run by tract, loaded and optimised once and reused for
-//! every call. Only the last position's state is the output, so the engine prunes the graph to
-//! what that state needs before tract optimises it (the last block runs for one position). Contract: input `emb` f32 `[1, L, d]` (left-padded with zero rows, oldest first),
-//! output `user` f32 `[1, d]`.
+//! every call. Contract: input `emb` f32 `[1, L, d]` (left-padded with zero rows, oldest first),
+//! output `user` f32 `[1, d]`. Only the last position's state is the output, so the engine prunes
+//! the graph to what that state needs before tract optimises it (the last block runs for one
+//! position).
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::{AxisOp, TypedModelPatch};
@@ -136,13 +137,17 @@ fn slice_last_position(model: &mut TypedModel) -> TractResult<()> {
 /// instead of L, and its query projection runs for one position. True when a slice moved.
 fn slice_before_softmax(model: &mut TypedModel) -> TractResult<bool> {
     let mut moved = false;
-    while let Some((slice_id, softmax_id)) = model.nodes().iter().find_map(|node| {
-        let slice = node.op_as::<Slice>()?;
-        let softmax_node = model.node(node.inputs[0].node);
-        let softmax = softmax_node.op_as::<Softmax>()?;
-        let sole_use = model.outlet_successors(node.inputs[0]).len() == 1;
-        (sole_use && !softmax.axes.contains(&slice.axis)).then_some((node.id, softmax_node.id))
-    }) {
+    // Each move retires a slice, so there are at most as many moves as nodes.
+    for _ in 0..model.nodes().len() {
+        let Some((slice_id, softmax_id)) = model.nodes().iter().find_map(|node| {
+            let slice = node.op_as::<Slice>()?;
+            let softmax_node = model.node(node.inputs[0].node);
+            let softmax = softmax_node.op_as::<Softmax>()?;
+            let sole_use = model.outlet_successors(node.inputs[0]).len() == 1;
+            (sole_use && !softmax.axes.contains(&slice.axis)).then_some((node.id, softmax_node.id))
+        }) else {
+            break;
+        };
         let (slice, softmax) = (model.node(slice_id), model.node(softmax_id));
         let mut patch = TypedModelPatch::default();
         let input = patch.tap_model(model, softmax.inputs[0])?;
