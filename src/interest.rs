@@ -108,11 +108,19 @@ fn slice_last_position(model: &mut TypedModel) -> TractResult<()> {
     let Some(gather) = node.op_as::<Gather>() else {
         return Ok(());
     };
-    let index = match &model.outlet_fact(node.inputs[1])?.konst {
+    let [data, indices] = node.inputs[..] else {
+        return Ok(());
+    };
+    let index = match &model.outlet_fact(indices)?.konst {
         Some(index) if index.rank() == 0 => index.cast_to_scalar::<i64>()?,
         _ => return Ok(()),
     };
-    let Ok(len) = model.outlet_fact(node.inputs[0])?.shape[gather.axis].to_i64() else {
+    let Some(Ok(len)) = model
+        .outlet_fact(data)?
+        .shape
+        .get(gather.axis)
+        .map(TDim::to_i64)
+    else {
         return Ok(());
     };
     let at = if index < 0 { index + len } else { index };
@@ -120,7 +128,7 @@ fn slice_last_position(model: &mut TypedModel) -> TractResult<()> {
         return Ok(());
     }
     let mut patch = TypedModelPatch::default();
-    let data = patch.tap_model(model, node.inputs[0])?;
+    let data = patch.tap_model(model, data)?;
     let slice = Slice::new(gather.axis, at, at + 1);
     let sliced = patch.wire_node(format!("{}.slice", node.name), slice, &[data])?;
     let squeezed = patch.wire_node(
@@ -139,18 +147,28 @@ fn slice_before_softmax(model: &mut TypedModel) -> TractResult<bool> {
     let mut moved = false;
     // Each move retires a slice, so there are at most as many moves as nodes.
     for _ in 0..model.nodes().len() {
-        let Some((slice_id, softmax_id)) = model.nodes().iter().find_map(|node| {
+        let Some((slice_id, softmax_id, softmax_input)) = model.nodes().iter().find_map(|node| {
             let slice = node.op_as::<Slice>()?;
-            let softmax_node = model.node(node.inputs[0].node);
+            let &[input] = &node.inputs[..] else {
+                return None;
+            };
+            let softmax_node = model.node(input.node);
             let softmax = softmax_node.op_as::<Softmax>()?;
-            let sole_use = model.outlet_successors(node.inputs[0]).len() == 1;
-            (sole_use && !softmax.axes.contains(&slice.axis)).then_some((node.id, softmax_node.id))
+            let &[softmax_input] = &softmax_node.inputs[..] else {
+                return None;
+            };
+            let sole_use = model.outlet_successors(input).len() == 1;
+            (sole_use && !softmax.axes.contains(&slice.axis)).then_some((
+                node.id,
+                softmax_node.id,
+                softmax_input,
+            ))
         }) else {
             break;
         };
         let (slice, softmax) = (model.node(slice_id), model.node(softmax_id));
         let mut patch = TypedModelPatch::default();
-        let input = patch.tap_model(model, softmax.inputs[0])?;
+        let input = patch.tap_model(model, softmax_input)?;
         let sliced = patch.wire_node(
             format!("{}.slice", softmax.name),
             slice.op.clone(),
