@@ -1,6 +1,8 @@
 """The interest encoder: a SASRec-style causal transformer (Kang & McAuley, 2018) in the post-norm
 form of FMLP-Rec/BSARec, written with plain ops so that it exports to ONNX opset 17 and runs under
-tract.
+tract. With `filter_c` > 0 each block also has BSARec's frequency branch (Shin et al., AAAI 2024):
+a low-pass filter over the sequence (the lowest c // 2 + 1 frequencies of its Fourier transform)
+plus a learned share of the rest, mixed with the attention's output as alpha : 1 - alpha.
 
 The exported contract (see DESIGN.md): input `emb` f32 [B, L, d] — the item table's rows for the
 last L events, oldest first, left-padded with zero vectors — and output `user` f32 [B, d], the
@@ -26,19 +28,36 @@ class EncoderConfig:
     ffn_mult: int = 4
     dropout: float = 0.5
     attn_dropout: float = 0.5
+    filter_c: int = 0  # BSARec's c: the low-pass keeps c // 2 + 1 frequencies; 0 = no frequency branch
+    alpha: float = 0.7  # with the frequency branch: its weight against the attention's
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
+def low_pass_matrix(length: int, c: int) -> torch.Tensor:
+    """[length, length]: the linear map of BSARec's low-pass filter along the sequence (an
+    orthonormal real FFT keeping the lowest c // 2 + 1 frequencies, then its inverse), so that the
+    filter exports as one matrix product."""
+    spectrum = torch.fft.rfft(torch.eye(length, dtype=torch.float64), dim=0, norm="ortho")
+    spectrum[c // 2 + 1:] = 0
+    return torch.fft.irfft(spectrum, n=length, dim=0, norm="ortho").float()
+
+
 class Block(nn.Module):
-    """Causal self-attention, then a feed-forward layer; each sub-layer is residual, then layer-normed."""
+    """Causal self-attention (with the frequency branch beside it, when configured), then a
+    feed-forward layer; each sub-layer is residual, then layer-normed."""
 
     def __init__(self, cfg: EncoderConfig):
         super().__init__()
         d, h = cfg.d, cfg.heads
         assert d % h == 0, "d must be a multiple of heads"
         self.heads = h
+        self.alpha = cfg.alpha if cfg.filter_c > 0 else 0.0
+        if cfg.filter_c > 0:
+            self.register_buffer("low_pass", low_pass_matrix(cfg.seq_len, cfg.filter_c), persistent=False)
+            self.filter_beta = nn.Parameter(torch.randn(d))  # the high frequencies' share is its square
+            self.ln_filter = nn.LayerNorm(d, eps=1e-12)
         self.att_scale = 1.0 / math.sqrt(d // h)
         self.qkv = nn.Linear(d, 3 * d)
         self.out = nn.Linear(d, d)
@@ -56,15 +75,25 @@ class Block(nn.Module):
         y = torch.matmul(att, v).transpose(1, 2).reshape(b, length, d)
         return self.ln_att(x + self.drop(self.out(y)))
 
-    def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    def frequency(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        """The filter over the window's last l positions, padding zeroed: the same outputs as
+        over the whole left-padded window, so batches may drop leading padding."""
+        length = x.shape[1]
+        low = torch.matmul(self.low_pass[-length:, -length:], x * keep[..., None])
+        return self.ln_filter(x + self.drop(low + self.filter_beta**2 * (x - low)))
+
+    def forward(self, x: torch.Tensor, bias: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
         h = self.attention(x, bias)
+        if self.alpha:
+            h = self.alpha * self.frequency(x, keep) + (1 - self.alpha) * h
         return self.ln_ffn(h + self.drop(self.ffn(h)))
 
 
 class SASRec(nn.Module):
     """Every position's state, [B, l, d], from item rows [B, l, d] (zero rows are padding), l <= L.
     A shorter input is the last l positions of a left-padded one: padding is masked out of
-    attention, so dropping leading padding (as training batches do) changes no output."""
+    attention and out of the frequency filter, so dropping leading padding (as training batches do)
+    changes no output."""
 
     def __init__(self, cfg: EncoderConfig):
         super().__init__()
@@ -82,7 +111,7 @@ class SASRec(nn.Module):
         bias = self.causal[:length, :length] + ((1.0 - keep) * MASKED)[:, None, None, :]  # [B, 1, l, l]
         x = self.drop(self.ln_in(emb + self.pos[self.seq_len - length:]))
         for block in self.blocks:
-            x = block(x, bias)
+            x = block(x, bias, keep)
         return x
 
     def non_embedding_parameters(self) -> int:

@@ -32,6 +32,8 @@ def add_encoder_arguments(p: argparse.ArgumentParser, dropout: float) -> None:
     p.add_argument("--ffn-mult", type=int, default=4)
     p.add_argument("--dropout", type=float, default=dropout)
     p.add_argument("--attn-dropout", type=float, default=dropout)
+    p.add_argument("--filter-c", type=int, default=0, help="BSARec's frequency branch: keep c // 2 + 1 frequencies (0: none)")
+    p.add_argument("--alpha", type=float, default=0.7, help="the frequency branch's weight against the attention's")
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
@@ -60,7 +62,8 @@ def parse_args() -> argparse.Namespace:
 
 def config_of(args: argparse.Namespace) -> EncoderConfig:
     return EncoderConfig(d=args.d, seq_len=args.seq_len, blocks=args.blocks, heads=args.heads,
-                         ffn_mult=args.ffn_mult, dropout=args.dropout, attn_dropout=args.attn_dropout)
+                         ffn_mult=args.ffn_mult, dropout=args.dropout, attn_dropout=args.attn_dropout,
+                         filter_c=args.filter_c, alpha=args.alpha)
 
 
 def load_model(folder: str, which: str = "best.pt") -> tuple[RecModel, dict]:
