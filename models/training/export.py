@@ -55,7 +55,7 @@ def command_line(script: str, args: dict) -> str:
 def training_args(args: dict) -> dict:
     """The training arguments that shape the model: not the thread count or the time budget, and
     the distillation settings only when there was a teacher."""
-    skip = {"threads", "max_minutes"} | (set() if args.get("teacher") else {"kd_weight", "kd_temperature"})
+    skip = {"threads", "max_minutes", "teacher_cache_gb"} | (set() if args.get("teacher") else {"kd_weight", "kd_temperature"})
     return {k: v for k, v in args.items() if v is not None and k not in skip}
 
 

@@ -56,6 +56,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--teacher", nargs="+", help="folders of trained models (their best.pt) whose ensemble is the teacher")
     p.add_argument("--kd-weight", type=float, default=0.5, help="weight of the distillation term")
     p.add_argument("--kd-temperature", type=float, default=2.0)
+    p.add_argument("--teacher-cache-gb", type=float, default=4.0,
+                   help="keep the teacher's distributions for every training prefix (f16) when they fit in this")
     add_run_arguments(p)
     return p.parse_args()
 
@@ -80,6 +82,31 @@ def teacher_distribution(teachers: list[RecModel], ids: torch.Tensor, temperatur
     return torch.stack([F.softmax(t.logits(t.user(ids)) / temperature, dim=-1) for t in teachers]).mean(0)
 
 
+class Teacher:
+    """The ensemble's distribution for each training example, at the temperature. Teachers run
+    without dropout, so each example's distribution is fixed: it is computed once and kept (f16)
+    when all of them fit in `cache_gb`, else computed for each batch."""
+
+    def __init__(self, models: list[RecModel], padded: np.ndarray, lengths: np.ndarray, n_items: int,
+                 temperature: float, cache_gb: float):
+        self.models, self.padded, self.lengths, self.temperature = models, padded, lengths, temperature
+        self.cache = None
+        if len(padded) * n_items * 2 <= cache_gb * 2**30:
+            cache = torch.empty(len(padded), n_items, dtype=torch.float16)
+            order = np.argsort(lengths, kind="stable")
+            for start in range(0, len(order), 1024):
+                idx = order[start:start + 1024]
+                cache[torch.from_numpy(idx)] = self.compute(idx).half()
+            self.cache = cache
+
+    def compute(self, idx: np.ndarray) -> torch.Tensor:
+        ids = torch.from_numpy(self.padded[idx][:, self.padded.shape[1] - self.lengths[idx].max():])
+        return teacher_distribution(self.models, ids, self.temperature)
+
+    def __call__(self, idx: np.ndarray) -> torch.Tensor:
+        return self.cache[torch.from_numpy(idx)].float() if self.cache is not None else self.compute(idx)
+
+
 def validate(model: RecModel, split, policy: str = "zero") -> dict:
     scores = model.score(split.valid_inputs)
     return summarize(full_ranks(scores, split.valid_targets, split.valid_inputs, policy))
@@ -101,6 +128,7 @@ def main() -> None:
     padded = left_pad(inputs, args.seq_len)
     lengths = np.array([len(x) for x in inputs])
     targets_t = torch.from_numpy(targets)
+    teacher = Teacher(teachers, padded, lengths, data.n_items, args.kd_temperature, args.teacher_cache_gb) if teachers else None
     print(f"{data.path}: {len(data.users)} users, {data.n_items} items, {len(inputs)} training prefixes; "
           f"encoder parameters {model.encoder.non_embedding_parameters():,}")
 
@@ -113,9 +141,8 @@ def main() -> None:
             ids = torch.from_numpy(padded[idx][:, args.seq_len - lengths[idx].max():])
             logits = model.logits(model.user(ids))
             loss = F.cross_entropy(logits, targets_t[idx])
-            if teachers:
-                soft = teacher_distribution(teachers, ids, args.kd_temperature)
-                kd = F.kl_div(F.log_softmax(logits / args.kd_temperature, dim=-1), soft, reduction="batchmean")
+            if teacher:
+                kd = F.kl_div(F.log_softmax(logits / args.kd_temperature, dim=-1), teacher(idx), reduction="batchmean")
                 loss = (1 - args.kd_weight) * loss + args.kd_weight * args.kd_temperature**2 * kd
             opt.zero_grad()
             loss.backward()
