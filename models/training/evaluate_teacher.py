@@ -10,12 +10,11 @@ of probabilities is positive, so for an ensemble score 0 puts seen items last, a
 import argparse
 import json
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from data import leave_one_out, left_pad, read
-from metrics import full_ranks, summarize
+from metrics import full_ranks_chunked, summarize
 from recmodel import RecModel
 from train import load_model
 
@@ -44,9 +43,9 @@ def main() -> None:
     report = {"models": a.models, "encoderParameters": sum(m.encoder.non_embedding_parameters() for m in models)}
     for stage, inputs, targets in (("valid", split.valid_inputs, split.valid_targets),
                                    ("test", split.test_inputs, split.test_targets)):
-        s = scores(models, inputs)
         for seen in ("zero", "remove"):
-            report[f"{stage}/{seen}"] = summarize(full_ranks(s, np.asarray(targets), inputs, seen))
+            ranks = full_ranks_chunked(lambda chunk: scores(models, chunk), inputs, targets, seen)
+            report[f"{stage}/{seen}"] = summarize(ranks)
     print(json.dumps(report, indent=1))
 
 

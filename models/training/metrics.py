@@ -6,6 +6,8 @@
   evaluations do: a repeated target then scores 0 too).
 - `sampled100`: the target against 100 fixed negatives the user never interacted with.
 """
+from typing import Callable
+
 import numpy as np
 import torch
 
@@ -34,6 +36,14 @@ def full_ranks(scores: torch.Tensor, targets: np.ndarray, seen: list[list[int]],
     above = (candidates > target_score[:, None]).sum(1)
     tied_before = ((candidates == target_score[:, None]) & (index < tgt[:, None])).sum(1)
     return (above + tied_before).numpy()
+
+
+def full_ranks_chunked(score: Callable[[list[list[int]]], torch.Tensor], inputs: list[list[int]],
+                       targets: np.ndarray, policy: str, chunk: int = 4096) -> np.ndarray:
+    """`full_ranks` for users' inputs scored by `score` [B, N], a chunk of users at a time, so that
+    memory stays bounded however many users and items there are."""
+    return np.concatenate([full_ranks(score(inputs[i:i + chunk]), np.asarray(targets[i:i + chunk]),
+                                      inputs[i:i + chunk], policy) for i in range(0, len(inputs), chunk)])
 
 
 def sampled_ranks(scores: torch.Tensor, targets: np.ndarray, negatives: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from checkpoints import end_epoch, resume
 from data import leave_one_out, left_pad, length_batches, prefixes, read
-from metrics import full_ranks, summarize
+from metrics import full_ranks_chunked, summarize
 from recmodel import RecModel
 from sasrec import EncoderConfig
 
@@ -108,8 +108,7 @@ class Teacher:
 
 
 def validate(model: RecModel, split, policy: str = "zero") -> dict:
-    scores = model.score(split.valid_inputs)
-    return summarize(full_ranks(scores, split.valid_targets, split.valid_inputs, policy))
+    return summarize(full_ranks_chunked(model.score, split.valid_inputs, split.valid_targets, policy))
 
 
 def main() -> None:
