@@ -2,7 +2,7 @@
 // student's interest.onnx (L = 50, d = 64), run by edgerec (tract in wasm) and by
 // onnxruntime-web's wasm backend (one thread, SIMD), alternating runs; then edgerec's end-to-end
 // recommend + quote (k = 20), and cold starts in fresh processes (bench/peers-cold.mjs). Native
-// tract for reference: `cargo run --release --example bench_encoder`.
+// tract for reference: `cargo run --profile native --example bench_encoder`.
 //   node bench/peers.mjs [--runs 2000] [--cold 7] [--warmup 15]
 import { execFileSync } from "node:child_process";
 import { readFile } from "node:fs/promises";

@@ -5,13 +5,17 @@
 //!
 //!     cargo run --profile native --example model_forms -- models/grocery [--runs 20]
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tract_nnef::internal::Registry;
 use tract_onnx::prelude::*;
 
+#[path = "support/encoder_bench.rs"]
+mod encoder_bench;
 #[path = "support/machine.rs"]
 mod machine;
+
+use encoder_bench::{quantile_us, EncoderBench};
 
 /// tract's NNEF with the one operator of these encoders that tract-core cannot write (exact GELU).
 fn nnef() -> tract_nnef::framework::Nnef {
@@ -23,26 +27,10 @@ fn nnef() -> tract_nnef::framework::Nnef {
     tract_nnef::nnef().with_registry(registry)
 }
 
-fn median(mut runs: Vec<Duration>) -> f64 {
-    runs.sort();
-    runs[runs.len() / 2].as_secs_f64() * 1e3
-}
-
-fn main() -> TractResult<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let bundle = args.get(1).map_or("models/grocery", String::as_str);
-    let runs = args
-        .iter()
-        .position(|a| a == "--runs")
-        .and_then(|i| args.get(i + 1)?.parse().ok())
-        .unwrap_or(20);
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(format!("{bundle}/manifest.json"))?)?;
-    let (seq_len, dims) = (
-        manifest["seqLen"].as_u64().unwrap_or(0) as usize,
-        manifest["dims"].as_u64().unwrap_or(0) as usize,
-    );
-    let onnx = std::fs::read(format!("{bundle}/interest.onnx"))?;
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let bench = EncoderBench::from_args(20)?;
+    let (bundle, onnx, seq_len, dims, runs) =
+        (&bench.bundle, &bench.onnx, bench.seq_len, bench.dims, bench.runs);
     let load_onnx = || -> TractResult<TypedModel> {
         tract_onnx::onnx()
             .model_for_read(&mut &onnx[..])?
@@ -57,12 +45,7 @@ fn main() -> TractResult<()> {
     let tar = nnef().write_to_tar(&decluttered, Vec::new())?;
     let load_nnef = || nnef().model_for_read(&mut &tar[..])?.into_optimized();
 
-    let input = Tensor::from_shape(
-        &[1, seq_len, dims],
-        &(0..seq_len * dims)
-            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 200.0)
-            .collect::<Vec<_>>(),
-    )?;
+    let input = Tensor::from_shape(&[1, seq_len, dims], &bench.input(200.0))?;
     let from_onnx = load_onnx()?
         .into_runnable()?
         .run(tvec!(input.clone().into_tvalue()))?;
@@ -78,7 +61,7 @@ fn main() -> TractResult<()> {
             load()?;
             spent.push(start.elapsed());
         }
-        Ok(median(spent))
+        Ok(quantile_us(&mut spent, 0.5) / 1e3)
     };
     println!("machine: {}", machine::cpu_model());
     println!("{bundle}/interest.onnx ({} bytes; NNEF form {} bytes; outputs agree), median of {runs} loads to an optimised model:", onnx.len(), tar.len());
