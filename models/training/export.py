@@ -1,4 +1,4 @@
-"""Turns a trained checkpoint into an edgerec bundle: the encoder as ONNX, the item table
+r"""Turns a trained checkpoint into an edgerec bundle: the encoder as ONNX, the item table
 quantised (int8 with a per-row scale, or f16), item ids, and a manifest with the metrics of what
 ships (measured on the exported files, as the engine computes them) and the training provenance.
 
@@ -62,9 +62,23 @@ def training_args(args: dict) -> dict:
 def provenance(ckpt: dict, encoder_parameters: int) -> dict:
     """Where and how a checkpoint was made: commit, hardware, time and epochs to the best one."""
     state = ckpt["state"]
-    return {"commit": git_commit(), "hardware": cpu_model(), "trainingSeconds": round(state["seconds"]),
+    made = {"commit": git_commit(), "hardware": cpu_model(), "trainingSeconds": round(state["seconds"]),
             "epochs": state["epoch"], "bestEpoch": state["best_epoch"], "config": ckpt["config"],
             "encoderParameters": encoder_parameters}
+    if ckpt["args"].get("init"):
+        made["initialisedFrom"] = initial_run(ckpt["args"]["init"])
+    return made
+
+
+def initial_run(folder: str) -> dict:
+    """The run a checkpoint started from (`train.py --init`): its command, time and best epoch."""
+    _, ckpt = load_model(folder)
+    state = ckpt["state"]
+    run = {"command": command_line("train.py", training_args(ckpt["args"])),
+           "trainingSeconds": round(state["seconds"]), "bestEpoch": state["best_epoch"]}
+    if ckpt["args"].get("init"):
+        run["initialisedFrom"] = initial_run(ckpt["args"]["init"])
+    return run
 
 
 def git_commit() -> str:

@@ -1,4 +1,4 @@
-"""Turns the grocery training run into `models/grocery/`: the encoder, the item table (int8 rows,
+r"""Turns the grocery training run into `models/grocery/`: the encoder, the item table (int8 rows,
 list prices, categories), item ids with display names, and a manifest whose metrics compare the
 bundle with the popularity and buy-it-again baselines on held-out weeks, and measure the content
 path on the items held out of training. The repeat term's multiplier and decay are chosen on the

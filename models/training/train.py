@@ -1,7 +1,9 @@
 """Trains a sequential recommender on a leave-one-out split: softmax cross-entropy over all items,
 every prefix of a training sequence as an example, dropout, early stopping on the validation
 target. With --teacher, the loss adds distillation from the teacher's scores over all items; given
-several folders, the teacher is their ensemble (the mean of their softmax distributions).
+several folders, the teacher is their ensemble (the mean of their softmax distributions). With
+--init, the run starts from another run's best model instead of a random one (a trained student
+fine-tuned by distillation, say).
 
 Resumable: every epoch writes `last.pt` into --out, and the best epoch on validation `best.pt`;
 --max-minutes stops cleanly between epochs so a later run with the same command continues.
@@ -56,6 +58,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--teacher", nargs="+", help="folders of trained models (their best.pt) whose ensemble is the teacher")
     p.add_argument("--kd-weight", type=float, default=0.5, help="weight of the distillation term")
     p.add_argument("--kd-temperature", type=float, default=2.0)
+    p.add_argument("--init", help="a training folder of the same shape whose best.pt the run starts from "
+                                   "(instead of a random initialisation)")
     p.add_argument("--teacher-cache-gb", type=float, default=4.0,
                    help="keep the teacher's distributions for every training prefix (f16) when they fit in this")
     add_run_arguments(p)
@@ -120,6 +124,8 @@ def main() -> None:
     model = RecModel(data.n_items, config_of(args))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     teachers = [load_model(folder)[0] for folder in args.teacher or []]
+    if args.init:
+        model.load_state_dict(load_model(args.init)[0].state_dict())
 
     state = resume(args.out, model, opt)
     torch.manual_seed(args.seed + state["epoch"])
