@@ -19,9 +19,9 @@ use encoder_bench::{quantile_us, EncoderBench};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bench = EncoderBench::from_args(5000)?;
-    let (bundle, onnx, seq_len, dims, runs) =
-        (&bench.bundle, &bench.onnx, bench.seq_len, bench.dims, bench.runs);
-    let mut engine = InterestModel::load(&onnx, seq_len, dims)?;
+    let (seq_len, dims, runs) = (bench.seq_len, bench.dims, bench.runs);
+    let (bundle, onnx) = (&bench.bundle, &bench.onnx[..]);
+    let mut engine = InterestModel::load(onnx, seq_len, dims)?;
     let exported = tract_onnx::onnx()
         .model_for_read(&mut &onnx[..])?
         .with_input_fact(0, f32::fact([1, seq_len, dims]).into())?

@@ -29,8 +29,8 @@ fn nnef() -> tract_nnef::framework::Nnef {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bench = EncoderBench::from_args(20)?;
-    let (bundle, onnx, seq_len, dims, runs) =
-        (&bench.bundle, &bench.onnx, bench.seq_len, bench.dims, bench.runs);
+    let (seq_len, dims, runs) = (bench.seq_len, bench.dims, bench.runs);
+    let (bundle, onnx) = (&bench.bundle, &bench.onnx[..]);
     let load_onnx = || -> TractResult<TypedModel> {
         tract_onnx::onnx()
             .model_for_read(&mut &onnx[..])?

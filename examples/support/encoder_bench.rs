@@ -44,7 +44,13 @@ impl EncoderBench {
         };
         let (seq_len, dims) = (size("seqLen")?, size("dims")?);
         let onnx = std::fs::read(format!("{bundle}/interest.onnx"))?;
-        Ok(Self { bundle, onnx, seq_len, dims, runs })
+        Ok(Self {
+            bundle,
+            onnx,
+            seq_len,
+            dims,
+            runs,
+        })
     }
 
     /// A fixed input window, its values spread over ±50 / `scale`.
