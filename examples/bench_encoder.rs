@@ -20,7 +20,7 @@ use encoder_bench::{quantile_us, EncoderBench};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bench = EncoderBench::from_args(5000)?;
     let (seq_len, dims, runs) = (bench.seq_len, bench.dims, bench.runs);
-    let (bundle, onnx) = (&bench.bundle, &bench.onnx[..]);
+    let (bundle, onnx) = (&bench.bundle, &bench.onnx);
     let mut engine = InterestModel::load(onnx, seq_len, dims)?;
     let exported = tract_onnx::onnx()
         .model_for_read(&mut &onnx[..])?
@@ -28,7 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into_optimized()?
         .into_runnable()?;
     let mut exported = exported.spawn()?;
-    let emb = bench.input(400.0);
+    let emb = bench.input();
     let input = Tensor::from_shape(&[1, seq_len, dims], &emb)?;
 
     let (mut pruned_runs, mut exported_runs) = (Vec::new(), Vec::new());

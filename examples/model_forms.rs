@@ -30,7 +30,7 @@ fn nnef() -> tract_nnef::framework::Nnef {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bench = EncoderBench::from_args(20)?;
     let (seq_len, dims, runs) = (bench.seq_len, bench.dims, bench.runs);
-    let (bundle, onnx) = (&bench.bundle, &bench.onnx[..]);
+    let (bundle, onnx) = (&bench.bundle, &bench.onnx);
     let load_onnx = || -> TractResult<TypedModel> {
         tract_onnx::onnx()
             .model_for_read(&mut &onnx[..])?
@@ -45,7 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tar = nnef().write_to_tar(&decluttered, Vec::new())?;
     let load_nnef = || nnef().model_for_read(&mut &tar[..])?.into_optimized();
 
-    let input = Tensor::from_shape(&[1, seq_len, dims], &bench.input(200.0))?;
+    let input = Tensor::from_shape(&[1, seq_len, dims], &bench.input())?;
     let from_onnx = load_onnx()?
         .into_runnable()?
         .run(tvec!(input.clone().into_tvalue()))?;

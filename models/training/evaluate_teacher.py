@@ -1,8 +1,9 @@
-r"""Evaluates a teacher in f32, as training's checkpoints hold it: one training folder (its best.pt,
-scored by dot products as the engine scores) or several (their ensemble, scored by the mean of
-their softmax distributions, which is what `train.py --teacher` distils). Full ranking of all
-items, leave-one-out, validation and test targets, seen items given score 0 or removed. A mean
-of probabilities is positive, so for an ensemble score 0 puts seen items last, as removing them does.
+r"""Evaluates a model that does not ship (a teacher, another student) in f32, as training's
+checkpoints hold it: one training folder (its best.pt, scored by dot products as the engine
+scores) or several (their ensemble, scored by the mean of their softmax distributions, which is
+what `train.py --teacher` distils). Full ranking of all items, leave-one-out, validation and test
+targets, seen items given score 0 or removed. A mean of probabilities is positive, so for an
+ensemble score 0 puts seen items last, as removing them does.
 
     python3 models/training/evaluate_teacher.py --data ../shared/data/amazon-beauty.txt \
         --models ~/.cache/edgerec/beauty/teacher-bsarec ~/.cache/edgerec/beauty/student-bsarec

@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 
 import numpy as np
+import torch
 from safetensors.numpy import save as save_safetensors
 
 from bundle_writer import item_table_bytes, quantize_int8, write_bundle
@@ -61,23 +62,17 @@ def training_args(args: dict) -> dict:
 
 def provenance(ckpt: dict, encoder_parameters: int) -> dict:
     """Where and how a checkpoint was made: commit, hardware, time and epochs to the best one."""
-    state = ckpt["state"]
-    made = {"commit": git_commit(), "hardware": cpu_model(), "trainingSeconds": round(state["seconds"]),
-            "epochs": state["epoch"], "bestEpoch": state["best_epoch"], "config": ckpt["config"],
-            "encoderParameters": encoder_parameters}
-    if ckpt["args"].get("init"):
-        made["initialisedFrom"] = initial_run(ckpt["args"]["init"])
-    return made
+    return {"commit": git_commit(), "hardware": cpu_model(), **run_time(ckpt), "epochs": ckpt["state"]["epoch"],
+            "config": ckpt["config"], "encoderParameters": encoder_parameters}
 
 
-def initial_run(folder: str) -> dict:
-    """The run a checkpoint started from (`train.py --init`): its command, time and best epoch."""
-    _, ckpt = load_model(folder)
+def run_time(ckpt: dict) -> dict:
+    """A run's training time and best epoch, and those of the run it started from (`train.py --init`)."""
     state = ckpt["state"]
-    run = {"command": command_line("train.py", training_args(ckpt["args"])),
-           "trainingSeconds": round(state["seconds"]), "bestEpoch": state["best_epoch"]}
+    run = {"trainingSeconds": round(state["seconds"]), "bestEpoch": state["best_epoch"]}
     if ckpt["args"].get("init"):
-        run["initialisedFrom"] = initial_run(ckpt["args"]["init"])
+        start = torch.load(os.path.join(ckpt["args"]["init"], "best.pt"), map_location="cpu", weights_only=False)
+        run["initialisedFrom"] = {"command": command_line("train.py", training_args(start["args"])), **run_time(start)}
     return run
 
 

@@ -111,6 +111,15 @@ class Teacher:
         return self.cache[torch.from_numpy(idx)].float() if self.cache is not None else self.compute(idx)
 
 
+def start_from(model: RecModel, folder: str, config: EncoderConfig) -> None:
+    """Loads a trained model of the same shape (its best.pt; dropout may differ) into `model` (`--init`)."""
+    start, ckpt = load_model(folder)
+    shape = lambda c: {k: v for k, v in c.items() if k not in ("dropout", "attn_dropout")}
+    if shape(ckpt["config"]) != shape(config.to_dict()) or ckpt["n_items"] != model.items.num_embeddings - 1:
+        raise SystemExit(f"--init {folder}: its model has another shape ({ckpt['config']}, {ckpt['n_items']} items)")
+    model.load_state_dict(start.state_dict())
+
+
 def validate(model: RecModel, split, policy: str = "zero") -> dict:
     return summarize(full_ranks_chunked(model.score, split.valid_inputs, split.valid_targets, policy))
 
@@ -124,10 +133,9 @@ def main() -> None:
     model = RecModel(data.n_items, config_of(args))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     teachers = [load_model(folder)[0] for folder in args.teacher or []]
-    if args.init:
-        model.load_state_dict(load_model(args.init)[0].state_dict())
-
     state = resume(args.out, model, opt)
+    if args.init and state["epoch"] == 0:
+        start_from(model, args.init, config_of(args))
     torch.manual_seed(args.seed + state["epoch"])
     rng = np.random.default_rng(args.seed + state["epoch"])
     padded = left_pad(inputs, args.seq_len)
