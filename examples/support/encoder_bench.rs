@@ -43,6 +43,12 @@ impl EncoderBench {
                 .ok_or_else(|| format!("{bundle}/manifest.json has no {key}"))
         };
         let (seq_len, dims) = (size("seqLen")?, size("dims")?);
+        if seq_len == 0 || dims == 0 || seq_len.checked_mul(dims).is_none_or(|n| n > 1 << 24) {
+            return Err(format!(
+                "{bundle}/manifest.json: seqLen {seq_len} × dims {dims} is no encoder window"
+            )
+            .into());
+        }
         let onnx = std::fs::read(format!("{bundle}/interest.onnx"))?;
         Ok(Self {
             bundle,

@@ -114,8 +114,9 @@ class Teacher:
 def start_from(model: RecModel, folder: str, config: EncoderConfig) -> None:
     """Loads a trained model of the same shape (its best.pt; dropout may differ) into `model` (`--init`)."""
     start, ckpt = load_model(folder)
-    shape = lambda c: {k: v for k, v in c.items() if k not in ("dropout", "attn_dropout")}
-    if shape(ckpt["config"]) != shape(config.to_dict()) or ckpt["n_items"] != model.items.num_embeddings - 1:
+    regularisation = ("dropout", "attn_dropout")
+    theirs, ours = ({k: v for k, v in c.items() if k not in regularisation} for c in (ckpt["config"], config.to_dict()))
+    if theirs != ours or ckpt["n_items"] != model.items.num_embeddings - 1:
         raise SystemExit(f"--init {folder}: its model has another shape ({ckpt['config']}, {ckpt['n_items']} items)")
     model.load_state_dict(start.state_dict())
 
