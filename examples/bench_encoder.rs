@@ -1,9 +1,10 @@
-//! Native tract as the reference for `node bench/peers.mjs`: warm inference of a bundle's encoder at
-//! its full sequence length, as the engine runs it (pruned to the last position's state, one
+//! Native reference for `node bench/peers.mjs`: warm inference of a bundle's encoder at its full
+//! sequence length, in the plain-weights form (the default build's encoder on tract-linalg's
+//! kernels), as the ONNX build runs `interest.onnx` (pruned to the last position's state, one
 //! reused state) and as exported (tract's own optimisation of the unchanged graph), runs
 //! alternating after a warm-up; p50 and p99.
 //!
-//!     cargo run --profile native --example bench_encoder -- models/grocery [--runs 5000]
+//!     cargo run --profile native --features onnx --example bench_encoder -- models/grocery [--runs 5000]
 
 use std::time::Instant;
 
@@ -21,7 +22,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bench = EncoderBench::from_args(5000)?;
     let (seq_len, dims, runs) = (bench.seq_len, bench.dims, bench.runs);
     let (bundle, onnx) = (&bench.bundle, &bench.onnx);
-    let mut engine = InterestModel::load(onnx, seq_len, dims)?;
+    let spec = bench
+        .verified
+        .manifest
+        .encoder
+        .clone()
+        .ok_or("the bundle has no plain-weights encoder")?;
+    let mut plain = InterestModel::load_plain(&bench.verified, &spec)?;
+    let mut engine = InterestModel::load(&bench.verified)?;
     let exported = tract_onnx::onnx()
         .model_for_read(&mut &onnx[..])?
         .with_input_fact(0, f32::fact([1, seq_len, dims]).into())?
@@ -31,8 +39,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let emb = bench.input();
     let input = Tensor::from_shape(&[1, seq_len, dims], &emb)?;
 
-    let (mut pruned_runs, mut exported_runs) = (Vec::new(), Vec::new());
+    let (mut plain_runs, mut pruned_runs, mut exported_runs) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..runs + runs / 10 {
+        let start = Instant::now();
+        plain.encode(&emb)?;
+        let fast = start.elapsed();
         let start = Instant::now();
         engine.encode(&emb)?;
         let pruned = start.elapsed();
@@ -40,14 +51,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         exported.run(tvec!(input.clone().into_tvalue()))?;
         let plain = start.elapsed();
         if round >= runs / 10 {
+            plain_runs.push(fast);
             pruned_runs.push(pruned);
             exported_runs.push(plain);
         }
     }
     println!("machine: {}", machine::cpu_model());
-    println!("{bundle}/interest.onnx, L {seq_len}, d {dims}, {runs} alternating warm runs each (after {} warm-up):", runs / 10);
+    println!(
+        "{bundle}, L {seq_len}, d {dims}, {runs} alternating warm runs each (after {} warm-up):",
+        runs / 10
+    );
     for (name, spent) in [
-        ("engine (pruned, one reused state)", &mut pruned_runs),
+        ("plain weights (default build)", &mut plain_runs),
+        ("ONNX build (pruned, one reused state)", &mut pruned_runs),
         ("as exported (tract's optimisation)", &mut exported_runs),
     ] {
         println!(

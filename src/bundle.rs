@@ -9,9 +9,14 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::interest::spec::EncoderSpec;
+use crate::pricing::PriceHeadSpec;
 
-/// The bundle format version this build reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The bundle format version this build writes about and reads: 2 adds the plain-weights form
+/// (the manifest's `encoder` and `priceHead` entries and their safetensors files).
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format version this build still reads (its bundles run on the ONNX build).
+pub const OLDEST_FORMAT_VERSION: u32 = 1;
 
 /// The encoder, in ONNX.
 pub const INTEREST_MODEL: &str = "interest.onnx";
@@ -22,7 +27,7 @@ pub const ITEM_LIST: &str = "items.json";
 /// The optional price head, in ONNX.
 pub const PRICE_MODEL: &str = "price.onnx";
 
-const REQUIRED_FILES: [&str; 3] = [INTEREST_MODEL, ITEM_TABLE, ITEM_LIST];
+const REQUIRED_FILES: [&str; 2] = [ITEM_TABLE, ITEM_LIST];
 const MAX_DIMS: usize = 1024;
 const MAX_SEQ_LEN: usize = 512;
 
@@ -49,6 +54,13 @@ pub struct Manifest {
     pub seq_len: usize,
     /// Rows in the item table.
     pub item_count: usize,
+    /// The plain-weights encoder's architecture and weights file (format 2), when the bundle
+    /// has that form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder: Option<EncoderSpec>,
+    /// The plain-weights price head's inputs and weights file (format 2), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_head: Option<PriceHeadSpec>,
     /// Every file of the bundle, by name.
     pub files: BTreeMap<String, FileEntry>,
     /// Quality figures measured on this bundle (free-form).
@@ -68,7 +80,7 @@ impl Manifest {
             .get("formatVersion")
             .and_then(serde_json::Value::as_u64)
             .ok_or_else(|| Error::InvalidManifest("missing numeric `formatVersion`".into()))?;
-        if version != u64::from(FORMAT_VERSION) {
+        if !(u64::from(OLDEST_FORMAT_VERSION)..=u64::from(FORMAT_VERSION)).contains(&version) {
             return Err(Error::UnsupportedFormatVersion {
                 found: u32::try_from(version).unwrap_or(u32::MAX),
                 supported: FORMAT_VERSION,
@@ -99,6 +111,28 @@ impl Manifest {
                 return bad(format!("`files` does not list {name:?}"));
             }
         }
+        if let Some(spec) = &self.encoder {
+            spec.check(self.dims, self.seq_len)?;
+        }
+        let weights = [
+            ("encoder.weights", self.encoder.as_ref().map(|e| &e.weights)),
+            (
+                "priceHead.weights",
+                self.price_head.as_ref().map(|p| &p.weights),
+            ),
+        ];
+        for (field, name) in weights {
+            if let Some(name) = name.filter(|name| !self.files.contains_key(*name)) {
+                return bad(format!(
+                    "`{field}` names {name:?}, which `files` does not list"
+                ));
+            }
+        }
+        if self.encoder.is_none() && !self.files.contains_key(INTEREST_MODEL) {
+            return bad(format!(
+                "the bundle has no encoder: `files` lists no {INTEREST_MODEL:?} and there is no `encoder` entry"
+            ));
+        }
         for (name, entry) in &self.files {
             let hex_ok = entry.sha256.len() == 64
                 && entry
@@ -122,8 +156,12 @@ pub struct BundleFiles {
     pub manifest: Vec<u8>,
     /// The bytes of `manifest.sig` (a raw 64-byte ed25519 signature), if the bundle has one.
     pub signature: Option<Vec<u8>>,
-    /// The other files, by their names in the manifest.
+    /// The other files, by their names in the manifest: those the build reads, at least.
     pub files: HashMap<String, Vec<u8>>,
+    /// Lower-case hex sha256 digests of some of `files`, computed from their bytes by the
+    /// platform (Web Crypto in the wrapper), so that no file is hashed twice; a file without one
+    /// is hashed here.
+    pub digests: HashMap<String, String>,
 }
 
 impl BundleFiles {
@@ -144,6 +182,7 @@ impl BundleFiles {
             manifest,
             signature,
             files,
+            digests: HashMap::new(),
         })
     }
 }
@@ -157,8 +196,9 @@ pub struct VerifiedBundle {
 }
 
 impl VerifiedBundle {
-    /// Verifies the signature (when `public_key` is pinned), parses the manifest and checks every
-    /// listed file's size and sha256.
+    /// Verifies the signature (when `public_key` is pinned), parses the manifest and checks the
+    /// size and sha256 of every given file it lists. A listed file that was not given is missing
+    /// only if the build reads it ([`VerifiedBundle::file`]): the default build needs no ONNX.
     pub fn verify(bundle: BundleFiles, public_key: Option<&[u8; 32]>) -> Result<VerifiedBundle> {
         if let Some(key) = public_key {
             verify_signature(&bundle.manifest, bundle.signature.as_deref(), key)?;
@@ -166,16 +206,14 @@ impl VerifiedBundle {
         let manifest = Manifest::parse(&bundle.manifest)?;
         let mut files = bundle.files;
         files.retain(|name, _| manifest.files.contains_key(name));
-        for (name, entry) in &manifest.files {
-            let bytes = files
-                .get(name)
-                .ok_or_else(|| Error::MissingFile(name.clone()))?;
-            check_file(name, entry, bytes)?;
+        for (name, bytes) in &files {
+            let digest = bundle.digests.get(name).map(String::as_str);
+            check_file(name, &manifest.files[name], bytes, digest)?;
         }
         Ok(VerifiedBundle { manifest, files })
     }
 
-    /// Whether the manifest lists a file.
+    /// Whether the manifest lists a file and it was given.
     pub fn has(&self, name: &str) -> bool {
         self.files.contains_key(name)
     }
@@ -189,8 +227,9 @@ impl VerifiedBundle {
     }
 }
 
-/// Checks one file's length and sha256 against its manifest entry.
-pub fn check_file(name: &str, entry: &FileEntry, bytes: &[u8]) -> Result<()> {
+/// Checks one file's length and sha256 against its manifest entry; `digest` is its sha256 when
+/// the platform computed it already.
+pub fn check_file(name: &str, entry: &FileEntry, bytes: &[u8], digest: Option<&str>) -> Result<()> {
     let actual = bytes.len() as u64;
     if actual != entry.bytes {
         return Err(Error::SizeMismatch {
@@ -199,7 +238,7 @@ pub fn check_file(name: &str, entry: &FileEntry, bytes: &[u8]) -> Result<()> {
             actual,
         });
     }
-    let digest = sha256_hex(bytes);
+    let digest = digest.map_or_else(|| sha256_hex(bytes), str::to_owned);
     if digest != entry.sha256 {
         return Err(Error::ChecksumMismatch {
             file: name.to_owned(),

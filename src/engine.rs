@@ -3,9 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::{
-    BundleFiles, Manifest, VerifiedBundle, INTEREST_MODEL, ITEM_LIST, ITEM_TABLE, PRICE_MODEL,
-};
+use crate::bundle::{BundleFiles, Manifest, VerifiedBundle, ITEM_LIST, ITEM_TABLE};
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::events::{validate_batch, Event, RawEvent, SessionWindow, SESSION_HISTORY};
@@ -53,9 +51,7 @@ fn price_inputs<'p, 'c>(pricer: &'p Pricer, catalog: &'c Catalog) -> Result<Quot
     let unavailable = |what: &str| Error::PricingUnavailable(format!("this bundle has no {what}"));
     let prices = catalog.prices();
     Ok(QuoteInputs {
-        head: pricer
-            .head()
-            .ok_or_else(|| unavailable("price head (price.onnx)"))?,
+        head: pricer.head().ok_or_else(|| unavailable("price head"))?,
         list: prices
             .list_price
             .as_deref()
@@ -186,16 +182,8 @@ impl Engine {
             manifest.item_count,
             manifest.dims,
         )?;
-        let model = InterestModel::load(
-            bundle.file(INTEREST_MODEL)?,
-            manifest.seq_len,
-            manifest.dims,
-        )?;
-        let head = if bundle.has(PRICE_MODEL) {
-            Some(PriceHead::load(bundle.file(PRICE_MODEL)?)?)
-        } else {
-            None
-        };
+        let model = InterestModel::load(&bundle)?;
+        let head = PriceHead::load(&bundle, catalog.prices().department.as_deref())?;
         let session = SessionWindow::new(SESSION_HISTORY);
         Ok(Engine {
             manifest,

@@ -62,6 +62,11 @@ pub enum Error {
     #[error("invalid interest model: {0}")]
     InvalidModel(String),
 
+    /// The bundle's model comes only as ONNX graphs, which this build does not read: the wrapper
+    /// loads the ONNX build for it.
+    #[error("this build runs plain-weights bundles only: {0}; load edgerec's ONNX build")]
+    OnnxBuildRequired(String),
+
     /// The interest model failed at run time or produced a non-finite user vector.
     #[error("interest model failed: {0}")]
     Inference(String),
@@ -70,7 +75,7 @@ pub enum Error {
     #[error("invalid pricing settings: {0}")]
     InvalidPricing(String),
 
-    /// Quotes need what this bundle lacks: `price.onnx`, or the catalogue's prices.
+    /// Quotes need what this bundle lacks: a price head, or the catalogue's prices.
     #[error("pricing unavailable: {0}")]
     PricingUnavailable(String),
 }
@@ -91,6 +96,7 @@ impl Error {
             Error::BadSignature(_) => "BAD_SIGNATURE",
             Error::InvalidCatalog(_) => "INVALID_CATALOG",
             Error::InvalidModel(_) => "INVALID_MODEL",
+            Error::OnnxBuildRequired(_) => "ONNX_BUILD_REQUIRED",
             Error::Inference(_) => "INFERENCE_FAILED",
             Error::InvalidPricing(_) => "INVALID_PRICING",
             Error::PricingUnavailable(_) => "PRICING_UNAVAILABLE",

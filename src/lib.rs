@@ -1,5 +1,6 @@
 //! edgerec: on-device personalisation for web shops. A shopper's recent events go through a
-//! small sequential interest model (ONNX, run by tract) to a user vector, which is scored
+//! small sequential interest model (its plain weights run on tract-linalg's kernels, or, in the
+//! `onnx` build, its ONNX graph run by tract) to a user vector, which is scored
 //! against the shop's catalogue; everything runs where the shopper is, in WebAssembly or natively.
 //!
 //! The core has no wasm dependency; [`wasm`] is the only JavaScript boundary.
@@ -19,6 +20,7 @@ pub mod pricing;
 pub mod retrieve;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
+pub mod weights;
 
 pub use bundle::{BundleFiles, Manifest};
 pub use engine::{Backend, Engine, QuoteRequest, RankingPlan, RecommendRequest, Recommendation};

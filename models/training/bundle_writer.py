@@ -1,5 +1,5 @@
 """Writes an edgerec model bundle: the encoder, the item table, item ids, and a manifest that lists
-each file's size and sha256 (format version 1, see DESIGN.md), optionally signed with ed25519."""
+each file's size and sha256 (format version 2, see docs/bundle.md), optionally signed with ed25519."""
 import hashlib
 import json
 import os
@@ -7,7 +7,8 @@ import os
 import numpy as np
 from safetensors.numpy import save as save_safetensors
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+FIXTURE_KEY_SEED = b"edgerec fixture signing key"
 
 
 def quantize_int8(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -31,6 +32,40 @@ def item_table_bytes(q: np.ndarray, scale: np.ndarray, columns: dict | None = No
     return save_safetensors(tensors)
 
 
+def fixture_signing_key():
+    """The test fixture's ed25519 key, derived from a fixed seed (it signs nothing else)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(FIXTURE_KEY_SEED).digest())
+
+
+def manifest_bytes(manifest: dict) -> bytes:
+    """The exact bytes of `manifest.json` (what a signature covers)."""
+    return (json.dumps(manifest, indent=2) + "\n").encode()
+
+
+def write_manifest(out_dir: str, manifest: dict, files: dict[str, bytes], signing_key=None) -> dict:
+    """Writes `files` into out_dir, lists them in the manifest (size and sha256, sorted by name)
+    beside those it lists already, and writes `manifest.json`, with `manifest.sig` when a key is
+    given (an unsigned rewrite removes a stale signature)."""
+    os.makedirs(out_dir, exist_ok=True)
+    entries = dict(manifest.get("files", {}))
+    for name, data in sorted(files.items()):
+        with open(os.path.join(out_dir, name), "wb") as f:
+            f.write(data)
+        entries[name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    manifest["files"] = dict(sorted(entries.items()))
+    data = manifest_bytes(manifest)
+    with open(os.path.join(out_dir, "manifest.json"), "wb") as f:
+        f.write(data)
+    sig = os.path.join(out_dir, "manifest.sig")
+    if signing_key is not None:
+        with open(sig, "wb") as f:
+            f.write(signing_key.sign(data))
+    elif os.path.exists(sig):
+        os.remove(sig)
+    return manifest
+
+
 def write_bundle(
     out_dir: str,
     *,
@@ -41,44 +76,33 @@ def write_bundle(
     item_count: int,
     metrics: dict,
     training: dict,
+    encoder_config: dict,
     signing_key=None,
 ) -> dict:
-    """Writes `files` and `manifest.json` (and `manifest.sig` when a key is given) into out_dir."""
-    os.makedirs(out_dir, exist_ok=True)
-    entries = {}
-    for name, data in sorted(files.items()):
-        with open(os.path.join(out_dir, name), "wb") as f:
-            f.write(data)
-        entries[name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    """Writes `files`, the plain-weights form of their ONNX graphs (see plain_weights.py) and
+    `manifest.json` (and `manifest.sig` when a key is given) into out_dir."""
+    from plain_weights import plain_form
+    files = dict(files)
+    forms = plain_form(files, encoder_config)
+    files.update(forms.files)
     manifest = {
         "formatVersion": FORMAT_VERSION,
         "modelVersion": model_version,
         "dims": dims,
         "seqLen": seq_len,
         "itemCount": item_count,
-        "files": entries,
+        **forms.entries,
+        "files": {},
         "metrics": metrics,
         "training": training,
     }
-    manifest_bytes = (json.dumps(manifest, indent=2) + "\n").encode()
-    with open(os.path.join(out_dir, "manifest.json"), "wb") as f:
-        f.write(manifest_bytes)
-    if signing_key is not None:
-        with open(os.path.join(out_dir, "manifest.sig"), "wb") as f:
-            f.write(signing_key.sign(manifest_bytes))
-    return manifest
+    return write_manifest(out_dir, manifest, files, signing_key)
 
 
-def add_to_bundle(out_dir: str, files: dict[str, bytes], metrics: dict) -> dict:
-    """Adds files and metrics to a written bundle (unsigned), rewriting its manifest."""
+def add_to_bundle(out_dir: str, files: dict[str, bytes], metrics: dict, entries: dict | None = None) -> dict:
+    """Adds files, manifest entries and metrics to a written bundle (unsigned), rewriting its manifest."""
     with open(os.path.join(out_dir, "manifest.json")) as f:
         manifest = json.load(f)
-    for name, data in sorted(files.items()):
-        with open(os.path.join(out_dir, name), "wb") as f:
-            f.write(data)
-        manifest["files"][name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-    manifest["files"] = dict(sorted(manifest["files"].items()))
+    manifest.update(entries or {})
     manifest["metrics"].update(metrics)
-    with open(os.path.join(out_dir, "manifest.json"), "wb") as f:
-        f.write((json.dumps(manifest, indent=2) + "\n").encode())
-    return manifest
+    return write_manifest(out_dir, manifest, files)

@@ -93,7 +93,8 @@ def build(model, data, out: str, quant: str, model_version: str, metrics: dict, 
     write_bundle(out, files={"interest.onnx": onnx_bytes, "items.safetensors": table_files(table, quant),
                              "items.json": (json.dumps(items) + "\n").encode()},
                  model_version=model_version, dims=model.encoder.d, seq_len=model.encoder.seq_len,
-                 item_count=data.n_items, metrics=metrics, training=training)
+                 item_count=data.n_items, metrics=metrics, training=training,
+                 encoder_config=model.encoder.cfg.to_dict())
 
 
 def main() -> None:

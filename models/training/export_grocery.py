@@ -53,7 +53,8 @@ def build(model: GroceryModel, shop: Grocery, out: str, table: np.ndarray, model
                              "items.safetensors": item_table_bytes(*quantize_int8(table), columns),
                              "items.json": (json.dumps(items, indent=0) + "\n").encode()},
                  model_version=model_version, dims=model.encoder.d, seq_len=model.encoder.seq_len,
-                 item_count=shop.n_items, metrics=metrics, training=training)
+                 item_count=shop.n_items, metrics=metrics, training=training,
+                 encoder_config=model.encoder.cfg.to_dict())
 
 
 def choose_repeat(model: GroceryModel, shop: Grocery, bundle: str) -> tuple[tuple[float, float, bool], dict]:

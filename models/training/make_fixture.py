@@ -14,21 +14,20 @@ import numpy as np
 import onnxruntime as ort
 import torch
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bundle_writer import dequantize, item_table_bytes, quantize_int8, write_bundle
+from bundle_writer import dequantize, fixture_signing_key, item_table_bytes, quantize_int8, write_bundle
 from sasrec import EncoderConfig, SASRec, export_onnx
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.path.join(ROOT, "models", "fixture")
 D, L, N, K = 16, 8, 60, 10
+CONFIG = EncoderConfig(d=D, seq_len=L, blocks=2, heads=2, ffn_mult=2, dropout=0.0, attn_dropout=0.0)
 T0 = 1_700_000_000_000  # event timestamps, ms since the epoch
 
 
 def build_encoder() -> SASRec:
     torch.manual_seed(7)
-    cfg = EncoderConfig(d=D, seq_len=L, blocks=2, heads=2, ffn_mult=2, dropout=0.0, attn_dropout=0.0)
-    model = SASRec(cfg)
+    model = SASRec(CONFIG)
     with torch.no_grad():  # larger than training-time init, so that outputs differ clearly per input
         for name, p in model.named_parameters():
             if p.dim() > 1 or name == "pos":
@@ -62,8 +61,7 @@ def main() -> None:
     with open(onnx_path, "rb") as f:
         onnx_bytes = f.read()
 
-    seed = hashlib.sha256(b"edgerec fixture signing key").digest()
-    key = Ed25519PrivateKey.from_private_bytes(seed)
+    key = fixture_signing_key()
     public_hex = key.public_key().public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
 
@@ -77,7 +75,8 @@ def main() -> None:
         model_version="fixture-1",
         dims=D, seq_len=L, item_count=N,
         metrics={"note": "random weights: a test fixture, not a trained model"},
-        training={"script": "models/training/make_fixture.py", "data": "none (random)"},
+        training={"script": "models/training/make_fixture.py", "data": "none (random)", "config": CONFIG.to_dict()},
+        encoder_config=CONFIG.to_dict(),
         signing_key=key,
     )
 

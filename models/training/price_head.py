@@ -1,5 +1,5 @@
 """Fits the demand model on the grocery bundle's households and adds it to the bundle as
-`price.onnx`, with its held-out figures in the manifest (`metrics.priceHead`):
+`price.onnx` and its plain weights (`price.safetensors`), with its held-out figures in the manifest (`metrics.priceHead`):
 
 - weeks 5-45 fit, weeks 46-49 stop the fitting early, weeks 50-53 are held out (read once);
 - weighted log-loss, AUC and a calibration table on the held-out weeks, for the model and for the
@@ -22,6 +22,7 @@ import torch
 
 import grocery
 from bundle_writer import add_to_bundle
+from plain_weights import price_form
 from price_data import examples
 from train_price import DemandModel, export_onnx, fit, tensors, weighted_log_loss
 
@@ -119,7 +120,10 @@ def main() -> None:
     onnx_path = os.path.join(tempfile.mkdtemp(), "price.onnx")
     export_onnx(models["withInterest"], onnx_path)
     with open(onnx_path, "rb") as f:
-        add_to_bundle(a.bundle, {"price.onnx": f.read()}, {"priceHead": figures})
+        price_onnx = f.read()
+    weights, entry = price_form(price_onnx)
+    add_to_bundle(a.bundle, {"price.onnx": price_onnx, entry["weights"]: weights}, {"priceHead": figures},
+                  {"priceHead": entry})
     print(json.dumps(figures, indent=1))
 
 

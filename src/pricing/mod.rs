@@ -5,7 +5,7 @@
 
 mod disclosure;
 mod guardrails;
-mod head;
+pub mod head;
 mod optimiser;
 mod settings;
 
@@ -15,7 +15,8 @@ use serde::Serialize;
 
 pub use disclosure::{disclosure, NEW_YORK};
 pub use guardrails::{allowed_prices, shown_discount_pct, to_cents, ItemPrices};
-pub use head::{ItemContext, PriceHead};
+pub use head::plain::PriceHeadSpec;
+pub use head::{Feature, ItemContext, PriceHead};
 pub use optimiser::{best_price, DemandCurve, Objective};
 pub use settings::{Jurisdiction, PricingSettings};
 

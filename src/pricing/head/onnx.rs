@@ -1,48 +1,38 @@
-//! The price head: `price.onnx`, run by tract, gives each item's demand curve. Contract: inputs
-//! `features` f32 [N, 5] (interest score, display, mailer, sin and cos of the week of the year),
-//! `item` i64 [N] (catalogue rows) and `department` i64 [N]; outputs `base` and `elasticity` f32
-//! [N]. No other input is fed: nothing about the shopper beyond their interest score, so no
-//! protected attribute can reach a price.
+//! The ONNX price head (the `onnx` build): `price.onnx`, run by tract. Contract: inputs
+//! `features` f32 [N, 5] ([`FEATURES`], in that order), `item` i64 [N] (catalogue rows) and
+//! `department` i64 [N]; outputs `base` and `elasticity` f32 [N]. No other input is fed.
 
 use tract_onnx::prelude::*;
 
+use super::{Feature, ItemContext};
 use crate::error::{Error, Result};
 
 /// The inputs the price head is fed, in the order of its contract.
 pub const INPUTS: [&str; 3] = ["features", "item", "department"];
-/// The width of `features`.
-pub const FEATURES: usize = 5;
+/// The columns of `features`, in order.
+pub const FEATURES: [Feature; 5] = [
+    Feature::Interest,
+    Feature::Display,
+    Feature::Mailer,
+    Feature::WeekSin,
+    Feature::WeekCos,
+];
 
-/// What the price head is asked about one item.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ItemContext {
-    /// The item's catalogue row.
-    pub row: usize,
-    /// Its department index.
-    pub department: u32,
-    /// The engine's interest score for it.
-    pub interest: f32,
-    /// Whether it is on display, and in the mailer (0 or 1).
-    pub display: f32,
-    /// See `display`.
-    pub mailer: f32,
-}
-
-/// A loaded price head.
-pub struct PriceHead {
+/// A loaded ONNX price head.
+pub struct OnnxHead {
     model: std::sync::Arc<TypedRunnableModel>,
     input_order: [usize; 3],
 }
 
-impl std::fmt::Debug for PriceHead {
+impl std::fmt::Debug for OnnxHead {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PriceHead").finish_non_exhaustive()
+        f.debug_struct("OnnxHead").finish_non_exhaustive()
     }
 }
 
-impl PriceHead {
+impl OnnxHead {
     /// Parses and optimises `price.onnx`, checking its inputs and outputs against the contract.
-    pub fn load(onnx: &[u8]) -> Result<PriceHead> {
+    pub fn load(onnx: &[u8]) -> Result<OnnxHead> {
         let invalid = |e: TractError| Error::InvalidModel(format!("price.onnx: {e:#}"));
         let mut reader = onnx;
         let model = tract_onnx::onnx()
@@ -69,22 +59,21 @@ impl PriceHead {
             )));
         }
         let model = model.into_runnable().map_err(invalid)?;
-        Ok(PriceHead { model, input_order })
+        Ok(OnnxHead { model, input_order })
     }
 
     /// `(base, elasticity)` per item, in order. `week` is the week of the year (1–53).
     pub fn curves(&self, items: &[ItemContext], week: u32) -> Result<Vec<(f32, f32)>> {
         let fail = |e: TractError| Error::Inference(format!("price.onnx: {e:#}"));
         let n = items.len();
-        let angle = 2.0 * std::f32::consts::PI * (week.saturating_sub(1)) as f32 / 52.0;
         let features: Vec<f32> = items
             .iter()
-            .flat_map(|i| [i.interest, i.display, i.mailer, angle.sin(), angle.cos()])
+            .flat_map(|i| FEATURES.map(|f| f.value(i, week)))
             .collect();
         let rows: Vec<i64> = items.iter().map(|i| i.row as i64).collect();
         let departments: Vec<i64> = items.iter().map(|i| i64::from(i.department)).collect();
         let fed = [
-            Tensor::from_shape(&[n, FEATURES], &features).map_err(fail)?,
+            Tensor::from_shape(&[n, FEATURES.len()], &features).map_err(fail)?,
             Tensor::from_shape(&[n], &rows).map_err(fail)?,
             Tensor::from_shape(&[n], &departments).map_err(fail)?,
         ];

@@ -1,6 +1,5 @@
-//! The interest encoder: an ONNX model run by tract, loaded and optimised once and reused for
-//! every call. Contract: input `emb` f32 `[1, L, d]` (left-padded with zero rows, oldest first),
-//! output `user` f32 `[1, d]`. Only the last position's state is the output, so the engine prunes
+//! The ONNX encoder (the `onnx` build): `interest.onnx` run by tract, loaded and optimised once
+//! and reused for every call. Only the last position's state is the output, so the engine prunes
 //! the graph to what that state needs before tract optimises it (the last block runs for one
 //! position).
 
@@ -12,25 +11,25 @@ use tract_onnx::tract_core::ops::nn::Softmax;
 use crate::error::{Error, Result};
 
 /// A loaded encoder with its reusable execution state.
-pub struct InterestModel {
+pub struct OnnxEncoder {
     state: TypedSimpleState,
     seq_len: usize,
     dims: usize,
 }
 
-impl std::fmt::Debug for InterestModel {
+impl std::fmt::Debug for OnnxEncoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InterestModel")
+        f.debug_struct("OnnxEncoder")
             .field("seq_len", &self.seq_len)
             .field("dims", &self.dims)
             .finish()
     }
 }
 
-impl InterestModel {
+impl OnnxEncoder {
     /// Parses, types and optimises the ONNX encoder for a batch of one sequence of `seq_len`
     /// rows of width `dims`, and checks that it outputs one `dims`-wide vector.
-    pub fn load(onnx: &[u8], seq_len: usize, dims: usize) -> Result<InterestModel> {
+    pub fn load(onnx: &[u8], seq_len: usize, dims: usize) -> Result<OnnxEncoder> {
         let invalid = |e: TractError| Error::InvalidModel(format!("{e:#}"));
         let mut model = decluttered(onnx, seq_len, dims).map_err(invalid)?;
         model.optimize().map_err(invalid)?;
@@ -54,7 +53,7 @@ impl InterestModel {
             .map_err(invalid)?
             .spawn()
             .map_err(invalid)?;
-        Ok(InterestModel {
+        Ok(OnnxEncoder {
             state,
             seq_len,
             dims,
@@ -228,7 +227,7 @@ mod tests {
             .and_then(|m| m.into_optimized())
             .and_then(|m| m.into_runnable())
             .unwrap();
-        let mut pruned = InterestModel::load(&onnx, SEQ_LEN, DIMS).unwrap();
+        let mut pruned = OnnxEncoder::load(&onnx, SEQ_LEN, DIMS).unwrap();
         for filled in [1, 7, SEQ_LEN] {
             let mut emb = vec![0.0f32; SEQ_LEN * DIMS];
             for (i, v) in emb[(SEQ_LEN - filled) * DIMS..].iter_mut().enumerate() {

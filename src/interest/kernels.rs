@@ -1,0 +1,238 @@
+//! The arithmetic of the plain encoder on tract-linalg's kernels: matrix products on its
+//! matrix-multiply micro-kernels (the wasm SIMD128 ones in the web build), the exact GELU's erf and
+//! the softmax's max, exp-sum and scale on its element-wise kernels, as tract's ONNX operators run
+//! them. Layer norm, a few hundred values a row, stays plain Rust.
+
+use tract_data::internal::{format_err, DatumType, Tensor, TractError, TractResult};
+use tract_linalg::element_wise::ElementWise;
+use tract_linalg::mmm::{AsInputValue, FusedSpec, MMMInputValue, MatMatMul};
+use tract_linalg::reduce::{MapReduce, Reduce};
+use tract_linalg::routines::Func;
+use tract_linalg::{BinOp, MmmDispatch};
+
+use crate::error::{Error, Result};
+
+fn failed(e: TractError) -> Error {
+    Error::Inference(format!("{e:#}"))
+}
+
+fn invalid(e: TractError) -> Error {
+    Error::InvalidModel(format!("{e:#}"))
+}
+
+/// A kernel for products with `m` output rows and `k` inner terms, chosen for `n` columns.
+fn kernel(m: usize, k: usize, n: usize) -> TractResult<Box<dyn MatMatMul>> {
+    MmmDispatch::native()
+        .preferred_kernel(DatumType::F32, Some(m), Some(k), Some(n))
+        .ok_or_else(|| format_err!("no f32 matrix kernel for {m}x{k}x{n}"))
+}
+
+/// One kernel with the weights packed for it.
+struct Packed {
+    kernel: Box<dyn MatMatMul>,
+    weights: Box<dyn MMMInputValue>,
+}
+
+impl Packed {
+    fn new(weights: &Tensor, out: usize, inner: usize, rows: usize) -> TractResult<Packed> {
+        let kernel = kernel(out, inner, rows)?;
+        // `weights` is [inner, out]: k on axis 0, m on axis 1.
+        let packed = kernel.packings()[0].0.prepare_one(weights, 0, 1)?;
+        Ok(Packed {
+            kernel,
+            weights: packed,
+        })
+    }
+}
+
+/// A dense layer `y = x @ W + b`, `W` [in, out], packed once at load for both shapes it runs at:
+/// a window of rows, and the single row of the last block.
+pub struct Linear {
+    inputs: usize,
+    outputs: usize,
+    bias: Tensor,
+    rows: Packed,
+    one_row: Packed,
+}
+
+impl std::fmt::Debug for Linear {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Linear")
+            .field("inputs", &self.inputs)
+            .field("outputs", &self.outputs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Linear {
+    /// Packs `weight` ([inputs, outputs], row-major) and keeps `bias` ([outputs]); `window` is the
+    /// most rows it will be applied to at once.
+    pub fn new(weight: &[f32], bias: &[f32], inputs: usize, window: usize) -> Result<Linear> {
+        let outputs = bias.len();
+        let w = Tensor::from_shape(&[inputs, outputs], weight).map_err(invalid)?;
+        Ok(Linear {
+            inputs,
+            outputs,
+            bias: Tensor::from_shape(&[outputs], bias).map_err(invalid)?,
+            rows: Packed::new(&w, outputs, inputs, window.max(2)).map_err(invalid)?,
+            one_row: Packed::new(&w, outputs, inputs, 1).map_err(invalid)?,
+        })
+    }
+
+    /// `rows` rows of `x` (row-major, `inputs` wide) through the layer, into `y` (resized).
+    pub fn apply(&self, x: &[f32], rows: usize, y: &mut Vec<f32>) -> Result<()> {
+        let packed = if rows == 1 { &self.one_row } else { &self.rows };
+        let x =
+            Tensor::from_shape(&[rows, self.inputs], &x[..rows * self.inputs]).map_err(failed)?;
+        let mut c = Tensor::zero::<f32>(&[rows, self.outputs]).map_err(failed)?;
+        run(packed, &x, &self.bias, &mut c, rows).map_err(failed)?;
+        y.clear();
+        y.extend_from_slice(c.view().as_slice::<f32>().map_err(failed)?);
+        Ok(())
+    }
+}
+
+fn run(packed: &Packed, x: &Tensor, bias: &Tensor, c: &mut Tensor, rows: usize) -> TractResult<()> {
+    let mmm = &packed.kernel;
+    // x is [rows, inputs]: k on axis 1, n on axis 0.
+    let b = mmm.packings()[0].1.prepare_one(x, 1, 0)?;
+    let outputs = bias.len();
+    // SAFETY: the packed operands were prepared by this kernel's packing 0 for an
+    // [outputs x inputs] by [inputs x rows] product, and `c` is [rows, outputs], its m axis 1
+    // and n axis 0; the bias holds one value per output.
+    unsafe {
+        let store = mmm.c_view(Some(1), Some(0)).wrap(&c.view_mut());
+        mmm.run(
+            outputs,
+            rows,
+            &[
+                FusedSpec::AddMatMul {
+                    a: AsInputValue::Borrowed(&*packed.weights),
+                    b: AsInputValue::Borrowed(&*b),
+                    packing: 0,
+                },
+                FusedSpec::BinPerRow(bias.view(), BinOp::Add),
+                FusedSpec::Store(store),
+            ],
+        )
+    }
+}
+
+/// How the right-hand operand of [`matmul`] is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transposed {
+    /// `b` is [k, n].
+    No,
+    /// `b` is [n, k] (attention scores: the keys, row by row).
+    B,
+}
+
+/// `c = a @ b` for row-major `a` [m, k] and `b` (see [`Transposed`]), both given per call
+/// (attention scores and mixing, the low-pass filter), into `c` (resized to [m, n]).
+pub fn matmul(
+    a: &[f32],
+    b: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    layout: Transposed,
+    c: &mut Vec<f32>,
+) -> Result<()> {
+    let mut product = || -> TractResult<()> {
+        let mmm = kernel(m, k, n)?;
+        let (pa, pb) = &mmm.packings()[0];
+        let a = pa.prepare_one(&Tensor::from_shape(&[m, k], &a[..m * k])?, 1, 0)?;
+        let b = match layout {
+            Transposed::No => pb.prepare_one(&Tensor::from_shape(&[k, n], &b[..k * n])?, 0, 1)?,
+            Transposed::B => pb.prepare_one(&Tensor::from_shape(&[n, k], &b[..k * n])?, 1, 0)?,
+        };
+        let mut out = Tensor::zero::<f32>(&[m, n])?;
+        // SAFETY: both operands were packed by this kernel's packing 0 for an [m x k] by [k x n]
+        // product, and `out` is [m, n] with m on axis 0 and n on axis 1.
+        unsafe {
+            let store = mmm.c_view(Some(0), Some(1)).wrap(&out.view_mut());
+            mmm.run(
+                m,
+                n,
+                &[
+                    FusedSpec::AddMatMul {
+                        a: AsInputValue::Borrowed(&*a),
+                        b: AsInputValue::Borrowed(&*b),
+                        packing: 0,
+                    },
+                    FusedSpec::Store(store),
+                ],
+            )?;
+        }
+        c.clear();
+        c.extend_from_slice(out.view().as_slice::<f32>()?);
+        Ok(())
+    };
+    product().map_err(failed)
+}
+
+/// tract-linalg's element-wise and reduction kernels that the encoder runs, looked up once.
+pub struct Activations {
+    erf: Box<dyn ElementWise<f32>>,
+    max: Box<dyn Reduce<f32>>,
+    exp_sum: Box<dyn MapReduce<f32, f32>>,
+    scale: Box<dyn ElementWise<f32, f32>>,
+}
+
+impl std::fmt::Debug for Activations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Activations").finish_non_exhaustive()
+    }
+}
+
+impl Activations {
+    /// The kernels this machine runs best.
+    pub fn native() -> Result<Activations> {
+        let found = || -> TractResult<Activations> {
+            Ok(Activations {
+                erf: Func::Erf.ew_f32()?,
+                max: Func::ReduceMax.reduce_f32()?,
+                exp_sum: Func::Softmax2.map_reduce_f32()?,
+                scale: Func::MulByScalar.ew_f32_param()?,
+            })
+        };
+        found().map_err(invalid)
+    }
+
+    /// The exact GELU, `x * (erf(x / sqrt 2) + 1) / 2`, in place, in the exported graph's order.
+    pub fn gelu(&self, x: &mut [f32], scratch: &mut Vec<f32>) -> Result<()> {
+        scratch.clear();
+        scratch.extend(x.iter().map(|v| v / std::f32::consts::SQRT_2));
+        self.erf.run(scratch).map_err(failed)?;
+        for (v, e) in x.iter_mut().zip(scratch.iter()) {
+            *v = *v * (e + 1.0) * 0.5;
+        }
+        Ok(())
+    }
+
+    /// Softmax over each `len`-wide row of `rows`, in place.
+    pub fn softmax_rows(&self, rows: &mut [f32], len: usize) -> Result<()> {
+        for row in rows.chunks_mut(len) {
+            let max = self.max.run(row).map_err(failed)?;
+            let sum = self.exp_sum.run_with_params(row, max).map_err(failed)?;
+            self.scale
+                .run_with_params(row, sum.recip())
+                .map_err(failed)?;
+        }
+        Ok(())
+    }
+}
+
+/// Layer norm over each `width`-wide row in place: `(x - mean) / sqrt(var + eps) * w + b`, the
+/// variance biased (over the row), as ONNX's LayerNormalization computes it.
+pub fn layer_norm(rows: &mut [f32], weight: &[f32], bias: &[f32], eps: f32) {
+    let width = weight.len();
+    for row in rows.chunks_mut(width) {
+        let mean = row.iter().sum::<f32>() / width as f32;
+        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / width as f32;
+        let inv = 1.0 / (var + eps).sqrt();
+        for ((v, w), b) in row.iter_mut().zip(weight).zip(bias) {
+            *v = (*v - mean) * inv * w + b;
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! The plain encoder: a SASRec-family encoder read from its weights into fixed buffers and run
+//! directly, computing what `interest.onnx` computes (see `models/training/sasrec.py`) with no
+//! graph analysis. Only what the last position's state needs is computed: rows from the first
+//! event on (leading padding is masked out of every kept row's attention and zeroed in the
+//! low-pass filter, so it changes nothing), and in the last block the last row alone.
+
+use super::kernels::{layer_norm, matmul, Activations, Linear, Transposed};
+use super::spec::{Activation, EncoderSpec};
+use crate::error::{Error, Result};
+use crate::weights::WeightFile;
+
+/// A layer norm's weight and bias.
+#[derive(Debug)]
+struct Norm {
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl Norm {
+    fn take(weights: &mut WeightFile<'_>, prefix: &str, d: usize) -> Result<Norm> {
+        Ok(Norm {
+            weight: weights.take(&format!("{prefix}.weight"), &[d])?,
+            bias: weights.take(&format!("{prefix}.bias"), &[d])?,
+        })
+    }
+}
+
+/// BSARec's low-pass branch of one block.
+#[derive(Debug)]
+struct Filter {
+    /// The high frequencies' share: the learned beta, squared.
+    beta_squared: Vec<f32>,
+    norm: Norm,
+}
+
+/// One transformer block. The query and the key-value projections are apart, so that the last
+/// block projects a query for the last row only.
+#[derive(Debug)]
+struct Block {
+    query: Linear,
+    key_value: Linear,
+    out: Linear,
+    attention_norm: Norm,
+    filter: Option<Filter>,
+    ffn_in: Linear,
+    ffn_out: Linear,
+    ffn_norm: Norm,
+}
+
+fn linear(
+    weights: &mut WeightFile<'_>,
+    name: &str,
+    inputs: usize,
+    outputs: usize,
+    window: usize,
+) -> Result<Linear> {
+    let weight = weights.take(&format!("{name}.weight"), &[inputs, outputs])?;
+    let bias = weights.take(&format!("{name}.bias"), &[outputs])?;
+    Linear::new(&weight, &bias, inputs, window)
+}
+
+impl Block {
+    fn take(
+        weights: &mut WeightFile<'_>,
+        i: usize,
+        spec: &EncoderSpec,
+        d: usize,
+        window: usize,
+    ) -> Result<Block> {
+        let name = |part: &str| format!("blocks.{i}.{part}");
+        let qkv = weights.take(&name("qkv.weight"), &[d, 3 * d])?;
+        let qkv_bias = weights.take(&name("qkv.bias"), &[3 * d])?;
+        let columns = |from: usize, to: usize| -> Vec<f32> {
+            qkv.chunks_exact(3 * d)
+                .flat_map(|row| &row[from..to])
+                .copied()
+                .collect()
+        };
+        let filter = match spec.low_pass {
+            Some(_) => {
+                let beta = weights.take(&name("filter_beta"), &[d])?;
+                Some(Filter {
+                    beta_squared: beta.iter().map(|b| b * b).collect(),
+                    norm: Norm::take(weights, &name("ln_filter"), d)?,
+                })
+            }
+            None => None,
+        };
+        Ok(Block {
+            query: Linear::new(&columns(0, d), &qkv_bias[..d], d, window)?,
+            key_value: Linear::new(&columns(d, 3 * d), &qkv_bias[d..], d, window)?,
+            out: linear(weights, &name("out"), d, d, window)?,
+            attention_norm: Norm::take(weights, &name("ln_att"), d)?,
+            filter,
+            ffn_in: linear(weights, &name("ffn.0"), d, spec.ffn_width, window)?,
+            ffn_out: linear(weights, &name("ffn.2"), spec.ffn_width, d, window)?,
+            ffn_norm: Norm::take(weights, &name("ln_ffn"), d)?,
+        })
+    }
+}
+
+/// The low-pass filter's matrix over a window of `len` positions: the orthonormal real FFT,
+/// keeping the lowest `kept` frequencies, then its inverse, as one linear map ([len, len],
+/// row-major), computed in f64 like the exporter's.
+fn low_pass_matrix(len: usize, kept: usize) -> Vec<f32> {
+    let n = len as f64;
+    let mut m = vec![0f32; len * len];
+    for t in 0..len {
+        for s in 0..len {
+            let lag = (t as f64 - s as f64) * 2.0 * std::f64::consts::PI / n;
+            let sum: f64 = (0..kept)
+                .map(|k| {
+                    // Each frequency but the constant and (for an even window) the Nyquist one
+                    // stands for its mirror image too.
+                    let weight = if k == 0 || 2 * k == len { 1.0 } else { 2.0 };
+                    weight * (lag * k as f64).cos()
+                })
+                .sum();
+            m[t * len + s] = (sum / n) as f32;
+        }
+    }
+    m
+}
+
+/// A loaded plain encoder.
+#[derive(Debug)]
+pub struct PlainEncoder {
+    seq_len: usize,
+    dims: usize,
+    heads: usize,
+    epsilon: f32,
+    mask: f32,
+    activation: Activation,
+    /// With the low-pass branch: its [L, L] matrix and its weight against the attention.
+    low_pass: Option<(Vec<f32>, f32)>,
+    pos: Vec<f32>,
+    input_norm: Norm,
+    blocks: Vec<Block>,
+    kernels: Activations,
+}
+
+/// Buffers of one forward pass.
+#[derive(Default)]
+struct Scratch {
+    query: Vec<f32>,
+    key_value: Vec<f32>,
+    head_query: Vec<f32>,
+    head_key: Vec<f32>,
+    head_value: Vec<f32>,
+    scores: Vec<f32>,
+    mixed: Vec<f32>,
+    attended: Vec<f32>,
+    projected: Vec<f32>,
+    low: Vec<f32>,
+    hidden: Vec<f32>,
+    ffn: Vec<f32>,
+    erf: Vec<f32>,
+}
+
+impl PlainEncoder {
+    /// Reads the weights `spec` declares from `bytes` (the file `spec.weights`), each checked
+    /// against its expected shape, and packs them for the matrix kernels.
+    pub fn load(
+        spec: &EncoderSpec,
+        bytes: &[u8],
+        seq_len: usize,
+        dims: usize,
+    ) -> Result<PlainEncoder> {
+        let mut weights = WeightFile::parse(&spec.weights, bytes)?;
+        let pos = weights.take("pos", &[seq_len, dims])?;
+        let input_norm = Norm::take(&mut weights, "ln_in", dims)?;
+        let blocks = (0..spec.blocks)
+            .map(|i| Block::take(&mut weights, i, spec, dims, seq_len))
+            .collect::<Result<Vec<_>>>()?;
+        weights.finish()?;
+        Ok(PlainEncoder {
+            seq_len,
+            dims,
+            heads: spec.heads,
+            epsilon: spec.layer_norm_epsilon,
+            mask: spec.mask_value,
+            activation: spec.activation,
+            low_pass: spec
+                .low_pass
+                .map(|low| (low_pass_matrix(seq_len, low.frequencies), low.alpha)),
+            pos,
+            input_norm,
+            blocks,
+            kernels: Activations::native()?,
+        })
+    }
+
+    /// Runs the encoder on `emb`, `L × d` values row-major (left-padded with zero rows), and
+    /// returns the state at the last position.
+    pub fn encode(&self, emb: &[f32]) -> Result<Vec<f32>> {
+        let (l, d) = (self.seq_len, self.dims);
+        if emb.len() != l * d {
+            return Err(Error::Inference(format!(
+                "the window must be {l} x {d} values"
+            )));
+        }
+        // A row is padding when all its values are zero; rows before the first event matter to
+        // no kept row, so the pass starts there (or at 0 when the window holds no event).
+        let keep: Vec<bool> = emb
+            .chunks_exact(d)
+            .map(|row| row.iter().any(|v| *v != 0.0))
+            .collect();
+        let start = keep.iter().position(|k| *k).unwrap_or(0);
+        let rows = l - start;
+        let mut x: Vec<f32> = emb[start * d..]
+            .iter()
+            .zip(&self.pos[start * d..])
+            .map(|(e, p)| e + p)
+            .collect();
+        layer_norm(
+            &mut x,
+            &self.input_norm.weight,
+            &self.input_norm.bias,
+            self.epsilon,
+        );
+        let mut scratch = Scratch::default();
+        for (i, block) in self.blocks.iter().enumerate() {
+            let last = i + 1 == self.blocks.len();
+            let queries = if last { 1 } else { rows };
+            x = self.block(block, &x, &keep[start..], start, queries, &mut scratch)?;
+        }
+        let user = x[x.len() - d..].to_vec();
+        if user.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Inference("the user vector is not finite".into()));
+        }
+        Ok(user)
+    }
+
+    /// One block over `x` (`keep.len()` rows from window position `start`), for its last
+    /// `queries` rows: their states.
+    fn block(
+        &self,
+        block: &Block,
+        x: &[f32],
+        keep: &[bool],
+        start: usize,
+        queries: usize,
+        s: &mut Scratch,
+    ) -> Result<Vec<f32>> {
+        let d = self.dims;
+        let rows = keep.len();
+        let first_query = rows - queries;
+        let x_query = &x[first_query * d..];
+        block.query.apply(x_query, queries, &mut s.query)?;
+        block.key_value.apply(x, rows, &mut s.key_value)?;
+        self.attend(keep, first_query, queries, s)?;
+        block.out.apply(&s.attended, queries, &mut s.projected)?;
+        let mut h: Vec<f32> = x_query
+            .iter()
+            .zip(&s.projected)
+            .map(|(a, b)| a + b)
+            .collect();
+        let norm = &block.attention_norm;
+        layer_norm(&mut h, &norm.weight, &norm.bias, self.epsilon);
+        if let (Some(filter), Some((matrix, alpha))) = (&block.filter, &self.low_pass) {
+            let filtered = self.low_pass(filter, matrix, x, keep, start, first_query, s)?;
+            let beta = 1.0 - alpha;
+            for (h, f) in h.iter_mut().zip(&filtered) {
+                *h = alpha * f + beta * *h;
+            }
+        }
+        block.ffn_in.apply(&h, queries, &mut s.hidden)?;
+        match self.activation {
+            Activation::Gelu => self.kernels.gelu(&mut s.hidden, &mut s.erf)?,
+            Activation::Relu => s.hidden.iter_mut().for_each(|v| *v = v.max(0.0)),
+        }
+        block.ffn_out.apply(&s.hidden, queries, &mut s.ffn)?;
+        for (h, f) in h.iter_mut().zip(&s.ffn) {
+            *h += f;
+        }
+        let norm = &block.ffn_norm;
+        layer_norm(&mut h, &norm.weight, &norm.bias, self.epsilon);
+        Ok(h)
+    }
+
+    /// Causal attention of the last `queries` rows over every kept row, head by head, into
+    /// `s.attended` ([queries, d]).
+    fn attend(
+        &self,
+        keep: &[bool],
+        first_query: usize,
+        queries: usize,
+        s: &mut Scratch,
+    ) -> Result<()> {
+        let (d, rows) = (self.dims, keep.len());
+        let head = d / self.heads;
+        let scale = (1.0 / (head as f64).sqrt()) as f32;
+        s.attended.clear();
+        s.attended.resize(queries * d, 0.0);
+        for h in 0..self.heads {
+            let span = h * head..(h + 1) * head;
+            gather_columns(&s.query, d, span.clone(), &mut s.head_query);
+            gather_columns(&s.key_value, 2 * d, span.clone(), &mut s.head_key);
+            gather_columns(
+                &s.key_value,
+                2 * d,
+                d + span.start..d + span.end,
+                &mut s.head_value,
+            );
+            matmul(
+                &s.head_query,
+                &s.head_key,
+                queries,
+                head,
+                rows,
+                Transposed::B,
+                &mut s.scores,
+            )?;
+            for (qi, row) in s.scores.chunks_exact_mut(rows).enumerate() {
+                let at = first_query + qi;
+                for (j, score) in row.iter_mut().enumerate() {
+                    let causal = if j > at { self.mask } else { 0.0 };
+                    let padding = if keep[j] { 0.0 } else { self.mask };
+                    *score = *score * scale + (causal + padding);
+                }
+            }
+            self.kernels.softmax_rows(&mut s.scores, rows)?;
+            matmul(
+                &s.scores,
+                &s.head_value,
+                queries,
+                rows,
+                head,
+                Transposed::No,
+                &mut s.mixed,
+            )?;
+            for (out, mixed) in s
+                .attended
+                .chunks_exact_mut(d)
+                .zip(s.mixed.chunks_exact(head))
+            {
+                out[span.clone()].copy_from_slice(mixed);
+            }
+        }
+        Ok(())
+    }
+
+    /// The low-pass branch for the rows from `first_query` on: `norm(x + low + beta² (x - low))`,
+    /// `low` the filter over the kept rows.
+    #[allow(clippy::too_many_arguments)]
+    fn low_pass(
+        &self,
+        filter: &Filter,
+        matrix: &[f32],
+        x: &[f32],
+        keep: &[bool],
+        start: usize,
+        first_query: usize,
+        s: &mut Scratch,
+    ) -> Result<Vec<f32>> {
+        let (d, l, rows) = (self.dims, self.seq_len, keep.len());
+        let queries = rows - first_query;
+        let kept: Vec<f32> = x
+            .chunks_exact(d)
+            .zip(keep)
+            .flat_map(|(row, k)| row.iter().map(move |v| if *k { *v } else { 0.0 }))
+            .collect();
+        // The filter's rows for the queried positions, over the positions from `start` on.
+        let part: Vec<f32> = (start + first_query..l)
+            .flat_map(|t| matrix[t * l + start..(t + 1) * l].iter().copied())
+            .collect();
+        matmul(&part, &kept, queries, rows, d, Transposed::No, &mut s.low)?;
+        let mut out: Vec<f32> = x[first_query * d..]
+            .chunks_exact(d)
+            .zip(s.low.chunks_exact(d))
+            .flat_map(|(x, low)| {
+                x.iter()
+                    .zip(low)
+                    .zip(&filter.beta_squared)
+                    .map(|((x, low), b)| x + (low + b * (x - low)))
+            })
+            .collect();
+        layer_norm(
+            &mut out,
+            &filter.norm.weight,
+            &filter.norm.bias,
+            self.epsilon,
+        );
+        Ok(out)
+    }
+}
+
+/// Columns `span` of a row-major matrix `width` wide, as a row-major matrix of their own.
+fn gather_columns(m: &[f32], width: usize, span: std::ops::Range<usize>, out: &mut Vec<f32>) {
+    out.clear();
+    out.extend(m.chunks_exact(width).flat_map(|row| &row[span.clone()]));
+}
