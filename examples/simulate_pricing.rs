@@ -5,7 +5,7 @@
 //! and revenue per household-week, with 95% bootstrap intervals over households.
 //!
 //! ```text
-//! cargo run --release --example simulate_pricing -- --bundle models/grocery \
+//! cargo run --release --features onnx --example simulate_pricing -- --bundle models/grocery \
 //!     --data purchases.txt --simulator simulator.onnx --from-week 50 [--k 20] \
 //!     [--objective margin|revenue] [--json]
 //! ```
@@ -14,7 +14,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use edgerec::evaluation::{replayed, weeks};
-use edgerec::pricing::{ItemContext, PriceHead};
+use edgerec::pricing::head::onnx::OnnxHead;
+use edgerec::pricing::ItemContext;
 use edgerec::{BundleFiles, Engine, Objective, QuoteRequest, RecommendRequest};
 
 /// 2017-01-01, where the data's week 1 begins, in ms since the Unix epoch.
@@ -93,7 +94,7 @@ fn simulate(args: &Args) -> Result<Vec<Outcome>, String> {
         None,
     )
     .map_err(|e| e.to_string())?;
-    let simulator = PriceHead::load(
+    let simulator = OnnxHead::load(
         &std::fs::read(&args.simulator)
             .map_err(|e| format!("{}: {e}", args.simulator.display()))?,
     )

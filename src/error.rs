@@ -26,7 +26,7 @@ pub enum Error {
 
     /// The manifest declares a format version this build of edgerec does not read.
     #[error(
-        "bundle format version {found} is not supported: this edgerec reads version {supported}"
+        "bundle format version {found} is not supported: this edgerec reads versions 1 to {supported}"
     )]
     UnsupportedFormatVersion { found: u32, supported: u32 },
 

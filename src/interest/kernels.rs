@@ -1,12 +1,11 @@
 //! The arithmetic of the plain encoder on tract-linalg's kernels: matrix products on its
-//! matrix-multiply micro-kernels (the wasm SIMD128 ones in the web build), the exact GELU's erf and
-//! the softmax's max, exp-sum and scale on its element-wise kernels, as tract's ONNX operators run
-//! them. Layer norm, a few hundred values a row, stays plain Rust.
+//! matrix-multiply micro-kernels (the wasm SIMD128 ones in the web build) and the exact GELU's erf
+//! on its element-wise kernel, as tract's ONNX operators run them. Layer norm and softmax, a few
+//! thousand values a block, stay plain Rust (see [`Activations::softmax_rows`] for why).
 
 use tract_data::internal::{format_err, DatumType, Tensor, TractError, TractResult};
 use tract_linalg::element_wise::ElementWise;
 use tract_linalg::mmm::{AsInputValue, FusedSpec, MMMInputValue, MatMatMul};
-use tract_linalg::reduce::{MapReduce, Reduce};
 use tract_linalg::routines::Func;
 use tract_linalg::{BinOp, MmmDispatch};
 
@@ -171,12 +170,9 @@ pub fn matmul(
     product().map_err(failed)
 }
 
-/// tract-linalg's element-wise and reduction kernels that the encoder runs, looked up once.
+/// tract-linalg's element-wise kernels that the encoder runs, looked up once, and the softmax.
 pub struct Activations {
     erf: Box<dyn ElementWise<f32>>,
-    max: Box<dyn Reduce<f32>>,
-    exp_sum: Box<dyn MapReduce<f32, f32>>,
-    scale: Box<dyn ElementWise<f32, f32>>,
 }
 
 impl std::fmt::Debug for Activations {
@@ -191,9 +187,6 @@ impl Activations {
         let found = || -> TractResult<Activations> {
             Ok(Activations {
                 erf: Func::Erf.ew_f32()?,
-                max: Func::ReduceMax.reduce_f32()?,
-                exp_sum: Func::Softmax2.map_reduce_f32()?,
-                scale: Func::MulByScalar.ew_f32_param()?,
             })
         };
         found().map_err(invalid)
@@ -210,16 +203,30 @@ impl Activations {
         Ok(())
     }
 
-    /// Softmax over each `len`-wide row of `rows`, in place.
-    pub fn softmax_rows(&self, rows: &mut [f32], len: usize) -> Result<()> {
+    /// Softmax over each `len`-wide row of `rows`, in place. In a row whose largest entry is
+    /// above `floor`, entries at or below it (masked scores, whose weight underflows to zero)
+    /// are set to zero without an exponential.
+    /// Plain Rust: tract-linalg's exp-sum kernel sums a row's lanes in an order that depends on
+    /// the row's length and place in memory, and the same window must always score the same (an
+    /// explanation's effect is an exact difference of two scores).
+    pub fn softmax_rows(&self, rows: &mut [f32], len: usize, floor: f32) {
         for row in rows.chunks_mut(len) {
-            let max = self.max.run(row).map_err(failed)?;
-            let sum = self.exp_sum.run_with_params(row, max).map_err(failed)?;
-            self.scale
-                .run_with_params(row, sum.recip())
-                .map_err(failed)?;
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let floor = if max > floor {
+                floor
+            } else {
+                f32::NEG_INFINITY
+            };
+            let mut sum = 0.0;
+            for v in row.iter_mut() {
+                *v = if *v <= floor { 0.0 } else { (*v - max).exp() };
+                sum += *v;
+            }
+            let inverse = sum.recip();
+            for v in row.iter_mut() {
+                *v *= inverse;
+            }
         }
-        Ok(())
     }
 }
 

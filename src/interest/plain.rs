@@ -319,7 +319,9 @@ impl PlainEncoder {
                     *score = *score * scale + (causal + padding);
                 }
             }
-            self.kernels.softmax_rows(&mut s.scores, rows)?;
+            // A masked score is at most the mask value plus the largest score: its weight is 0.
+            self.kernels
+                .softmax_rows(&mut s.scores, rows, self.mask / 2.0);
             matmul(
                 &s.scores,
                 &s.head_value,

@@ -62,9 +62,9 @@ pub struct EncoderSpec {
 }
 
 impl EncoderSpec {
-    /// Checks the ranges the math needs against the bundle's width and window.
+    /// Checks the ranges the math needs against the bundle's width and window (`INVALID_MODEL`).
     pub fn check(&self, dims: usize, seq_len: usize) -> Result<()> {
-        let bad = |what: String| Err(Error::InvalidManifest(format!("`encoder.{what}")));
+        let bad = |what: String| Err(Error::InvalidModel(format!("manifest `encoder.{what}")));
         if self.blocks == 0 || self.blocks > MAX_BLOCKS {
             return bad(format!(
                 "blocks` must be 1 to {MAX_BLOCKS}, got {}",
