@@ -30,6 +30,7 @@ class EncoderConfig:
     attn_dropout: float = 0.5
     filter_c: int = 0  # BSARec's c: the low-pass keeps c // 2 + 1 frequencies; 0 = no frequency branch
     alpha: float = 0.7  # with the frequency branch: its weight against the attention's
+    activation: str = "gelu"  # the feed-forward layer's: "gelu" (exact) or "relu"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -64,7 +65,8 @@ class Block(nn.Module):
         self.att_drop = nn.Dropout(cfg.attn_dropout)
         self.drop = nn.Dropout(cfg.dropout)
         self.ln_att = nn.LayerNorm(d, eps=1e-12)
-        self.ffn = nn.Sequential(nn.Linear(d, cfg.ffn_mult * d), nn.GELU(), nn.Linear(cfg.ffn_mult * d, d))
+        activation = {"gelu": nn.GELU, "relu": nn.ReLU}[cfg.activation]
+        self.ffn = nn.Sequential(nn.Linear(d, cfg.ffn_mult * d), activation(), nn.Linear(cfg.ffn_mult * d, d))
         self.ln_ffn = nn.LayerNorm(d, eps=1e-12)
 
     def attention(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
