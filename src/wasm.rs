@@ -79,12 +79,22 @@ fn bundle_files(
     manifest: Vec<u8>,
     signature: Option<Vec<u8>>,
     files: &Object,
+    digests: Option<Object>,
 ) -> Result<BundleFiles, Error> {
     let mut bundle = BundleFiles {
         manifest,
         signature,
         ..BundleFiles::default()
     };
+    let digests = digests.map(|d| Object::entries(&d)).unwrap_or_default();
+    for entry in digests.iter() {
+        let entry = Array::from(&entry);
+        let (name, digest) = (entry.get(0).as_string(), entry.get(1).as_string());
+        let (Some(name), Some(digest)) = (name, digest) else {
+            return Err(invalid("digests", "must map file names to hex sha256 strings"));
+        };
+        bundle.digests.insert(name, digest);
+    }
     for entry in Object::entries(files).iter() {
         let entry = Array::from(&entry);
         let name = entry
@@ -109,9 +119,11 @@ pub struct WasmEngine {
 
 #[wasm_bindgen(js_class = Engine)]
 impl WasmEngine {
-    /// Verifies and loads a bundle. `files` maps file names (as in the manifest) to their bytes;
-    /// `publicKey`, when given, is the ed25519 key (64 hex digits) the manifest must be signed by;
-    /// `pricing`, the merchant's pricing settings (validated here).
+    /// Verifies and loads a bundle. `files` maps file names (as in the manifest) to their bytes
+    /// (those this build reads, at least); `publicKey`, when given, is the ed25519 key (64 hex
+    /// digits) the manifest must be signed by; `pricing`, the merchant's pricing settings
+    /// (validated here); `digests`, the hex sha256 of files the caller hashed from their bytes
+    /// already (the wrapper, with Web Crypto), so that none is hashed twice.
     #[wasm_bindgen(constructor)]
     pub fn new(
         manifest: Vec<u8>,
@@ -119,6 +131,7 @@ impl WasmEngine {
         files: &Object,
         #[wasm_bindgen(js_name = publicKey)] public_key: Option<String>,
         pricing: JsValue,
+        digests: Option<Object>,
     ) -> Result<WasmEngine, JsValue> {
         let key = public_key
             .as_deref()
@@ -127,7 +140,7 @@ impl WasmEngine {
             .map_err(js_error)?;
         let settings = pricing_settings(pricing).map_err(js_error)?;
         settings.validate().map_err(js_error)?;
-        let bundle = bundle_files(manifest, signature, files).map_err(js_error)?;
+        let bundle = bundle_files(manifest, signature, files, digests).map_err(js_error)?;
         let mut inner = Engine::load(bundle, key.as_ref()).map_err(js_error)?;
         inner.set_pricing(settings).map_err(js_error)?;
         Ok(WasmEngine {
@@ -208,6 +221,14 @@ impl WasmEngine {
     pub fn backend(&self) -> JsValue {
         to_js(&self.inner.borrow().backend()).unwrap_or(JsValue::UNDEFINED)
     }
+}
+
+/// Which models the ONNX build runs (an export only that build has: the wrapper tells the builds
+/// apart by their exports before it instantiates one).
+#[cfg(feature = "onnx")]
+#[wasm_bindgen(js_name = onnxRuntime)]
+pub fn onnx_runtime() -> String {
+    "interest.onnx and price.onnx, by tract-onnx".into()
 }
 
 /// The GPU build's additions (cargo feature `gpu`): the browser's WebGPU through wgpu.
