@@ -160,8 +160,8 @@ impl WasmEngine {
         to_js(&result)
     }
 
-    /// Quotes for `items` (an array of ids): `{ objective, minMargin, events, sessionKey }`, all
-    /// optional.
+    /// Quotes for `items` (an array of ids): `{ objective, minMargin, events, sessionKey,
+    /// explain }`, all optional.
     pub fn quote(&mut self, items: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
         let request = quote_request(items, options).map_err(js_error)?;
         let result = self
@@ -320,6 +320,7 @@ struct QuoteOptions {
     objective: Option<String>,
     min_margin: Option<f64>,
     session_key: Option<String>,
+    explain: bool,
 }
 
 fn quote_request(items: JsValue, options: JsValue) -> Result<QuoteRequest, Error> {
@@ -365,5 +366,6 @@ fn quote_request(items: JsValue, options: JsValue) -> Result<QuoteRequest, Error
         objective: Some(objective),
         events,
         session_key: parsed.session_key,
+        explain: parsed.explain,
     })
 }
