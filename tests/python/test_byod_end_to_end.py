@@ -1,0 +1,117 @@
+"""The bring-your-own-data command end to end on the small real export in tests/python/data: a key
+made, the files checked, a small model trained for one epoch, evaluated against the baselines,
+exported with its price head, signed and reported; then the same key signs a second run, and broken
+files stop the command before any training. Needs the training packages
+(`pip install -r models/training/requirements.txt`); skipped without them.
+
+    python3 -m unittest tests/python/test_byod_end_to_end.py -v
+"""
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+COMMAND = os.path.join(ROOT, "models", "training", "byod.py")
+DATA = os.path.join(HERE, "data")
+NEEDS = ("torch", "onnxruntime", "safetensors", "cryptography", "pandas")
+MISSING = [m for m in NEEDS if importlib.util.find_spec(m) is None]
+SMALL = ["--epochs", "1", "--d", "16", "--seq-len", "12", "--blocks", "1", "--threads", "1", "--seed", "3"]
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, COMMAND, *args], capture_output=True, text=True, timeout=900)
+
+
+@unittest.skipIf(MISSING, f"the training packages are not installed ({', '.join(MISSING)})")
+class EndToEnd(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp()
+        cls.key = os.path.join(cls.dir, "keys", "shop.key")
+        cls.out = os.path.join(cls.dir, "out")
+        cls.work = os.path.join(cls.dir, "work")
+        cls.first = run("--interactions", os.path.join(DATA, "interactions.csv"),
+                        "--catalogue", os.path.join(DATA, "catalogue.csv"), "--out", cls.out, "--key", cls.key,
+                        "--new-key", "--work", cls.work, "--model-version", "fixture-shop-1", *SMALL)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir)
+
+    def test_the_command_succeeds_and_prints_its_time(self):
+        self.assertEqual(self.first.returncode, 0, self.first.stderr[-3000:])
+        self.assertRegex(self.first.stdout, r"total time \d+ s")
+
+    def test_the_bundle_is_complete_and_its_signature_verifies(self):
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+        bundle = os.path.join(self.out, "bundle")
+        manifest = json.load(open(os.path.join(bundle, "manifest.json")))
+        self.assertEqual(set(manifest["files"]), {"interest.onnx", "items.safetensors", "items.json", "price.onnx"})
+        self.assertEqual(set(os.listdir(bundle)), set(manifest["files"]) | {"manifest.json", "manifest.sig"})
+        self.assertEqual(manifest["modelVersion"], "fixture-shop-1")
+        self.assertEqual(manifest["itemCount"], 30)
+        public = open(os.path.join(self.out, "public-key.txt")).read().strip()
+        self.assertEqual(public, open(self.key + ".pub").read().strip())
+        signed = open(os.path.join(bundle, "manifest.json"), "rb").read()
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(public)).verify(
+            open(os.path.join(bundle, "manifest.sig"), "rb").read(), signed)
+        self.assertEqual(os.stat(self.key).st_mode & 0o777, 0o600)
+        secret = open(self.key, "rb").read()
+        for name in os.listdir(bundle):
+            self.assertNotIn(secret.splitlines()[1], open(os.path.join(bundle, name), "rb").read())
+
+    def test_the_report_compares_with_the_baselines(self):
+        report = json.load(open(os.path.join(self.out, "report.json")))
+        test = report["quality"]["testWeeks"]
+        for ranking in ("model", "popularity", "buyItAgain", "buyItAgainRecentFirst"):
+            self.assertGreaterEqual(test[ranking]["HR@10"], 0.0)
+            self.assertLessEqual(test[ranking]["NDCG@10"], 1.0)
+        self.assertGreater(test["shoppers"], 0)
+        self.assertGreater(report["totalSeconds"], 0)
+        self.assertTrue(report["priceHead"]["paidPricesGiven"])
+        text = open(os.path.join(self.out, "report.md")).read()
+        self.assertIn("buy it again", text)
+        self.assertIn(report["publicKey"], text)
+
+    def test_a_second_run_signs_with_the_same_key_and_reuses_the_training(self):
+        again = run("--interactions", os.path.join(DATA, "interactions.csv"),
+                    "--catalogue", os.path.join(DATA, "catalogue.csv"), "--out", os.path.join(self.dir, "out2"),
+                    "--key", self.key, "--work", self.work, "--model-version", "fixture-shop-1", *SMALL)
+        self.assertEqual(again.returncode, 0, again.stderr[-3000:])
+        self.assertNotIn("epoch   1", again.stdout)  # the finished training is reused
+        self.assertEqual(open(os.path.join(self.dir, "out2", "public-key.txt")).read(),
+                         open(os.path.join(self.out, "public-key.txt")).read())
+
+    def test_new_key_over_an_existing_key_is_refused(self):
+        refused = run("--interactions", os.path.join(DATA, "interactions.csv"),
+                      "--catalogue", os.path.join(DATA, "catalogue.csv"), "--out", os.path.join(self.dir, "out3"),
+                      "--key", self.key, "--new-key")
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("exists", refused.stderr)
+
+    def test_broken_files_stop_before_training(self):
+        broken = os.path.join(self.dir, "broken.csv")
+        with open(os.path.join(DATA, "interactions.csv")) as f:
+            lines = f.read().splitlines()
+        lines[6] = lines[6].replace("purchase", "refund")
+        with open(broken, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        work = os.path.join(self.dir, "work-broken")
+        stopped = run("--interactions", broken, "--catalogue", os.path.join(DATA, "catalogue.csv"),
+                      "--out", os.path.join(self.dir, "out4"), "--key", os.path.join(self.dir, "k2"), "--new-key",
+                      "--work", work, *SMALL)
+        self.assertEqual(stopped.returncode, 2)
+        self.assertIn('broken.csv, line 7, column "type": \'refund\' is not one of view, cart, purchase', stopped.stderr)
+        self.assertFalse(os.path.exists(work))
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "k2")))  # no key made for a refused run
+
+
+if __name__ == "__main__":
+    unittest.main()
