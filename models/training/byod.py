@@ -335,17 +335,18 @@ def price_head(shop: Shop, bundle: str, seq_len: int, seed: int) -> tuple[bytes,
 
 
 def train(a: argparse.Namespace, shop: Shop) -> tuple[train_grocery.GroceryModel, dict, str]:
-    """train_grocery.fit on the shop in the work folder; the best epoch's model and checkpoint."""
+    """train_grocery.fit on the shop in the work folder; the best epoch's model, its checkpoint
+    (with the run's final state as `final_state`) and the folder."""
     settings = {k: v for k, v in sorted(vars(a).items()) if k not in SKIP_IN_DIGEST}
     key = hashlib.sha256(json.dumps({"data": shop.data.sha256, **settings}, sort_keys=True).encode()).hexdigest()
     work = a.work or os.path.join(os.path.expanduser("~/.cache/edgerec/byod"), key[:16])
     run = argparse.Namespace(**{**vars(a), "out": work, "items": shop.data.n_items,
                                 "held_out_share": float(shop.data.catalogue.held_out.mean())})
     torch.set_num_threads(a.threads)
-    model, _ = train_grocery.fit(run, shop.data)
+    model, state = train_grocery.fit(run, shop.data)
     ckpt = torch.load(os.path.join(work, "best.pt"), map_location="cpu", weights_only=False)
     model.load_state_dict(ckpt["model"])
-    return model.eval(), ckpt, work
+    return model.eval(), {**ckpt, "final_state": state}, work
 
 
 def export(a: argparse.Namespace, shop: Shop, model, ckpt: dict, bundle: str, version: str) -> dict:

@@ -56,8 +56,8 @@ def summary(a, shop, bundle: str, version: str, metrics: dict, events, public_ke
         "quality": {"validWeeks": metrics["validWeeks"], "testWeeks": metrics["testWeeks"],
                     "verdict": verdict(metrics["testWeeks"]), "newItems": metrics.get("newItems")},
         "priceHead": metrics["priceHead"],
-        "training": {"epochs": ckpt["state"]["epoch"], "bestEpoch": ckpt["state"]["best_epoch"],
-                     "checkpoints": work, "encoderParameters": ckpt["config"]},
+        "training": {"epochs": ckpt["final_state"]["epoch"], "bestEpoch": ckpt["state"]["best_epoch"],
+                     "seconds": round(ckpt["final_state"]["seconds"]), "checkpoints": work, "config": ckpt["config"]},
         "timings": steps,
         "totalSeconds": round(time.time() - started, 1),
     }
@@ -142,8 +142,9 @@ def markdown(r: dict) -> str:
               f'const rec = await Edgerec.create({{ bundle: "https://cdn.example/models/{r["modelVersion"]}/", '
               f'publicKey: "{r["publicKey"]}" }});',
               "```", "", "## How it was made", "",
-              f"Training epochs: {r['training']['epochs']} (the best on validation: epoch {r['training']['bestEpoch']}); "
-              f"checkpoints in `{r['training']['checkpoints']}`. Time per step:", ""]
+              f"Training epochs: {r['training']['epochs']} in {r['training']['seconds']:,} s (the best on validation: "
+              f"epoch {r['training']['bestEpoch']}); checkpoints in `{r['training']['checkpoints']}` (the same command "
+              "run again reuses them). Time per step of this run:", ""]
     lines += [f"- {name}: {seconds:.0f} s" for name, seconds in r["timings"].items()]
     lines += [f"- total: {r['totalSeconds']:.0f} s", "",
               "Every figure is in `report.json`; the bundle's `manifest.json` holds them too, with the command.", ""]
