@@ -215,14 +215,19 @@ class Shop:
             low_30d=np.array(cat.low_30d, dtype=np.float32),
             content_tokens=[content_tokens(*x) for x in zip(cat.names, cat.categories, cat.departments, cat.attributes)],
             held_out=held_out)
-        targets_only_purchases = frame[(frame.week < self.valid_first) | (frame.type == "purchase")]
-        stage = lambda first, last: sample_stage(grocery.stage(targets_only_purchases, first, last),  # noqa: E731
-                                                 a.eval_shoppers, a.seed)
         self.data = grocery.Grocery(
             catalogue=catalogue, train=sequences(training, a.horizon_days),
-            valid=stage(self.valid_first, self.test_first - 1), test=stage(self.test_first, self.weeks),
+            valid=self.stage(self.valid_first, self.test_first - 1, a.eval_shoppers, a.seed),
+            test=self.stage(self.test_first, self.weeks, a.eval_shoppers, a.seed),
             events=frame[["household", "row", "week", "basket", "day"]], sha256=sha)
         self.costs = cat.costs
+
+    def stage(self, first: int, last: int, size: int, seed: int) -> grocery.Stage:
+        """A stage's shoppers (a sample of at most `size`): as inputs every event before its first
+        week, as targets the items purchased in its weeks."""
+        frame = self.frame
+        events = frame[(frame.week < first) | (frame.type == "purchase")]  # views and carts are never targets
+        return sample_stage(grocery.stage(events, first, last), size, seed)
 
     def week_start(self, week: int) -> datetime:
         """When a week begins (UTC)."""

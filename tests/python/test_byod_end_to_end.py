@@ -24,6 +24,24 @@ MISSING = [m for m in NEEDS if importlib.util.find_spec(m) is None]
 SMALL = ["--epochs", "1", "--d", "16", "--seq-len", "12", "--blocks", "1", "--threads", "1", "--seed", "3"]
 
 
+ENGINE_CHECK = """
+import { readFileSync } from "node:fs";
+import { Edgerec } from "./dist/index.js";
+import { readBundleDir } from "./dist/node.js";
+const [dir, key] = process.argv.slice(1);
+const bundle = await readBundleDir(dir);
+const rec = await Edgerec.create({ bundle, publicKey: key, device: "cpu" });
+const items = JSON.parse(readFileSync(`${dir}/items.json`, "utf8"));
+rec.observeMany([{ type: "view", item: items[1].id, ts: Date.now() - 60000 },
+                 { type: "purchase", item: items[0].id, ts: Date.now() - 1000 }]);
+const top = await rec.recommend({ k: 5, explain: true });
+const quotes = await rec.quote(top.map((t) => t.item), { objective: "revenue" });
+const other = "ab".repeat(32);
+const refused = await Edgerec.create({ bundle, publicKey: other, device: "cpu" }).then(() => "loaded", (e) => e.code);
+console.log(JSON.stringify({ modelVersion: rec.modelVersion, top, quotes, refused }));
+"""
+
+
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, COMMAND, *args], capture_output=True, text=True, timeout=900)
 
@@ -89,6 +107,21 @@ class EndToEnd(unittest.TestCase):
         self.assertEqual(open(os.path.join(self.dir, "out2", "public-key.txt")).read(),
                          open(os.path.join(self.out, "public-key.txt")).read())
 
+    @unittest.skipUnless(os.path.exists(os.path.join(ROOT, "dist", "index.js")) and shutil.which("node"),
+                         "the package is not built (npm run build)")
+    def test_the_engine_loads_it_with_the_key_pinned(self):
+        public = open(os.path.join(self.out, "public-key.txt")).read().strip()
+        check = subprocess.run(["node", "--input-type=module", "-e", ENGINE_CHECK, os.path.join(self.out, "bundle"),
+                                public], capture_output=True, text=True, cwd=ROOT, timeout=120)
+        self.assertEqual(check.returncode, 0, check.stderr[-3000:])
+        result = json.loads(check.stdout.strip().splitlines()[-1])
+        self.assertEqual(result["modelVersion"], "fixture-shop-1")
+        self.assertEqual(len(result["top"]), 5)
+        self.assertEqual(len(result["quotes"]), 5)
+        for quote in result["quotes"]:
+            self.assertLessEqual(quote["price"], quote["listPrice"])
+        self.assertEqual(result["refused"], "BAD_SIGNATURE")
+
     def test_new_key_over_an_existing_key_is_refused(self):
         refused = run("--interactions", os.path.join(DATA, "interactions.csv"),
                       "--catalogue", os.path.join(DATA, "catalogue.csv"), "--out", os.path.join(self.dir, "out3"),
@@ -111,6 +144,29 @@ class EndToEnd(unittest.TestCase):
         self.assertIn('broken.csv, line 7, column "type": \'refund\' is not one of view, cart, purchase', stopped.stderr)
         self.assertFalse(os.path.exists(work))
         self.assertFalse(os.path.exists(os.path.join(self.dir, "k2")))  # no key made for a refused run
+
+
+@unittest.skipIf(MISSING, f"the training packages are not installed ({', '.join(MISSING)})")
+class Stages(unittest.TestCase):
+    def test_views_and_carts_are_inputs_never_targets(self):
+        sys.path.insert(0, os.path.dirname(COMMAND))
+        import byod
+        import byod_format
+
+        cat = byod_format.read_catalogue(os.path.join(DATA, "catalogue.csv"))
+        events = byod_format.read_interactions(os.path.join(DATA, "interactions.csv"), cat)
+        a = byod.parse_args(["--interactions", "-", "--catalogue", "-", "--out", "-", "--key", "-"])
+        plain = byod.Shop(cat, events, a, "test")
+        self.assertGreater(len(plain.data.valid.households), 0)
+        # the same events, every one of the validation weeks a view or a cart instead of a purchase
+        lo, hi = (plain.week_start(w).timestamp() for w in (plain.valid_first, plain.test_first))
+        events.types = [("view", "cart")[i % 2] if lo < t <= hi else kind
+                        for i, (t, kind) in enumerate(zip(events.timestamps, events.types))]
+        self.assertIn("view", events.types)
+        browsed = byod.Shop(cat, events, a, "test")
+        self.assertEqual(len(browsed.data.valid.households), 0)  # no purchase in those weeks: no target
+        self.assertEqual([len(x) for x in browsed.data.test.inputs], [len(x) for x in plain.data.test.inputs])
+        self.assertEqual(browsed.data.test.targets[0].tolist(), plain.data.test.targets[0].tolist())
 
 
 if __name__ == "__main__":
