@@ -146,6 +146,7 @@ function applySnapshot(snap) {
   if (!snap.pricing) $("objective").textContent = "No prices: this bundle has no price head";
   $("backend").textContent = snap.backend === "gpu" ? "WebGPU" : "CPU";
   renderRow("with-cart", "with-cart", snap.withCart);
+  renderRow("offers", "offers", snap.offers);
   renderRow("buy-again", "buy-again", snap.buyAgain.map((r) => ({ ...r, had: snap.had[r.item] })));
   renderRow("discover", "discover", snap.discover);
   $("discover").hidden = false;

@@ -10,6 +10,8 @@ import { displayName, pickVaried } from "./shelf.js";
 const ROW = 8;
 const PER_AISLE = 1;
 const POOL = 48;
+/** How many of the best new-to-you items are priced to find the shopper's offers. */
+const OFFER_POOL = 200;
 
 let rec;
 let store;
@@ -18,6 +20,23 @@ let aisleOf = new Map();
 let titleOf = new Map();
 let pricing = true;
 let pool = POOL;
+let offerPool = OFFER_POOL;
+
+/**
+ * The engine's quotes, with their explanations, under the shop's objective; none for a bundle
+ * without a price head (the shop then shows no prices). An item keeps its first price for the
+ * session, so quoting it again gives the same price.
+ */
+async function quotes(ids) {
+  if (!pricing || !ids.length) return [];
+  try {
+    return await rec.quote(ids, { objective: OBJECTIVE, explain: true });
+  } catch (e) {
+    if (e.code !== "PRICING_UNAVAILABLE") throw e;
+    pricing = false;
+    return [];
+  }
+}
 
 const ops = {
   async init({ device, bundleUrl }) {
@@ -33,6 +52,7 @@ const ops = {
     if (held.length) rec.observeMany(held);
     const items = await (await fetch(new URL("items.json", new URL(bundle, location.href)))).json();
     pool = Math.min(POOL, items.length);
+    offerPool = Math.min(OFFER_POOL, items.length);
     aisleOf = new Map(items.map((i) => [i.id, i.category ?? i.department ?? ""]));
     titleOf = new Map(items.map((i) => [i.id, displayName(i).title]));
     return { backend: rec.backend, modelVersion: rec.modelVersion, items, events: held.length, objective: OBJECTIVE, pricing: PRICING };
@@ -47,7 +67,8 @@ const ops = {
   /**
    * The rows a shopper sees, each ranked by the engine with its reasons: what goes with the cart
    * (ranked for the cart's items alone), what to buy again (ranked among the items bought or
-   * added before), and what to discover (ranked among items never touched); a row holds at most
+   * added before), offers (the best new-to-you items the engine priced below list for this
+   * shopper) and what to discover (ranked among items never touched); a row holds at most
    * PER_AISLE items of one aisle, no item appears in two rows, and no row but "buy again" shows
    * another size or variety of an item the shopper touched or another row shows (the same name).
    * Then a quote, with its explanation, for every item on screen.
@@ -83,20 +104,15 @@ const ops = {
       had[e.item][e.type === "purchase" ? "bought" : "added"] += 1;
     }
     const buyAgain = again.length ? row(await rec.recommend({ k: Math.min(pool, again.length), candidates: again, explain: true }), ROW, true) : [];
-    const discover = row(await rec.recommend({ k: pool, exclude: [...touched, ...taken], explain: true }));
+    const fresh = await rec.recommend({ k: offerPool, exclude: [...touched, ...taken], explain: true });
+    // Offers: the new-to-you items the engine priced below list for this shopper.
+    const freshQuotes = new Map((await quotes(fresh.map((r) => r.item))).map((q) => [q.item, q]));
+    const offers = row(fresh.filter((r) => freshQuotes.get(r.item)?.personalised), 6);
+    const discover = row(fresh.slice(0, pool));
 
-    const ids = [...new Set([...withCart, ...buyAgain, ...discover].map((r) => r.item).concat(shown, inCart))];
-    let quotes = [];
-    if (pricing) {
-      try {
-        quotes = await rec.quote(ids, { objective: OBJECTIVE, explain: true });
-      } catch (e) {
-        if (e.code !== "PRICING_UNAVAILABLE") throw e;
-        pricing = false; // a bundle without a price head: the shop shows no prices
-      }
-    }
+    const ids = [...new Set([...withCart, ...buyAgain, ...offers, ...discover].map((r) => r.item).concat(shown, inCart))];
     const hadShown = Object.fromEntries(buyAgain.map((r) => [r.item, had[r.item]]));
-    return { withCart, buyAgain, discover, had: hadShown, quotes, pricing, history: events.length, backend: rec.backend };
+    return { withCart, offers, buyAgain, discover, had: hadShown, quotes: await quotes(ids), pricing, history: events.length, backend: rec.backend };
   },
 
   events: () => store.all(),
