@@ -33,7 +33,8 @@ def verdict(test: dict) -> dict:
 def summary(a, shop, bundle: str, version: str, metrics: dict, events, public_key: str, work: str, ckpt: dict,
             steps: dict, started: float) -> dict:
     """Every figure of the report, as JSON."""
-    files = json.load(open(os.path.join(bundle, "manifest.json")))["files"]
+    with open(os.path.join(bundle, "manifest.json")) as f:
+        files = json.load(f)["files"]
     sizes = {name: entry["bytes"] for name, entry in files.items()}
     cat = shop.data.catalogue
     stamp = lambda t: datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M")  # noqa: E731

@@ -26,9 +26,9 @@ SMALL = ["--epochs", "1", "--d", "16", "--seq-len", "12", "--blocks", "1", "--th
 
 ENGINE_CHECK = """
 import { readFileSync } from "node:fs";
-import { Edgerec } from "./dist/index.js";
-import { readBundleDir } from "./dist/node.js";
-const [dir, key] = process.argv.slice(1);
+import { Edgerec } from "edgerec";  // the package itself, by its exports (Node's condition)
+import { readBundleDir } from "edgerec/node";
+const [dir, key, other] = process.argv.slice(1);
 const bundle = await readBundleDir(dir);
 const rec = await Edgerec.create({ bundle, publicKey: key, device: "cpu" });
 const items = JSON.parse(readFileSync(`${dir}/items.json`, "utf8"));
@@ -36,10 +36,15 @@ rec.observeMany([{ type: "view", item: items[1].id, ts: Date.now() - 60000 },
                  { type: "purchase", item: items[0].id, ts: Date.now() - 1000 }]);
 const top = await rec.recommend({ k: 5, explain: true });
 const quotes = await rec.quote(top.map((t) => t.item), { objective: "revenue" });
-const other = "ab".repeat(32);
 const refused = await Edgerec.create({ bundle, publicKey: other, device: "cpu" }).then(() => "loaded", (e) => e.code);
 console.log(JSON.stringify({ modelVersion: rec.modelVersion, top, quotes, refused }));
 """
+
+
+def read(*parts: str, mode: str = "r"):
+    """A file's text (or bytes, mode "rb"), the file closed."""
+    with open(os.path.join(*parts), mode) as f:
+        return f.read()
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -70,23 +75,23 @@ class EndToEnd(unittest.TestCase):
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
         bundle = os.path.join(self.out, "bundle")
-        manifest = json.load(open(os.path.join(bundle, "manifest.json")))
+        manifest = json.loads(read(os.path.join(bundle, "manifest.json")))
         self.assertEqual(set(manifest["files"]), {"interest.onnx", "items.safetensors", "items.json", "price.onnx"})
         self.assertEqual(set(os.listdir(bundle)), set(manifest["files"]) | {"manifest.json", "manifest.sig"})
         self.assertEqual(manifest["modelVersion"], "fixture-shop-1")
         self.assertEqual(manifest["itemCount"], 30)
-        public = open(os.path.join(self.out, "public-key.txt")).read().strip()
-        self.assertEqual(public, open(self.key + ".pub").read().strip())
-        signed = open(os.path.join(bundle, "manifest.json"), "rb").read()
+        public = read(os.path.join(self.out, "public-key.txt")).strip()
+        self.assertEqual(public, read(self.key + ".pub").strip())
+        signed = read(os.path.join(bundle, "manifest.json"), mode="rb")
         Ed25519PublicKey.from_public_bytes(bytes.fromhex(public)).verify(
-            open(os.path.join(bundle, "manifest.sig"), "rb").read(), signed)
+            read(os.path.join(bundle, "manifest.sig"), mode="rb"), signed)
         self.assertEqual(os.stat(self.key).st_mode & 0o777, 0o600)
-        secret = open(self.key, "rb").read()
+        secret = read(self.key, mode="rb")
         for name in os.listdir(bundle):
-            self.assertNotIn(secret.splitlines()[1], open(os.path.join(bundle, name), "rb").read())
+            self.assertNotIn(secret.splitlines()[1], read(os.path.join(bundle, name), mode="rb"))
 
     def test_the_report_compares_with_the_baselines(self):
-        report = json.load(open(os.path.join(self.out, "report.json")))
+        report = json.loads(read(os.path.join(self.out, "report.json")))
         test = report["quality"]["testWeeks"]
         for ranking in ("model", "popularity", "buyItAgain", "buyItAgainRecentFirst"):
             self.assertGreaterEqual(test[ranking]["HR@10"], 0.0)
@@ -94,7 +99,7 @@ class EndToEnd(unittest.TestCase):
         self.assertGreater(test["shoppers"], 0)
         self.assertGreater(report["totalSeconds"], 0)
         self.assertTrue(report["priceHead"]["paidPricesGiven"])
-        text = open(os.path.join(self.out, "report.md")).read()
+        text = read(os.path.join(self.out, "report.md"))
         self.assertIn("buy it again", text)
         self.assertIn(report["publicKey"], text)
 
@@ -104,15 +109,19 @@ class EndToEnd(unittest.TestCase):
                     "--key", self.key, "--work", self.work, "--model-version", "fixture-shop-1", *SMALL)
         self.assertEqual(again.returncode, 0, again.stderr[-3000:])
         self.assertNotIn("epoch   1", again.stdout)  # the finished training is reused
-        self.assertEqual(open(os.path.join(self.dir, "out2", "public-key.txt")).read(),
-                         open(os.path.join(self.out, "public-key.txt")).read())
+        self.assertEqual(read(os.path.join(self.dir, "out2", "public-key.txt")),
+                         read(os.path.join(self.out, "public-key.txt")))
 
     @unittest.skipUnless(os.path.exists(os.path.join(ROOT, "dist", "index.js")) and shutil.which("node"),
                          "the package is not built (npm run build)")
     def test_the_engine_loads_it_with_the_key_pinned(self):
-        public = open(os.path.join(self.out, "public-key.txt")).read().strip()
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+        public = read(os.path.join(self.out, "public-key.txt")).strip()
+        other = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
         check = subprocess.run(["node", "--input-type=module", "-e", ENGINE_CHECK, os.path.join(self.out, "bundle"),
-                                public], capture_output=True, text=True, cwd=ROOT, timeout=120)
+                                public, other], capture_output=True, text=True, cwd=ROOT, timeout=120)
         self.assertEqual(check.returncode, 0, check.stderr[-3000:])
         result = json.loads(check.stdout.strip().splitlines()[-1])
         self.assertEqual(result["modelVersion"], "fixture-shop-1")
