@@ -236,7 +236,8 @@ class Shop:
     def split(self) -> dict:
         """The stages' weeks and dates, for the manifest and the report."""
         day = lambda w: self.week_start(w).strftime("%Y-%m-%d")  # noqa: E731
-        first, last = (datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d") for t in (self.frame.ts.min(), self.end))
+        first, last = (datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d")
+                       for t in (self.frame.ts.min(), self.end))
         return {"trainWeeks": f"1-{self.valid_first - 1}", "validWeeks": f"{self.valid_first}-{self.test_first - 1}",
                 "testWeeks": f"{self.test_first}-{self.weeks}",
                 "dates": {"train": f"{first} to {day(self.valid_first)}",

@@ -298,7 +298,8 @@ def check_span(data: Interactions, path: str, test_weeks: int, valid_weeks: int,
     if weeks < needed:
         problems.append(Problem(path, None, "timestamp",
                                 f"the interactions span {weeks:.1f} weeks; at least {needed} are needed "
-                                f"({min_train_weeks} to train on, {valid_weeks} to validate, the last {test_weeks} to test)"))
+                                f"({min_train_weeks} to train on, {valid_weeks} to validate, "
+                                f"the last {test_weeks} to test)"))
     else:
         stages = {"training": (-math.inf, end - (test_weeks + valid_weeks) * 7 * DAY),
                   "validation": (end - (test_weeks + valid_weeks) * 7 * DAY, end - test_weeks * 7 * DAY),

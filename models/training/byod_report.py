@@ -105,7 +105,8 @@ def markdown(r: dict) -> str:
         f"For each of {test['shoppers']:,} shoppers who bought something in the test weeks, the 10 items ranked "
         "first from everything the shopper did before, against what they bought:",
         "",
-        "| ranking | shoppers who bought one of their 10 (HR@10) | NDCG@10 | share of their purchases in their 10 (Recall@10) |",
+        "| ranking | shoppers who bought one of their 10 (HR@10) | NDCG@10 "
+        "| share of their purchases in their 10 (Recall@10) |",
         "|---|---|---|---|",
         f"| **this bundle** | **{pct(test['model']['HR@10'])}** | **{test['model']['NDCG@10']:.3f}** | "
         f"**{pct(test['model']['Recall@10'])}** |",
@@ -119,7 +120,8 @@ def markdown(r: dict) -> str:
         w, wo = new["withContent"], new["withoutContent"]
         lines += ["", "## New items", "",
                   f"{new['heldOutItems']:,} items had no interactions in the training weeks; the model places them by "
-                  f"their name, category and attributes. Of the {w['newItemTargets']:,} test-week purchases of them by shoppers who "
+                  f"their name, category and attributes. Of the {w['newItemTargets']:,} test-week purchases of them "
+                  "by shoppers who "
                   f"had not bought them before, {pct(w['newItemRecall@10'])} were among that shopper's 10 new "
                   f"suggestions ({pct(wo['newItemRecall@10'])} without the names and attributes)."]
     ph = r["priceHead"]

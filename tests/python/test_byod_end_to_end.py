@@ -6,6 +6,7 @@ files stop the command before any training. Needs the training packages
 
     python3 -m unittest tests/python/test_byod_end_to_end.py -v
 """
+import csv
 import importlib.util
 import json
 import os
@@ -130,6 +131,32 @@ class EndToEnd(unittest.TestCase):
         for quote in result["quotes"]:
             self.assertLessEqual(quote["price"], quote["listPrice"])
         self.assertEqual(result["refused"], "BAD_SIGNATURE")
+
+    def test_costs_go_into_the_item_table(self):
+        import hashlib
+
+        import numpy as np
+        from safetensors.numpy import load_file
+
+        lines = read(DATA, "catalogue.csv").splitlines()
+        header = lines[0].split(",")
+        costed = os.path.join(self.dir, "costed.csv")
+        with open(costed, "w") as f:  # every item's cost: 60% of its list price
+            f.write(lines[0] + "\n")
+            for line in lines[1:]:
+                cells = next(csv.reader([line]))
+                cells[header.index("cost")] = f"{0.6 * float(cells[header.index('list_price')]):.2f}"
+                csv.writer(f, lineterminator="\n").writerow(cells)
+        out = os.path.join(self.dir, "out-costs")
+        done = run("--interactions", os.path.join(DATA, "interactions.csv"), "--catalogue", costed, "--out", out,
+                   "--key", self.key, "--work", os.path.join(self.dir, "work-costs"), *SMALL)
+        self.assertEqual(done.returncode, 0, done.stderr[-3000:])
+        table = load_file(os.path.join(out, "bundle", "items.safetensors"))
+        prices = table["list_price"]
+        self.assertTrue(np.allclose(table["cost"], np.round(0.6 * prices, 2), atol=0.006))
+        entry = json.loads(read(out, "bundle", "manifest.json"))["files"]["items.safetensors"]
+        self.assertEqual(entry["sha256"], hashlib.sha256(read(out, "bundle", "items.safetensors", mode="rb")).hexdigest())
+        self.assertNotIn("no costs", read(out, "report.md"))
 
     def test_new_key_over_an_existing_key_is_refused(self):
         refused = run("--interactions", os.path.join(DATA, "interactions.csv"),

@@ -6,7 +6,6 @@ named, and the intact pair must pass. Standard library only:
     python3 -m unittest discover -s tests/python -v
 """
 import csv
-import io
 import os
 import subprocess
 import sys
