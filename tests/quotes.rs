@@ -297,3 +297,29 @@ fn explained_quotes_carry_the_curve_guardrails_and_objective_that_chose_them() {
         "{json}"
     );
 }
+
+#[test]
+fn a_remembered_quote_keeps_the_explanation_of_the_moment_it_was_priced() {
+    let mut engine = grocery();
+    let items = ids(&engine, 40);
+    let explained = |items: &[String]| QuoteRequest {
+        explain: true,
+        ..request(items.to_vec())
+    };
+    engine.observe(&purchases(&items[..3]), NOW_MS).unwrap();
+    let first = engine.quote(&explained(&items), NOW_MS).unwrap();
+    engine.observe(&purchases(&items[20..40]), NOW_MS).unwrap();
+    let again = engine.quote(&explained(&items), NOW_MS).unwrap();
+    assert_eq!(first, again, "the same prices and the same explanations");
+    engine.forget();
+    engine.observe(&purchases(&items[20..40]), NOW_MS).unwrap();
+    let fresh = engine.quote(&explained(&items), NOW_MS).unwrap();
+    assert!(
+        fresh
+            .iter()
+            .zip(&first)
+            .any(|(f, e)| f.explanation.as_ref().unwrap().interest
+                != e.explanation.as_ref().unwrap().interest),
+        "after forget, the items are priced anew for the new history"
+    );
+}
