@@ -155,7 +155,7 @@ def parse_timestamp(text: str) -> float | None:
     if re.fullmatch(r"\d{13}", text):
         return int(text) / 1000.0
     try:
-        stamp = datetime.fromisoformat(text)
+        stamp = datetime.fromisoformat(re.sub(r"[Zz]$", "+00:00", text))  # Python before 3.11 reads no Z
     except ValueError:
         return None
     if stamp.tzinfo is None:

@@ -5,6 +5,8 @@ named, and the intact pair must pass. Standard library only:
 
     python3 -m unittest discover -s tests/python -v
 """
+from __future__ import annotations
+
 import csv
 import os
 import subprocess
