@@ -1,7 +1,8 @@
 // The demo shop's page: renders the rows, the aisles, prices and the cart; every computation runs
 // in the Web Worker (worker.js), so the page never stalls. The URL's ?device=auto|gpu|cpu picks
-// where scoring runs (default auto); ?bundle=/path/ loads another bundle from this server
-// (scripts/serve-shop.mjs --bundle sets it).
+// where scoring runs (default auto); ?bundle=/path/ loads another bundle from this server and
+// ?key= (64 hex digits) pins the ed25519 key its manifest must be signed with
+// (scripts/serve-shop.mjs --bundle sets both).
 import { aislePicture } from "./pictures.js";
 import { merchantView } from "./merchant.js";
 import { OBJECTIVE_LABEL } from "./settings.js";
@@ -54,7 +55,7 @@ function showProgress(loaded, total) {
 
 function showError(e) {
   $("error").hidden = false;
-  $("error").textContent = `Something went wrong: ${e.message}`;
+  $("error").textContent = `Something went wrong: ${e.message}${e.code ? ` (${e.code})` : ""}`;
 }
 
 let toastTimer;
@@ -294,11 +295,12 @@ function bundleUrl() {
 
 async function start() {
   const device = new URLSearchParams(location.search).get("device") ?? "auto";
-  const ready = await call("init", { device, bundleUrl: bundleUrl() });
+  const publicKey = new URLSearchParams(location.search).get("key") ?? undefined;
+  const ready = await call("init", { device, bundleUrl: bundleUrl(), publicKey });
   $("progress").hidden = true;
   state.items = ready.items;
   state.byId = new Map(ready.items.map((i) => [i.id, i]));
-  $("model").textContent = `model ${ready.modelVersion}`;
+  $("model").textContent = `model ${ready.modelVersion}${publicKey ? " · signature verified" : ""}`;
   $("objective").textContent = `Prices: personalised for ${OBJECTIVE_LABEL[ready.objective]}, at most ${Math.round(100 * ready.pricing.maxDiscount)}% off`;
   $("objective").dataset.objective = ready.objective;
   const aisles = [...new Set(ready.items.map((i) => i.category).filter(Boolean))].sort();

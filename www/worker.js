@@ -39,12 +39,13 @@ async function quotes(ids) {
 }
 
 const ops = {
-  async init({ device, bundleUrl }) {
+  async init({ device, bundleUrl, publicKey }) {
     bundle = bundleUrl;
     store = await openEventStore();
     rec = await Edgerec.create({
       bundle,
       device,
+      publicKey,
       pricing: PRICING,
       onProgress: (p) => postMessage({ type: "progress", loaded: p.loaded, total: p.total }),
     });

@@ -7,7 +7,7 @@
 // cart survives the reload, that forget leaves nothing, and that the only requests are the page,
 // the package and the bundle. Screenshots go to tests/browser/out/.
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
@@ -236,10 +236,20 @@ for (const webgpu of [false, true]) {
   });
 }
 
-test("the shop on another bundle (?bundle=, as serve-shop --bundle opens it): the fixture, without a price head", async () => {
+test("the shop on another bundle (?bundle= and ?key=, as serve-shop --bundle opens it): the fixture, signed, without a price head", async () => {
+  const { publicKey } = JSON.parse(await readFile(new URL("../../models/fixture/expected.json", import.meta.url), "utf8"));
   const context = await launch({ webgpu: false });
   try {
-    const { page, requests, problems } = await openShop(context, "?bundle=/models/fixture/&device=cpu");
+    // A key that is not the signer's: the bundle is refused, and the page says why.
+    const wrong = publicKey.replace(/^./, (c) => (c === "0" ? "1" : "0"));
+    const refused = await context.newPage();
+    await refused.goto(`${server.url}/www/?bundle=/models/fixture/&device=cpu&key=${wrong}`);
+    await refused.waitForSelector("#error:not([hidden])", { timeout: 60_000 });
+    assert.match(await refused.textContent("#error"), /BAD_SIGNATURE/);
+    await refused.close();
+
+    const { page, requests, problems } = await openShop(context, `?bundle=/models/fixture/&device=cpu&key=${publicKey}`);
+    assert.match(await page.textContent("#model"), /signature verified$/);
     assert.equal(await page.textContent("#objective"), "No prices: this bundle has no price head");
     const first = await rows(page);
     assert.equal(first.length, 8, "a row of eight, though the fixture has three aisles");
