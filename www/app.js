@@ -185,6 +185,7 @@ function openProduct(id) {
   $("product-size").textContent = [name.size, name.storeBrand ? "store brand" : null].filter(Boolean).join(" · ");
   $("product-price").replaceWith(Object.assign(priceBlock(id), { id: "product-price" }));
   renderMerchant();
+  renderCart();
   $("product").showModal();
   record([{ type: "view", item: id, ts: Date.now() }]);
 }
@@ -241,6 +242,9 @@ function renderCart() {
     const n = inCart(button.closest(".card").dataset.item);
     button.textContent = n ? `Add (${n} in cart)` : "Add to cart";
   }
+  // The product page's button says so too (the message is behind the open dialog).
+  const n = state.open ? inCart(state.open) : 0;
+  $("product-add").textContent = n ? `Added: ${n} in cart · add one more` : "Add to cart";
 }
 
 async function checkout() {

@@ -157,6 +157,7 @@ for (const webgpu of [false, true]) {
       await shot(page, "merchant", webgpu);
       await page.click("#product-add");
       await page.waitForFunction(() => document.querySelector("#cart-count").textContent === "2");
+      assert.equal(await page.textContent("#product-add"), "Added: 1 in cart · add one more");
       await page.click("#product button[data-close]");
       const afterBacon = await changedFrom(page, afterMilk);
 
