@@ -10,7 +10,7 @@
 // bring-your-own-data command writes it), else none; with one, the page is opened with &key=
 // and refuses a bundle whose signature does not verify (BAD_SIGNATURE).
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, symlink } from "node:fs/promises";
+import { mkdtemp, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -39,6 +39,11 @@ if (values.bundle) {
   }
   // A root of links: the repository's www/, dist/, pkg/ and pkg-gpu/, and the bundle at /bundle/.
   root = await mkdtemp(join(tmpdir(), "edgerec-shop-"));
+  const links = root;
+  for (const signal of ["SIGINT", "SIGTERM"]) {
+    // The links only: rm does not follow them into the repository or the bundle.
+    process.on(signal, () => rm(links, { recursive: true, force: true }).finally(() => process.exit(0)));
+  }
   for (const dir of ["www", "dist", "pkg", "pkg-gpu", "models"]) await symlink(join(repo, dir), join(root, dir));
   await symlink(bundle, join(root, "bundle"));
   query = "?bundle=/bundle/";
