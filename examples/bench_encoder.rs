@@ -8,7 +8,9 @@
 
 use std::time::Instant;
 
+use edgerec::bundle::VerifiedBundle;
 use edgerec::interest::InterestModel;
+use edgerec::BundleFiles;
 use tract_onnx::prelude::*;
 
 #[path = "support/encoder_bench.rs"]

@@ -152,6 +152,7 @@ fn simulate(args: &Args) -> Result<Vec<Outcome>, String> {
                         objective: Some(args.objective),
                         events: Some(before),
                         session_key: Some(format!("{household}/{week}")),
+                        explain: false,
                     },
                     now,
                 )

@@ -114,7 +114,8 @@ export class Edgerec {
   /**
    * Personalised prices for `items` inside the merchant's guardrails, one per item in order. An
    * item keeps its first price for the rest of the session (or `sessionKey`). Needs a bundle with
-   * a price head (`PRICING_UNAVAILABLE` otherwise).
+   * a price head (`PRICING_UNAVAILABLE` otherwise). With `explain: true`, each quote carries its
+   * `explanation`: the demand curve, each guardrail's bound and the objective it was priced with.
    */
   async quote(items: string[], options: QuoteOptions = {}): Promise<Quote[]> {
     return rethrowing(() => this.#live().quote(items, options)) as Quote[];

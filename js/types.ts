@@ -101,6 +101,8 @@ export interface QuoteOptions {
   events?: ShopperEvent[];
   /** An edge caller's session: an item keeps its first price for the same key. Default: the engine's session. */
   sessionKey?: string;
+  /** Give each quote its `explanation`: the demand curve, the guardrails' bounds and the objective. Default false. */
+  explain?: boolean;
 }
 
 /** One item's price. */
@@ -121,6 +123,45 @@ export interface Quote {
   disclosure: string | null;
   /** Why: `PERSONAL_DISCOUNT`, `LIST_PRICE_BEST`, `GUARDRAILS_INFEASIBLE`, `MODEL_OUTPUT_UNUSABLE` or `OBJECTIVE_INFEASIBLE`. */
   reason: string;
+  /**
+   * With `explain: true`: what the price was computed from, as it was when the item was first
+   * priced in the session.
+   */
+  explanation?: QuoteExplanation;
+}
+
+/** What a quote was computed from (`quote(items, { explain: true })`). Amounts in currency units. */
+export interface QuoteExplanation {
+  /** The objective the price serves. */
+  objective: "margin" | "revenue" | "conversion";
+  /**
+   * The price head's demand curve for this item and shopper, P(buy at p) =
+   * 1 / (1 + exp(−(base − elasticity · ln(p / listPrice)))); null when its outputs were unusable.
+   */
+  curve: { base: number; elasticity: number } | null;
+  /** The engine's interest score for the item: the head's only input about the shopper. */
+  interest: number | null;
+  /** The cost assumed: the catalogue's, or listPrice × `defaultCostRatio`. */
+  cost: number;
+  /** Each guardrail's bound on the price. */
+  guardrails: {
+    /** The list price: no quote is above it. */
+    ceiling: number;
+    /** cost × (1 + `minMargin`). */
+    minMarginPrice: number;
+    /** listPrice × (1 − `maxDiscount`). */
+    maxDiscountPrice: number;
+    /** listPrice × `floorRatio`. */
+    floorPrice: number;
+    /** The binding lower bound: the highest of the three above. */
+    lowest: number;
+    /** The 30-day low: the only reference a discount is shown against. */
+    reference: number;
+    /** The conversion objective's bound, cost × (1 + its `minMargin`); absent for the others. */
+    objectiveMinPrice?: number | null;
+  };
+  /** The cent endings a personalised price may have. */
+  priceEndings: number[];
 }
 
 /** Options of `recommend`. */

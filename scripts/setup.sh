@@ -25,6 +25,12 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
+# Python 3 for the bring-your-own-data tests (standard library only).
+if ! command -v python3 >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3
+fi
+
 # Not `npm ci`: it wants lock entries for every platform's optional binaries of deno and workerd,
 # which the registry here does not serve; `npm install` installs the locked versions all the same.
 npm install --no-audit --no-fund

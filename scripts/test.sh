@@ -7,4 +7,8 @@ cargo test --locked
 # The GPU path on native wgpu over Vulkan (lavapipe here), against the CPU path.
 cargo test --locked --features gpu --test gpu_ranking
 npm run build
+# The bring-your-own-data checks on broken files (standard library only); the end-to-end test
+# (after the build: it loads the bundle in the package) runs where the training packages are
+# installed and is skipped elsewhere.
+python3 -m unittest discover -s tests/python
 node --test tests/js/ tests/browser/ tests/edge/

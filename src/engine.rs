@@ -126,6 +126,8 @@ pub struct QuoteRequest {
     /// Whose session the prices belong to, for an edge caller: an item keeps its first price
     /// for the same key. Without it, the engine's own session.
     pub session_key: Option<String>,
+    /// Give each quote its `explanation` (demand curve, guardrail bounds, objective).
+    pub explain: bool,
 }
 
 /// A recommendation request checked and encoded, waiting to be ranked (see [`Engine::plan`]).
@@ -448,9 +450,15 @@ impl Engine {
         let cost_ratio = self.pricer.settings().default_cost_ratio;
         let costs = self.catalog.prices().cost.as_deref();
         let mut quotes = Vec::with_capacity(n);
-        for ((id, &row), curve) in request.items.iter().zip(&rows).zip(curves) {
+        for (((id, &row), curve), context) in
+            request.items.iter().zip(&rows).zip(curves).zip(&contexts)
+        {
             if let Some(earlier) = self.pricer.remembered(&session, row) {
-                quotes.push(earlier.clone());
+                let mut quote = earlier.clone();
+                if !request.explain {
+                    quote.explanation = None;
+                }
+                quotes.push(quote);
                 continue;
             }
             let list_cents = to_cents(f64::from(list[row])).unwrap_or(0).max(1);
@@ -463,8 +471,14 @@ impl Engine {
                     .unwrap_or(list_cents)
                     .max(1),
             };
-            let quote = self.pricer.quote(id, &prices, curve, objective);
+            let mut quote = self.pricer.quote(id, &prices, curve, objective);
+            if let Some(explanation) = quote.explanation.as_mut() {
+                explanation.interest = Some(context.interest);
+            }
             self.pricer.remember(&session, row, quote.clone());
+            if !request.explain {
+                quote.explanation = None;
+            }
             quotes.push(quote);
         }
         Ok(quotes)

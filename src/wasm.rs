@@ -91,7 +91,10 @@ fn bundle_files(
         let entry = Array::from(&entry);
         let (name, digest) = (entry.get(0).as_string(), entry.get(1).as_string());
         let (Some(name), Some(digest)) = (name, digest) else {
-            return Err(invalid("digests", "must map file names to hex sha256 strings"));
+            return Err(invalid(
+                "digests",
+                "must map file names to hex sha256 strings",
+            ));
         };
         bundle.digests.insert(name, digest);
     }
@@ -173,8 +176,8 @@ impl WasmEngine {
         to_js(&result)
     }
 
-    /// Quotes for `items` (an array of ids): `{ objective, minMargin, events, sessionKey }`, all
-    /// optional.
+    /// Quotes for `items` (an array of ids): `{ objective, minMargin, events, sessionKey,
+    /// explain }`, all optional.
     pub fn quote(&mut self, items: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
         let request = quote_request(items, options).map_err(js_error)?;
         let result = self
@@ -341,6 +344,7 @@ struct QuoteOptions {
     objective: Option<String>,
     min_margin: Option<f64>,
     session_key: Option<String>,
+    explain: bool,
 }
 
 fn quote_request(items: JsValue, options: JsValue) -> Result<QuoteRequest, Error> {
@@ -386,5 +390,6 @@ fn quote_request(items: JsValue, options: JsValue) -> Result<QuoteRequest, Error
         objective: Some(objective),
         events,
         session_key: parsed.session_key,
+        explain: parsed.explain,
     })
 }

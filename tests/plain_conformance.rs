@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "onnx")]
 use edgerec::bundle::VerifiedBundle;
 use edgerec::interest::plain::PlainEncoder;
 use edgerec::interest::spec::EncoderSpec;
@@ -15,6 +16,7 @@ use edgerec::interest::{onnx::OnnxEncoder, InterestModel};
 use edgerec::pricing::head::{onnx::OnnxHead, plain::PlainHead};
 #[cfg(feature = "onnx")]
 use edgerec::pricing::ItemContext;
+#[cfg(feature = "onnx")]
 use edgerec::BundleFiles;
 use serde::Deserialize;
 

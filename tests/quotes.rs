@@ -224,3 +224,102 @@ fn the_catalogues_costs_replace_the_default_assumption() {
     let err = Engine::load(with_f32_column(grocery_files(), "cost", &bad), None).unwrap_err();
     assert_eq!(err.code(), "INVALID_CATALOG", "{err}");
 }
+
+#[test]
+fn explained_quotes_carry_the_curve_guardrails_and_objective_that_chose_them() {
+    let mut engine = grocery();
+    let items = ids(&engine, 300);
+    engine.observe(&purchases(&items[..12]), NOW_MS).unwrap();
+    let settings = engine.pricing().clone();
+    let plain = engine.quote(&request(items[..5].to_vec()), NOW_MS).unwrap();
+    for q in &plain {
+        assert!(q.explanation.is_none(), "{q:?}");
+        let json = serde_json::to_value(q).unwrap();
+        assert!(json.get("explanation").is_none(), "{json}");
+    }
+    let explained = QuoteRequest {
+        objective: Some(Objective::Revenue),
+        explain: true,
+        ..request(items.clone())
+    };
+    let quotes = engine.quote(&explained, NOW_MS).unwrap();
+    assert_eq!(
+        quotes[..5]
+            .iter()
+            .map(|q| (q.price, q.reason))
+            .collect::<Vec<_>>(),
+        plain
+            .iter()
+            .map(|q| (q.price, q.reason))
+            .collect::<Vec<_>>(),
+        "asking for the explanation changes no price"
+    );
+    let mut discounted = 0;
+    for q in &quotes[5..] {
+        let e = q.explanation.as_ref().expect("an explanation when asked");
+        assert_eq!(e.objective, "revenue");
+        assert!(e.interest.is_some_and(f32::is_finite), "{e:?}");
+        let g = &e.guardrails;
+        assert_eq!(g.ceiling, q.list_price, "{q:?}");
+        assert_eq!(g.reference, q.reference_price, "{q:?}");
+        assert!((e.cost - q.list_price * settings.default_cost_ratio).abs() < 1e-4);
+        assert!((g.min_margin_price - e.cost * (1.0 + settings.min_margin)).abs() < 1e-9);
+        assert!((g.max_discount_price - q.list_price * (1.0 - settings.max_discount)).abs() < 1e-6);
+        assert_eq!(g.floor_price, 0.0);
+        assert_eq!(g.lowest, g.min_margin_price.max(g.max_discount_price));
+        assert!(q.price <= g.ceiling && (!q.personalised || q.price >= g.lowest - 1e-9));
+        let curve = e.curve.expect("the shipped head's outputs are usable");
+        assert!(curve.elasticity > 0.0);
+        // The curve and bounds reproduce the choice: no allowed price earns more revenue.
+        let list = (q.list_price * 100.0).round() as i64;
+        let revenue = |cents: i64| {
+            let x = curve.base - curve.elasticity * (cents as f64 / list as f64).ln();
+            cents as f64 / (1.0 + (-x).exp())
+        };
+        let chosen = (q.price * 100.0).round() as i64;
+        let lowest = (g.lowest * 100.0 - 1e-6).ceil() as i64;
+        for cents in (lowest..=list).filter(|c| e.price_endings.contains(&((c % 100) as u8))) {
+            assert!(
+                revenue(chosen) >= revenue(cents) - 1e-9,
+                "{q:?}: {cents} earns more"
+            );
+        }
+        discounted += usize::from(q.reason == "PERSONAL_DISCOUNT");
+    }
+    assert!(discounted > 0, "the revenue objective discounts somewhere");
+    let json = serde_json::to_value(&quotes[5]).unwrap();
+    assert!(
+        json["explanation"]["guardrails"]["minMarginPrice"].is_number(),
+        "{json}"
+    );
+    assert!(
+        json["explanation"]["curve"]["elasticity"].is_number(),
+        "{json}"
+    );
+}
+
+#[test]
+fn a_remembered_quote_keeps_the_explanation_of_the_moment_it_was_priced() {
+    let mut engine = grocery();
+    let items = ids(&engine, 40);
+    let explained = |items: &[String]| QuoteRequest {
+        explain: true,
+        ..request(items.to_vec())
+    };
+    engine.observe(&purchases(&items[..3]), NOW_MS).unwrap();
+    let first = engine.quote(&explained(&items), NOW_MS).unwrap();
+    engine.observe(&purchases(&items[20..40]), NOW_MS).unwrap();
+    let again = engine.quote(&explained(&items), NOW_MS).unwrap();
+    assert_eq!(first, again, "the same prices and the same explanations");
+    engine.forget();
+    engine.observe(&purchases(&items[20..40]), NOW_MS).unwrap();
+    let fresh = engine.quote(&explained(&items), NOW_MS).unwrap();
+    assert!(
+        fresh
+            .iter()
+            .zip(&first)
+            .any(|(f, e)| f.explanation.as_ref().unwrap().interest
+                != e.explanation.as_ref().unwrap().interest),
+        "after forget, the items are priced anew for the new history"
+    );
+}

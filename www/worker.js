@@ -1,40 +1,119 @@
-// The shop's engine, off the main thread: edgerec on the grocery bundle, the shopper's events in
-// IndexedDB. The page sends { id, op, args } and gets { id, result } or { id, error }.
+// The shop's engine, off the main thread: edgerec on a bundle (the grocery bundle unless the page
+// names another), the shopper's events in IndexedDB. The page sends { id, op, args } and gets
+// { id, result } or { id, error }.
 import { Edgerec } from "/dist/index.js";
 import { openEventStore } from "./store.js";
+import { OBJECTIVE, PRICING } from "./settings.js";
+import { displayName, pickVaried } from "./shelf.js";
 
-const BUNDLE = "/models/grocery/";
-const RECOMMENDED = 8;
-const OBJECTIVE = "revenue"; // the demo's pricing objective; docs/pricing.md says why
+/** Cards per row, the most per aisle in a row, and how many ranked items a row picks from. */
+const ROW = 8;
+const PER_AISLE = 1;
+const POOL = 48;
+/** How many of the best new-to-you items are priced to find the shopper's offers. */
+const OFFER_POOL = 200;
+
 let rec;
 let store;
+let bundle;
+let aisleOf = new Map();
+let titleOf = new Map();
+let pricing = true;
+let pool = POOL;
+let offerPool = OFFER_POOL;
+
+/**
+ * The engine's quotes, with their explanations, under the shop's objective; none for a bundle
+ * without a price head (the shop then shows no prices). An item keeps its first price for the
+ * session, so quoting it again gives the same price.
+ */
+async function quotes(ids) {
+  if (!pricing || !ids.length) return [];
+  try {
+    return await rec.quote(ids, { objective: OBJECTIVE, explain: true });
+  } catch (e) {
+    if (e.code !== "PRICING_UNAVAILABLE") throw e;
+    pricing = false;
+    return [];
+  }
+}
 
 const ops = {
-  async init({ device }) {
+  async init({ device, bundleUrl, publicKey }) {
+    bundle = bundleUrl;
     store = await openEventStore();
     rec = await Edgerec.create({
-      bundle: BUNDLE,
+      bundle,
       device,
+      publicKey,
+      pricing: PRICING,
       onProgress: (p) => postMessage({ type: "progress", loaded: p.loaded, total: p.total }),
     });
     const held = await store.all();
     if (held.length) rec.observeMany(held);
-    const items = await (await fetch(`${BUNDLE}items.json`)).json();
-    return { backend: rec.backend, modelVersion: rec.modelVersion, items, events: held.length };
+    const items = await (await fetch(new URL("items.json", new URL(bundle, location.href)))).json();
+    pool = Math.min(POOL, items.length);
+    offerPool = Math.min(OFFER_POOL, items.length);
+    aisleOf = new Map(items.map((i) => [i.id, i.category ?? i.department ?? ""]));
+    titleOf = new Map(items.map((i) => [i.id, displayName(i).title]));
+    return { backend: rec.backend, modelVersion: rec.modelVersion, items, events: held.length, objective: OBJECTIVE, pricing: PRICING };
   },
 
-  async observe({ events, shown }) {
+  async observe({ events, shown, cart }) {
     rec.observeMany(events); // throws (and stores nothing) if any event is invalid
     await store.add(events);
-    return ops.snapshot({ shown });
+    return ops.snapshot({ shown, cart });
   },
 
-  /** Recommendations with their reasons, and quotes for them and for the items on screen. */
-  async snapshot({ shown }) {
-    const recommended = await rec.recommend({ k: RECOMMENDED, explain: true });
-    const ids = [...new Set([...recommended.map((r) => r.item), ...shown])];
-    const quotes = await rec.quote(ids, { objective: OBJECTIVE });
-    return { recommended, quotes, backend: rec.backend };
+  /**
+   * The rows a shopper sees, each ranked by the engine with its reasons: what goes with the cart
+   * (ranked for the cart's items alone), what to buy again (ranked among the items bought or
+   * added before), offers (the best new-to-you items the engine priced below list for this
+   * shopper) and what to discover (ranked among items never touched); a row holds at most
+   * PER_AISLE items of one aisle, no item appears in two rows, and no row but "buy again" shows
+   * another size or variety of an item the shopper touched or another row shows (the same name).
+   * Then a quote, with its explanation, for every item on screen.
+   */
+  async snapshot({ shown = [], cart = [] }) {
+    const events = rec.events;
+    const touched = [...new Set(events.map((e) => e.item))];
+    const bought = [...new Set(events.filter((e) => e.type !== "view").map((e) => e.item))];
+    const inCart = cart.map((l) => l.item);
+    const taken = new Set(inCart);
+    const names = new Set(touched.map((id) => titleOf.get(id)));
+    const row = (ranked, n = ROW, sameNames = false) => {
+      const fresh = ranked.filter((r) => !taken.has(r.item) && (sameNames || !names.has(titleOf.get(r.item))));
+      const once = fresh.filter((r, i) => fresh.findIndex((o) => titleOf.get(o.item) === titleOf.get(r.item)) === i);
+      const picked = pickVaried(once, (r) => aisleOf.get(r.item), n, PER_AISLE);
+      for (const r of picked) {
+        taken.add(r.item);
+        names.add(titleOf.get(r.item));
+      }
+      return picked;
+    };
+
+    let withCart = [];
+    if (cart.length) {
+      const cartEvents = cart.map((l) => ({ type: "cart", item: l.item, ts: l.ts }));
+      withCart = row(await rec.recommend({ k: pool, events: cartEvents, exclude: inCart, explain: true }), 6);
+    }
+    const again = bought.filter((id) => !taken.has(id));
+    const had = {};
+    for (const e of events) {
+      if (e.type === "view") continue;
+      had[e.item] ??= { bought: 0, added: 0 };
+      had[e.item][e.type === "purchase" ? "bought" : "added"] += 1;
+    }
+    const buyAgain = again.length ? row(await rec.recommend({ k: Math.min(pool, again.length), candidates: again, explain: true }), ROW, true) : [];
+    const fresh = await rec.recommend({ k: offerPool, exclude: [...touched, ...taken], explain: true });
+    // Offers: the new-to-you items the engine priced below list for this shopper.
+    const freshQuotes = new Map((await quotes(fresh.map((r) => r.item))).map((q) => [q.item, q]));
+    const offers = row(fresh.filter((r) => freshQuotes.get(r.item)?.personalised), 6);
+    const discover = row(fresh.slice(0, pool));
+
+    const ids = [...new Set([...withCart, ...buyAgain, ...offers, ...discover].map((r) => r.item).concat(shown, inCart))];
+    const hadShown = Object.fromEntries(buyAgain.map((r) => [r.item, had[r.item]]));
+    return { withCart, offers, buyAgain, discover, had: hadShown, quotes: await quotes(ids), pricing, history: events.length, backend: rec.backend };
   },
 
   events: () => store.all(),

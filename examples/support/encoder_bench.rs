@@ -3,15 +3,10 @@
 
 use std::time::Duration;
 
-use edgerec::bundle::VerifiedBundle;
-use edgerec::BundleFiles;
-
 /// A bundle's encoder as the benchmarks read it.
 pub struct EncoderBench {
     /// The bundle folder.
     pub bundle: String,
-    /// The bundle, verified.
-    pub verified: VerifiedBundle,
     /// The bundle's `interest.onnx`.
     pub onnx: Vec<u8>,
     /// The encoder's window length (the manifest's `seqLen`).
@@ -55,10 +50,8 @@ impl EncoderBench {
             .into());
         }
         let onnx = std::fs::read(format!("{bundle}/interest.onnx"))?;
-        let verified = VerifiedBundle::verify(BundleFiles::read_dir(bundle.as_ref())?, None)?;
         Ok(Self {
             bundle,
-            verified,
             onnx,
             seq_len,
             dims,

@@ -69,15 +69,10 @@ def interest_scores(bundle: str, shop: Grocery, hw: pd.DataFrame, hw_index: np.n
     return scores.astype(np.float32)
 
 
-def examples(shop: Grocery, bundle: str, seq_len: int, negatives: int = 30, seed: int = 7) -> pd.DataFrame:
-    """One row per (household-week, item) example with its label, weight and features."""
-    lines, _ = load_lines()
-    cat = shop.catalogue
-    n = len(cat.product_ids)
-    row_of = pd.Series(np.arange(n), index=cat.product_ids)
-    hw = household_weeks(lines)
-    in_cat = lines[lines.product_id.isin(row_of.index)]
-    bought = in_cat.groupby(["household_id", "week"]).product_id.agg(lambda s: np.unique(row_of.loc[s].to_numpy()))
+def labelled_rows(hw: pd.DataFrame, bought: pd.Series, n: int, negatives: int, seed: int) -> tuple[np.ndarray, ...]:
+    """Per household-week of `hw` (household_id, week): the rows bought (`bought`, indexed by
+    household and week; label 1, weight 1) and `negatives` rows drawn from the rest of the n
+    (label 0, weight (n - bought) / negatives). Returns (household-week index, row, label, weight)."""
     rng = np.random.default_rng(seed)
     parts = []
     for i, (household, week) in enumerate(zip(hw.household_id.to_numpy(), hw.week.to_numpy())):
@@ -87,7 +82,19 @@ def examples(shop: Grocery, bundle: str, seq_len: int, negatives: int = 30, seed
         parts.append((np.full(len(pos) + len(neg), i), np.concatenate([pos, neg]),
                       np.concatenate([np.ones(len(pos)), np.zeros(len(neg))]),
                       np.concatenate([np.ones(len(pos)), np.full(len(neg), (n - len(pos)) / negatives)])))
-    hw_index, rows, label, weight = (np.concatenate(p) for p in zip(*parts))
+    return tuple(np.concatenate(p) for p in zip(*parts))
+
+
+def examples(shop: Grocery, bundle: str, seq_len: int, negatives: int = 30, seed: int = 7) -> pd.DataFrame:
+    """One row per (household-week, item) example with its label, weight and features."""
+    lines, _ = load_lines()
+    cat = shop.catalogue
+    n = len(cat.product_ids)
+    row_of = pd.Series(np.arange(n), index=cat.product_ids)
+    hw = household_weeks(lines)
+    in_cat = lines[lines.product_id.isin(row_of.index)]
+    bought = in_cat.groupby(["household_id", "week"]).product_id.agg(lambda s: np.unique(row_of.loc[s].to_numpy()))
+    hw_index, rows, label, weight = labelled_rows(hw, bought, n, negatives, seed)
     ex = pd.DataFrame({"household_id": hw.household_id.to_numpy()[hw_index], "week": hw.week.to_numpy()[hw_index],
                        "store_id": hw.store_id.to_numpy()[hw_index], "row": rows, "label": label.astype(np.float32),
                        "weight": weight.astype(np.float32), "product_id": cat.product_ids[rows]})

@@ -186,11 +186,11 @@ def load_model(folder: str) -> tuple[GroceryModel, dict, grocery.Grocery]:
     return model.eval(), ckpt, shop
 
 
-def main() -> None:
-    args = parse_args()
-    torch.set_num_threads(args.threads)
+def fit(args: argparse.Namespace, shop: grocery.Grocery) -> tuple[GroceryModel, dict]:
+    """Trains a model on `shop` into `args.out` (resuming from its `last.pt`) until early stopping,
+    `--epochs` or `--max-minutes`; returns the model as the last epoch left it and the run's state
+    (the best epoch's model is `best.pt`)."""
     torch.manual_seed(args.seed)
-    shop = grocery.load(args.items, args.held_out_share, args.seed, args.horizon_days)
     model = build_model(args, shop)
     repeat = [model.repeat_item, model.repeat_bias]
     rest = [p for p in model.parameters() if all(p is not r for r in repeat)]
@@ -219,8 +219,15 @@ def main() -> None:
         metrics = set_metrics(model.score(shop.valid.inputs), shop.valid.targets)
         facts = {"config": config_of(args).to_dict(), "n_items": shop.n_items, "data_sha256": shop.sha256}
         if end_epoch(args, state, model, opt, metrics, total / count, t0, started, facts):
-            return
+            return model, state
     print(f"done: best valid NDCG@10 {state['best']:.4f} at epoch {state['best_epoch']}")
+    return model, state
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    fit(args, grocery.load(args.items, args.held_out_share, args.seed, args.horizon_days))
 
 
 if __name__ == "__main__":

@@ -25,13 +25,7 @@ pub fn to_cents(price: f64) -> Option<i64> {
 /// list price, not personalised).
 pub fn allowed_prices(item: &ItemPrices, settings: &PricingSettings) -> Vec<i64> {
     let list = item.list as f64;
-    let lower = [
-        item.cost * (1.0 + settings.min_margin),
-        list * settings.floor_ratio,
-        list * (1.0 - settings.max_discount),
-    ]
-    .into_iter()
-    .fold(0.0, f64::max);
+    let lower = PriceBounds::new(item, settings).lowest();
     if !lower.is_finite() || lower > list {
         return Vec::new();
     }
@@ -39,6 +33,36 @@ pub fn allowed_prices(item: &ItemPrices, settings: &PricingSettings) -> Vec<i64>
     (lower.max(1)..=item.list)
         .filter(|cents| settings.price_endings.contains(&((cents % 100) as u8)))
         .collect()
+}
+
+/// The lower bounds a quote obeys, in cents (possibly fractional): each guardrail on its own.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PriceBounds {
+    /// Cost × (1 + min margin).
+    pub min_margin: f64,
+    /// The merchant's floor: list × floor ratio.
+    pub floor: f64,
+    /// List × (1 − max discount).
+    pub max_discount: f64,
+}
+
+impl PriceBounds {
+    /// The bounds for one item under the settings.
+    pub fn new(item: &ItemPrices, settings: &PricingSettings) -> PriceBounds {
+        let list = item.list as f64;
+        PriceBounds {
+            min_margin: item.cost * (1.0 + settings.min_margin),
+            floor: list * settings.floor_ratio,
+            max_discount: list * (1.0 - settings.max_discount),
+        }
+    }
+
+    /// The binding lower bound: the highest of the three (at least 0).
+    pub fn lowest(&self) -> f64 {
+        [self.min_margin, self.floor, self.max_discount]
+            .into_iter()
+            .fold(0.0, f64::max)
+    }
 }
 
 /// The discount shown for `price`: a percentage off the 30-day low (EU Omnibus rule), one

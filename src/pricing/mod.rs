@@ -4,6 +4,7 @@
 //! 30-day low, a disclosure beside every personalised price).
 
 mod disclosure;
+mod explanation;
 mod guardrails;
 pub mod head;
 mod optimiser;
@@ -14,7 +15,8 @@ use std::collections::{HashMap, VecDeque};
 use serde::Serialize;
 
 pub use disclosure::{disclosure, NEW_YORK};
-pub use guardrails::{allowed_prices, shown_discount_pct, to_cents, ItemPrices};
+pub use explanation::{CurveParams, GuardrailBounds, QuoteExplanation};
+pub use guardrails::{allowed_prices, shown_discount_pct, to_cents, ItemPrices, PriceBounds};
 pub use head::plain::PriceHeadSpec;
 pub use head::{Feature, ItemContext, PriceHead};
 pub use optimiser::{best_price, DemandCurve, Objective};
@@ -45,6 +47,10 @@ pub struct Quote {
     /// Why this price, machine-readable: `PERSONAL_DISCOUNT`, `LIST_PRICE_BEST`,
     /// `GUARDRAILS_INFEASIBLE`, `MODEL_OUTPUT_UNUSABLE`, `OBJECTIVE_INFEASIBLE`.
     pub reason: &'static str,
+    /// What the price was computed from (curve, guardrails, objective), as it was when the
+    /// item was first priced in the session; serialised only when the caller asks (`explain`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<QuoteExplanation>,
 }
 
 /// The merchant's settings, the price head (when the bundle has one), and the prices already
@@ -110,8 +116,26 @@ impl Pricer {
         self.order.retain(|(s, _)| s != session);
     }
 
-    /// The quote for one item, given its prices and the price head's outputs for it.
+    /// The quote for one item, given its prices and the price head's outputs for it, with its
+    /// explanation.
     pub fn quote(
+        &self,
+        item: &str,
+        prices: &ItemPrices,
+        curve: (f32, f32),
+        objective: Objective,
+    ) -> Quote {
+        let mut quote = self.choose(item, prices, curve, objective);
+        quote.explanation = Some(QuoteExplanation::new(
+            prices,
+            &self.settings,
+            curve,
+            objective,
+        ));
+        quote
+    }
+
+    fn choose(
         &self,
         item: &str,
         prices: &ItemPrices,
@@ -157,6 +181,7 @@ impl Pricer {
             disclosure: personalised
                 .then(|| disclosure(self.settings.jurisdiction, &self.settings.locale).to_owned()),
             reason,
+            explanation: None,
         }
     }
 }
