@@ -24,14 +24,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bench = EncoderBench::from_args(5000)?;
     let (seq_len, dims, runs) = (bench.seq_len, bench.dims, bench.runs);
     let (bundle, onnx) = (&bench.bundle, &bench.onnx);
-    let spec = bench
-        .verified
-        .manifest
-        .encoder
-        .clone()
-        .ok_or("the bundle has no plain-weights encoder")?;
-    let mut plain = InterestModel::load_plain(&bench.verified, &spec)?;
-    let mut engine = InterestModel::load(&bench.verified)?;
+    let verified = VerifiedBundle::verify(BundleFiles::read_dir(bundle.as_ref())?, None)?;
+    let spec =
+        (verified.manifest.encoder.clone()).ok_or("the bundle has no plain-weights encoder")?;
+    let mut plain = InterestModel::load_plain(&verified, &spec)?;
+    let mut engine = InterestModel::load(&verified)?;
     let exported = tract_onnx::onnx()
         .model_for_read(&mut &onnx[..])?
         .with_input_fact(0, f32::fact([1, seq_len, dims]).into())?
