@@ -3,6 +3,10 @@
 //! on its element-wise kernel, as tract's ONNX operators run them. Layer norm and softmax, a few
 //! thousand values a block, stay plain Rust (see [`Activations::softmax_rows`] for why).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use tract_data::internal::{format_err, DatumType, Tensor, TractError, TractResult};
 use tract_linalg::element_wise::ElementWise;
 use tract_linalg::mmm::{AsInputValue, FusedSpec, MMMInputValue, MatMatMul};
@@ -126,9 +130,48 @@ pub enum Transposed {
     B,
 }
 
-/// `c = a @ b` for row-major `a` [m, k] and `b` (see [`Transposed`]), both given per call
-/// (attention scores and mixing, the low-pass filter), into `c` (resized to [m, n]).
-pub fn matmul(
+/// The matrix kernel chosen for each shape of product the encoder has run, so that a kernel is
+/// chosen once per shape rather than once per product (at most a few per window length).
+#[derive(Default)]
+pub struct ChosenKernels(RefCell<HashMap<(usize, usize, usize), Arc<dyn MatMatMul>>>);
+
+impl ChosenKernels {
+    fn get(&self, m: usize, k: usize, n: usize) -> TractResult<Arc<dyn MatMatMul>> {
+        if let Some(kernel) = self.0.borrow().get(&(m, k, n)) {
+            return Ok(kernel.clone());
+        }
+        let chosen: Arc<dyn MatMatMul> = Arc::from(kernel(m, k, n)?);
+        self.0.borrow_mut().insert((m, k, n), chosen.clone());
+        Ok(chosen)
+    }
+
+    /// `c = a @ b` for row-major `a` [m, k] and `b` (see [`Transposed`]), both given per call
+    /// (attention scores and mixing, the low-pass filter), into `c` (resized to [m, n]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn matmul(
+        &self,
+        a: &[f32],
+        b: &[f32],
+        m: usize,
+        k: usize,
+        n: usize,
+        layout: Transposed,
+        c: &mut Vec<f32>,
+    ) -> Result<()> {
+        let mmm = self.get(m, k, n).map_err(failed)?;
+        product(&*mmm, a, b, m, k, n, layout, c).map_err(failed)
+    }
+}
+
+impl std::fmt::Debug for ChosenKernels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChosenKernels").finish_non_exhaustive()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn product(
+    mmm: &dyn MatMatMul,
     a: &[f32],
     b: &[f32],
     m: usize,
@@ -136,38 +179,34 @@ pub fn matmul(
     n: usize,
     layout: Transposed,
     c: &mut Vec<f32>,
-) -> Result<()> {
-    let mut product = || -> TractResult<()> {
-        let mmm = kernel(m, k, n)?;
-        let (pa, pb) = &mmm.packings()[0];
-        let a = pa.prepare_one(&Tensor::from_shape(&[m, k], &a[..m * k])?, 1, 0)?;
-        let b = match layout {
-            Transposed::No => pb.prepare_one(&Tensor::from_shape(&[k, n], &b[..k * n])?, 0, 1)?,
-            Transposed::B => pb.prepare_one(&Tensor::from_shape(&[n, k], &b[..k * n])?, 1, 0)?,
-        };
-        let mut out = Tensor::zero::<f32>(&[m, n])?;
-        // SAFETY: both operands were packed by this kernel's packing 0 for an [m x k] by [k x n]
-        // product, and `out` is [m, n] with m on axis 0 and n on axis 1.
-        unsafe {
-            let store = mmm.c_view(Some(0), Some(1)).wrap(&out.view_mut());
-            mmm.run(
-                m,
-                n,
-                &[
-                    FusedSpec::AddMatMul {
-                        a: AsInputValue::Borrowed(&*a),
-                        b: AsInputValue::Borrowed(&*b),
-                        packing: 0,
-                    },
-                    FusedSpec::Store(store),
-                ],
-            )?;
-        }
-        c.clear();
-        c.extend_from_slice(out.view().as_slice::<f32>()?);
-        Ok(())
+) -> TractResult<()> {
+    let (pa, pb) = &mmm.packings()[0];
+    let a = pa.prepare_one(&Tensor::from_shape(&[m, k], &a[..m * k])?, 1, 0)?;
+    let b = match layout {
+        Transposed::No => pb.prepare_one(&Tensor::from_shape(&[k, n], &b[..k * n])?, 0, 1)?,
+        Transposed::B => pb.prepare_one(&Tensor::from_shape(&[n, k], &b[..k * n])?, 1, 0)?,
     };
-    product().map_err(failed)
+    let mut out = Tensor::zero::<f32>(&[m, n])?;
+    // SAFETY: both operands were packed by this kernel's packing 0 for an [m x k] by [k x n]
+    // product, and `out` is [m, n] with m on axis 0 and n on axis 1.
+    unsafe {
+        let store = mmm.c_view(Some(0), Some(1)).wrap(&out.view_mut());
+        mmm.run(
+            m,
+            n,
+            &[
+                FusedSpec::AddMatMul {
+                    a: AsInputValue::Borrowed(&*a),
+                    b: AsInputValue::Borrowed(&*b),
+                    packing: 0,
+                },
+                FusedSpec::Store(store),
+            ],
+        )?;
+    }
+    c.clear();
+    c.extend_from_slice(out.view().as_slice::<f32>()?);
+    Ok(())
 }
 
 /// tract-linalg's element-wise kernels that the encoder runs, looked up once, and the softmax.

@@ -4,7 +4,7 @@
 //! event on (leading padding is masked out of every kept row's attention and zeroed in the
 //! low-pass filter, so it changes nothing), and in the last block the last row alone.
 
-use super::kernels::{layer_norm, matmul, Activations, Linear, Transposed};
+use super::kernels::{layer_norm, Activations, ChosenKernels, Linear, Transposed};
 use super::spec::{Activation, EncoderSpec};
 use crate::error::{Error, Result};
 use crate::weights::WeightFile;
@@ -137,6 +137,7 @@ pub struct PlainEncoder {
     input_norm: Norm,
     blocks: Vec<Block>,
     kernels: Activations,
+    products: ChosenKernels,
 }
 
 /// Buffers of one forward pass.
@@ -187,6 +188,7 @@ impl PlainEncoder {
             input_norm,
             blocks,
             kernels: Activations::native()?,
+            products: ChosenKernels::default(),
         })
     }
 
@@ -302,7 +304,7 @@ impl PlainEncoder {
                 d + span.start..d + span.end,
                 &mut s.head_value,
             );
-            matmul(
+            self.products.matmul(
                 &s.head_query,
                 &s.head_key,
                 queries,
@@ -322,7 +324,7 @@ impl PlainEncoder {
             // A masked score is at most the mask value plus the largest score: its weight is 0.
             self.kernels
                 .softmax_rows(&mut s.scores, rows, self.mask / 2.0);
-            matmul(
+            self.products.matmul(
                 &s.scores,
                 &s.head_value,
                 queries,
@@ -366,7 +368,8 @@ impl PlainEncoder {
         let part: Vec<f32> = (start + first_query..l)
             .flat_map(|t| matrix[t * l + start..(t + 1) * l].iter().copied())
             .collect();
-        matmul(&part, &kept, queries, rows, d, Transposed::No, &mut s.low)?;
+        self.products
+            .matmul(&part, &kept, queries, rows, d, Transposed::No, &mut s.low)?;
         let mut out: Vec<f32> = x[first_query * d..]
             .chunks_exact(d)
             .zip(s.low.chunks_exact(d))
