@@ -33,12 +33,14 @@ struct Filter {
     norm: Norm,
 }
 
-/// One transformer block. The query and the key-value projections are apart, so that the last
-/// block projects a query for the last row only.
+/// One transformer block. The query, key and value projections are apart, so that the last
+/// block projects a query for the last row only, and each head reads its keys and values in place
+/// when there is one head.
 #[derive(Debug)]
 struct Block {
     query: Linear,
-    key_value: Linear,
+    key: Linear,
+    value: Linear,
     out: Linear,
     attention_norm: Norm,
     filter: Option<Filter>,
@@ -70,7 +72,7 @@ impl Block {
         let name = |part: &str| format!("blocks.{i}.{part}");
         let qkv = weights.take(&name("qkv.weight"), &[d, 3 * d])?;
         let qkv_bias = weights.take(&name("qkv.bias"), &[3 * d])?;
-        let columns = |from: usize, to: usize| -> Vec<f32> {
+        let qkv_columns = |from: usize, to: usize| -> Vec<f32> {
             qkv.chunks_exact(3 * d)
                 .flat_map(|row| &row[from..to])
                 .copied()
@@ -87,8 +89,9 @@ impl Block {
             None => None,
         };
         Ok(Block {
-            query: Linear::new(&columns(0, d), &qkv_bias[..d], d, window)?,
-            key_value: Linear::new(&columns(d, 3 * d), &qkv_bias[d..], d, window)?,
+            query: Linear::new(&qkv_columns(0, d), &qkv_bias[..d], d, window)?,
+            key: Linear::new(&qkv_columns(d, 2 * d), &qkv_bias[d..2 * d], d, window)?,
+            value: Linear::new(&qkv_columns(2 * d, 3 * d), &qkv_bias[2 * d..], d, window)?,
             out: linear(weights, &name("out"), d, d, window)?,
             attention_norm: Norm::take(weights, &name("ln_att"), d)?,
             filter,
@@ -144,7 +147,8 @@ pub struct PlainEncoder {
 #[derive(Default)]
 struct Scratch {
     query: Vec<f32>,
-    key_value: Vec<f32>,
+    key: Vec<f32>,
+    value: Vec<f32>,
     head_query: Vec<f32>,
     head_key: Vec<f32>,
     head_value: Vec<f32>,
@@ -249,7 +253,8 @@ impl PlainEncoder {
         let first_query = rows - queries;
         let x_query = &x[first_query * d..];
         block.query.apply(x_query, queries, &mut s.query)?;
-        block.key_value.apply(x, rows, &mut s.key_value)?;
+        block.key.apply(x, rows, &mut s.key)?;
+        block.value.apply(x, rows, &mut s.value)?;
         self.attend(keep, first_query, queries, s)?;
         block.out.apply(&s.attended, queries, &mut s.projected)?;
         let mut h: Vec<f32> = x_query
@@ -296,17 +301,11 @@ impl PlainEncoder {
         s.attended.resize(queries * d, 0.0);
         for h in 0..self.heads {
             let span = h * head..(h + 1) * head;
-            gather_columns(&s.query, d, span.clone(), &mut s.head_query);
-            gather_columns(&s.key_value, 2 * d, span.clone(), &mut s.head_key);
-            gather_columns(
-                &s.key_value,
-                2 * d,
-                d + span.start..d + span.end,
-                &mut s.head_value,
-            );
+            let query = columns(&s.query, d, span.clone(), &mut s.head_query);
+            let key = columns(&s.key, d, span.clone(), &mut s.head_key);
             self.products.matmul(
-                &s.head_query,
-                &s.head_key,
+                query,
+                key,
                 queries,
                 head,
                 rows,
@@ -324,9 +323,10 @@ impl PlainEncoder {
             // A masked score is at most the mask value plus the largest score: its weight is 0.
             self.kernels
                 .softmax_rows(&mut s.scores, rows, self.mask / 2.0);
+            let value = columns(&s.value, d, span.clone(), &mut s.head_value);
             self.products.matmul(
                 &s.scores,
-                &s.head_value,
+                value,
                 queries,
                 rows,
                 head,
@@ -390,8 +390,18 @@ impl PlainEncoder {
     }
 }
 
-/// Columns `span` of a row-major matrix `width` wide, as a row-major matrix of their own.
-fn gather_columns(m: &[f32], width: usize, span: std::ops::Range<usize>, out: &mut Vec<f32>) {
+/// Columns `span` of a row-major matrix `width` wide, as a row-major matrix of their own: the
+/// matrix itself when the span is all of it (one head), else a copy in `out`.
+fn columns<'a>(
+    m: &'a [f32],
+    width: usize,
+    span: std::ops::Range<usize>,
+    out: &'a mut Vec<f32>,
+) -> &'a [f32] {
+    if span.len() == width {
+        return m;
+    }
     out.clear();
     out.extend(m.chunks_exact(width).flat_map(|row| &row[span.clone()]));
+    out
 }
