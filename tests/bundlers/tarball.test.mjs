@@ -5,7 +5,7 @@
 // strict tsc without skipLibCheck. Needs `npm run build` first (scripts/test.sh runs it).
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
 import { launch } from "../browser/chromium.mjs";
+import { outputs, readBuilds } from "../../scripts/build-wasm.mjs";
 import { BIN, serve } from "../../scripts/edge-runtimes.mjs";
 import { serveStatic } from "../../scripts/static-server.mjs";
 
@@ -55,7 +56,11 @@ after(async () => {
 test("the tarball holds the package and nothing of the repository's tooling", async () => {
   const pkg = join(project, "node_modules/edgerec");
   const top = (await readdir(pkg)).sort();
-  assert.deepEqual(top, ["LICENSE", "README.md", "dist", "models", "package.json", "pkg", "pkg-gpu"]);
+  const outDirs = readBuilds().map((b) => b.outDir);
+  assert.deepEqual(top, ["LICENSE", "README.md", "dist", "models", "package.json", ...outDirs].sort());
+  for (const build of readBuilds()) {
+    for (const file of Object.values(outputs(build))) assert.ok((await stat(join(pkg, file))).size > 0, `the tarball lacks ${file}`);
+  }
   assert.deepEqual((await readdir(join(pkg, "models"))).sort(), ["grocery"]);
   assert.match(await readFile(join(pkg, "LICENSE"), "utf8"), /Apache License\s+Version 2\.0/);
   const readme = await readFile(join(pkg, "README.md"), "utf8");
