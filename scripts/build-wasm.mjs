@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 
 import { parse } from "smol-toml";
 
+/** The repository root, where wasm-pack.toml is. */
 export const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 /** The files wasm-pack writes for a build, by what they are. */
