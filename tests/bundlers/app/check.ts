@@ -1,6 +1,8 @@
 // Type-checked by strict tsc against the packed package (tests/bundlers/tarball.test.mjs), with
 // no skipLibCheck: in a Node project (`--lib es2022`, Node's types) and in a browser one (DOM).
 import { Edgerec, EdgerecError, type ErrorCode, type Quote, type QuoteReason, type ShopperEvent } from "edgerec";
+import wasm from "edgerec/edgerec.wasm";
+import gpuWasm from "edgerec/edgerec-gpu.wasm";
 
 /** Every code has a meaning here: the switch must cover the union, and `code` must be the union. */
 function describe(code: ErrorCode): string {
@@ -41,7 +43,7 @@ function shown(reason: QuoteReason): boolean {
 export async function run(bundle: Record<string, Uint8Array>): Promise<string[]> {
   const event: ShopperEvent = { type: "view", item: "981760", ts: Date.now() };
   try {
-    const rec = await Edgerec.create({ bundle, device: "cpu", cache: "none" });
+    const rec = await Edgerec.create({ bundle, device: "cpu", cache: "none", wasm, gpuWasm });
     rec.observe(event);
     const quotes: Quote[] = await rec.quote((await rec.recommend({ k: 3 })).map((t) => t.item));
     return quotes.filter((q) => shown(q.reason)).map((q) => q.item);
