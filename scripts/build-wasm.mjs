@@ -78,7 +78,7 @@ export function fingerprint(build, tools) {
   hash.update(JSON.stringify({ build, tools }));
   const env = Object.keys(process.env).filter((k) => /^(RUSTFLAGS|CARGO_ENCODED_RUSTFLAGS|CARGO_PROFILE_|CARGO_BUILD_)/.test(k)).sort();
   for (const k of env) hash.update(`${k}=${process.env[k]}\n`);
-  const inputs = ["Cargo.toml", "Cargo.lock", ".cargo/config.toml", "rust-toolchain.toml", "rust-toolchain", ...filesUnder("src")];
+  const inputs = ["Cargo.toml", "Cargo.lock", ".cargo/config.toml", "rust-toolchain.toml", "rust-toolchain", "build.rs", ...filesUnder("src")];
   for (const file of inputs) {
     const path = join(ROOT, file);
     if (!existsSync(path)) continue;
