@@ -1,9 +1,12 @@
+import type { ErrorCode } from "./codes.js";
+
 /** Every error edgerec throws. `code` is stable: match on it, not on the message. */
 export class EdgerecError extends Error {
   /** A stable name for what went wrong, e.g. `"INVALID_EVENT"` or `"CHECKSUM_MISMATCH"`. */
-  readonly code: string;
+  readonly code: ErrorCode;
 
-  constructor(code: string, message: string) {
+  /** An error with a stable `code` and a message a person can act on. */
+  constructor(code: ErrorCode, message: string) {
     super(message);
     this.name = "EdgerecError";
     this.code = code;
@@ -22,7 +25,8 @@ export function rethrowing<T>(f: () => T): T {
 function asEdgerecError(e: unknown): Error {
   if (e instanceof EdgerecError) return e;
   if (e instanceof Error && typeof (e as { code?: unknown }).code === "string") {
-    return new EdgerecError((e as Error & { code: string }).code, e.message);
+    // The core's codes are the Rust half of ErrorCode (tests/js/codes.test.mjs keeps them equal).
+    return new EdgerecError((e as Error & { code: ErrorCode }).code, e.message);
   }
   return e instanceof Error ? e : new Error(String(e));
 }

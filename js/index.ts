@@ -2,10 +2,12 @@
  * edgerec: recommendations from a shopper's recent events, computed on the device.
  *
  * ```js
- * const rec = await Edgerec.create({ bundle: "https://cdn.example/models/grocery/" });
- * rec.observe({ type: "view", item: "SKU-1234", ts: Date.now() });
+ * const rec = await Edgerec.create({ bundle: "/models/grocery/" }); // the demo bundle, served
+ * rec.observe({ type: "view", item: "981760", ts: Date.now() });    // an item id of its catalogue
  * const top = await rec.recommend({ k: 12 });
  * ```
+ * This entry imports nothing of Node: browsers, workers and bundlers get it; Node and Deno get
+ * `index-node.js`, the same API reading the package's wasm from disk.
  * @module
  */
 import type { Engine } from "../pkg/edgerec.js";
@@ -26,6 +28,7 @@ import type {
 import { loadWasm, type GpuEngine } from "./wasm-loader.js";
 
 export { EdgerecError } from "./errors.js";
+export type * from "./codes.js";
 export type * from "./types.js";
 
 const DEVICES: readonly Device[] = ["auto", "cpu", "gpu"];

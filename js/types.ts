@@ -1,3 +1,5 @@
+import type { QuoteReason } from "./codes.js";
+
 /** What the shopper did with an item. */
 export type EventType = "view" | "cart" | "purchase";
 
@@ -43,10 +45,29 @@ export interface Progress {
   cached: boolean;
 }
 
+// The types below name `URL`, `WebAssembly.Module` and `fetch` through `globalThis`, so that they
+// check in any program (a browser's DOM library, Node's types, or `--lib es2022` alone), each
+// being what the program's own types declare.
+
+/** `URL`, where the program's types declare it. */
+export type UrlLike = typeof globalThis extends { URL: { prototype: infer U } } ? U : never;
+
+/** `WebAssembly.Module`, where the program's types declare it; else any object. */
+export type WasmModule = typeof globalThis extends { WebAssembly: { Module: { prototype: infer M } } } ? M : object;
+
+/** The type of `fetch`, where the program's types declare it. */
+export type FetchFunction = typeof globalThis extends { fetch: infer F } ? F : (input: string, init?: object) => Promise<unknown>;
+
+/**
+ * The engine's WebAssembly: a compiled module (how Cloudflare Workers import a `.wasm`), its bytes,
+ * or its URL (what a bundler's asset import of `edgerec/edgerec.wasm` gives).
+ */
+export type WasmSource = WasmModule | ArrayBuffer | ArrayBufferView | UrlLike | string;
+
 /** Options of `Edgerec.create`. */
 export interface CreateOptions {
   /** The bundle: the base URL of its folder (fetched), or its files as bytes. Required. */
-  bundle: string | URL | BundleBytes;
+  bundle: string | UrlLike | BundleBytes;
   /**
    * Where scoring runs. `"cpu"`: the CPU build only. `"gpu"`: WebGPU whenever an adapter exists
    * (an emulated one too). `"auto"` (default): WebGPU on a hardware adapter for catalogues of at
@@ -61,14 +82,17 @@ export interface CreateOptions {
   /** Where verified files are cached, keyed by sha256. Default `"auto"`. */
   cache?: CacheMode;
   /**
-   * The engine's WebAssembly: a compiled module (as Cloudflare Workers import it), its bytes, or
-   * its URL. Default: the package's own `pkg/edgerec_bg.wasm`.
+   * The engine's WebAssembly (the CPU build). Default: the package's own `edgerec/edgerec.wasm`,
+   * next to its glue. Another build's file here is refused with `WASM_MISMATCH`.
    */
-  wasm?: WebAssembly.Module | BufferSource | URL | string;
-  /** The GPU build's WebAssembly, loaded only when WebGPU is used. Default: the package's `pkg-gpu/edgerec_bg.wasm`. */
-  gpuWasm?: WebAssembly.Module | BufferSource | URL | string;
+  wasm?: WasmSource;
+  /**
+   * The GPU build's WebAssembly, loaded only when WebGPU is used. Default: the package's
+   * `edgerec/edgerec-gpu.wasm`. Another build's file here is refused with `WASM_MISMATCH`.
+   */
+  gpuWasm?: WasmSource;
   /** The `fetch` used for the bundle. Default: `globalThis.fetch`. */
-  fetch?: typeof fetch;
+  fetch?: FetchFunction;
   /** The merchant's pricing settings, validated at creation (`INVALID_PRICING`). Default: the defaults below. */
   pricing?: PricingSettings;
 }
@@ -121,8 +145,8 @@ export interface Quote {
   personalised: boolean;
   /** The text to show beside a personalised price (by jurisdiction and locale); null otherwise. */
   disclosure: string | null;
-  /** Why: `PERSONAL_DISCOUNT`, `LIST_PRICE_BEST`, `GUARDRAILS_INFEASIBLE`, `MODEL_OUTPUT_UNUSABLE` or `OBJECTIVE_INFEASIBLE`. */
-  reason: string;
+  /** Why this price (one of `QuoteReason`). */
+  reason: QuoteReason;
   /**
    * With `explain: true`: what the price was computed from, as it was when the item was first
    * priced in the session.

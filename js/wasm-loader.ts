@@ -1,45 +1,115 @@
-import * as cpuBuild from "../pkg/edgerec.js";
+import type * as CpuGlue from "../pkg/edgerec.js";
 import { EdgerecError } from "./errors.js";
+import type { WasmSource } from "./types.js";
 
-type WasmSource = WebAssembly.Module | BufferSource | URL | string;
-
-/** Which wasm: the default CPU build, or the GPU build (WebGPU through wgpu), loaded only when asked. */
-export type Build = "cpu" | "gpu";
-
-/** What either build's JS glue exports. */
-export type Glue = typeof cpuBuild;
+/** What either build's JS glue exports (the GPU build's adds the WebGPU calls). */
+export type Glue = typeof CpuGlue;
 
 /** The GPU build's engine: the CPU build's, plus the WebGPU calls. */
-export interface GpuEngine extends cpuBuild.Engine {
+export interface GpuEngine extends CpuGlue.Engine {
   useGpu(allowSoftware: boolean): Promise<{ backend: "cpu" | "gpu"; adapter?: string; reason?: string }>;
   recommendOnGpu(request: unknown): Promise<unknown>;
   loseGpuDevice(): void;
+}
+
+/** One wasm build of wasm-pack.toml, as the wrapper loads it. */
+interface BuildEntry {
+  /** The package's export of its wasm file (`edgerec/<file>`). */
+  file: string;
+  /** The option of `Edgerec.create` that gives its wasm instead of the package's file. */
+  option: string;
+  /** Its glue, imported on first use (a literal import, so that bundlers find it). */
+  glue(): Promise<unknown>;
+  /** Its wasm next to the glue (a literal `new URL`, so that bundlers that follow them emit it). */
+  url(): URL;
+  /** An export only this build's wasm has, which tells it from the others; none for the CPU build. */
+  marker?: string;
+}
+
+/**
+ * The builds (`wasm-pack.toml` lists them too; tests/js/package.test.mjs checks that they agree).
+ * Each glue pairs only with its own wasm: the loader identifies the wasm before instantiating it.
+ */
+export const BUILDS = {
+  cpu: {
+    file: "edgerec.wasm",
+    option: "wasm",
+    glue: () => import("../pkg/edgerec.js"),
+    url: () => new URL("../pkg/edgerec_bg.wasm", import.meta.url),
+  },
+  gpu: {
+    file: "edgerec-gpu.wasm",
+    option: "gpuWasm",
+    glue: () => import("../pkg-gpu/edgerec-gpu.js"),
+    url: () => new URL("../pkg-gpu/edgerec-gpu_bg.wasm", import.meta.url),
+    marker: "engine_useGpu",
+  },
+} satisfies Record<string, BuildEntry>;
+
+/** Which wasm: the default CPU build, or the GPU build (WebGPU through wgpu), loaded only when asked. */
+export type Build = keyof typeof BUILDS;
+
+/** An export every build of edgerec has: a module without it is not edgerec's. */
+const EDGEREC_EXPORT = "__wbg_engine_free";
+
+/** How the package's own wasm file is read when the caller passes none: by URL, or from disk in Node. */
+let defaultSource: (url: URL) => Promise<WasmSource> = async (url) => url;
+
+/** Sets how the package's own wasm files are read (the Node entry reads them from disk). */
+export function setDefaultWasmSource(read: (url: URL) => Promise<WasmSource>): void {
+  defaultSource = read;
 }
 
 const ready: Partial<Record<Build, Promise<Glue>>> = {};
 
 /**
  * Instantiates one build of the engine's WebAssembly once per JS module. Later calls reuse the
- * first instance, whatever source they name.
+ * first instance, whatever source they name; a failed one is tried again by the next call.
  */
 export function loadWasm(build: Build, source?: WasmSource): Promise<Glue> {
   ready[build] ??= instantiate(build, source).catch((e) => {
     ready[build] = undefined;
+    if (e instanceof EdgerecError) throw e;
     throw new EdgerecError("WASM_LOAD_FAILED", `could not instantiate edgerec's ${build} WebAssembly: ${(e as Error).message}`);
   });
   return ready[build];
 }
 
-async function instantiate(build: Build, source?: WasmSource): Promise<Glue> {
-  const glue: Glue = build === "cpu" ? cpuBuild : ((await import("../pkg-gpu/edgerec.js")) as unknown as Glue);
-  await glue.default({ module_or_path: source ?? (await defaultSource(build)) });
+async function instantiate(build: Build, source: WasmSource | undefined): Promise<Glue> {
+  const module = await compile(source ?? (await defaultSource(BUILDS[build].url())));
+  checkPairing(build, module);
+  const glue = (await BUILDS[build].glue()) as Glue;
+  await glue.default({ module_or_path: module });
   return glue;
 }
 
-/** In Node and Deno the package's own file is read from disk (fetch does not read file: URLs there). */
-async function defaultSource(build: Build): Promise<WasmSource | undefined> {
-  const url = build === "cpu" ? new URL("../pkg/edgerec_bg.wasm", import.meta.url) : new URL("../pkg-gpu/edgerec_bg.wasm", import.meta.url);
-  if (url.protocol !== "file:") return undefined; // init fetches it next to its glue
-  const { readFile } = await import(/* @vite-ignore */ "node:fs/promises" as string);
-  return (await readFile(url)) as Uint8Array;
+/** Compiles a source into a module (a module is taken as it is: Cloudflare Workers compile none). */
+async function compile(source: WasmSource): Promise<WebAssembly.Module> {
+  if (source instanceof WebAssembly.Module) return source;
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return WebAssembly.compile(source as BufferSource);
+  const response = await fetch(source);
+  if (!response.ok) throw new Error(`${source}: HTTP ${response.status}`);
+  if (typeof WebAssembly.compileStreaming === "function" && response.headers.get("content-type")?.startsWith("application/wasm")) {
+    return WebAssembly.compileStreaming(response);
+  }
+  return WebAssembly.compile(await response.arrayBuffer());
+}
+
+/**
+ * Refuses a wasm that is not `build`'s before any glue touches it: each build's glue only works
+ * with its own wasm, and a glue given another build's would fail later with a plain TypeError.
+ */
+function checkPairing(build: Build, module: WebAssembly.Module): void {
+  const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+  const { option } = BUILDS[build];
+  const wanted = `edgerec's ${build} build (edgerec/${BUILDS[build].file})`;
+  if (!exported.has(EDGEREC_EXPORT)) {
+    throw new EdgerecError("WASM_MISMATCH", `the WebAssembly given as \`${option}\` is not edgerec's: pass ${wanted}`);
+  }
+  const entries: [string, BuildEntry][] = Object.entries(BUILDS);
+  const found = entries.find(([, b]) => b.marker !== undefined && exported.has(b.marker))?.[0] ?? "cpu";
+  if (found !== build) {
+    const file = entries.find(([name]) => name === found)?.[1].file;
+    throw new EdgerecError("WASM_MISMATCH", `the WebAssembly given as \`${option}\` is edgerec's ${found} build (edgerec/${file}), not ${wanted}`);
+  }
 }

@@ -6,7 +6,8 @@ import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
-const BIN = (name) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url));
+/** A program installed by npm install, by name. */
+export const BIN = (name) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url));
 
 async function freePort() {
   const server = createServer();
@@ -32,16 +33,24 @@ function command(runtime, port) {
 
 /** Starts the example in `runtime` (pinned to CPU core `cpu` when given) and waits until it answers. */
 export async function start(runtime, { cpu } = {}) {
+  return serve((port) => command(runtime, port), { cpu, name: runtime });
+}
+
+/**
+ * Starts the server that `commandFor(port)` gives (`[program, args]`, run in `cwd`, pinned to CPU
+ * core `cpu` when given) on a free loopback port and waits until it answers.
+ */
+export async function serve(commandFor, { cpu, cwd = ROOT, name = "the server" } = {}) {
   const port = await freePort();
-  const [program, programArgs] = command(runtime, port);
+  const [program, programArgs] = commandFor(port);
   const [bin, args] = cpu === undefined ? [program, programArgs] : ["taskset", ["-c", String(cpu), program, ...programArgs]];
-  const child = spawn(bin, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DENO_NO_UPDATE_CHECK: "1" } });
+  const child = spawn(bin, args, { cwd, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DENO_NO_UPDATE_CHECK: "1" } });
   let log = "";
   child.stdout.on("data", (d) => (log += d));
   child.stderr.on("data", (d) => (log += d));
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`${runtime} exited: ${log}`);
+    if (child.exitCode !== null) throw new Error(`${name} exited: ${log}`);
     try {
       await fetch(`${url}/`);
       break;

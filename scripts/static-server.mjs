@@ -31,6 +31,10 @@ export async function serveStatic(root, port = 0) {
   return {
     url: `http://127.0.0.1:${server.address().port}`,
     requests,
-    close: () => new Promise((resolve) => server.close(resolve)),
+    // Browsers keep (and pre-open) connections that close() alone would wait minutes for.
+    close: () => new Promise((resolve) => {
+      server.close(resolve);
+      server.closeAllConnections();
+    }),
   };
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: the Rust core natively (CPU, then the GPU path over Vulkan), then the wasm package under Node and in headless Chromium.
+# Runs every test: the Rust core natively (CPU, then the GPU path over Vulkan), then the wasm package
+# under Node, in headless Chromium, at the edge, and packed: built by four bundlers, in three runtimes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,4 +12,4 @@ npm run build
 # (after the build: it loads the bundle in the package) runs where the training packages are
 # installed and is skipped elsewhere.
 python3 -m unittest discover -s tests/python
-node --test tests/js/ tests/browser/ tests/edge/
+node --test tests/js/ tests/browser/ tests/edge/ tests/bundlers/

@@ -1,6 +1,6 @@
 // The edge handler under Deno: the bundle read once from models/grocery, served by Deno.serve.
 //   deno run --allow-read=. --allow-net=127.0.0.1 examples/cloudflare-worker/deno-server.mjs [port]
-import { Edgerec } from "../../dist/index.js";
+import { Edgerec } from "../../dist/index-node.js"; // the package's node/deno entry: its wasm read from disk
 import { readBundleDir } from "../../dist/node.js";
 import { createHandler } from "./handler.mjs";
 

@@ -6,8 +6,8 @@ import { Readable } from "node:stream";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 
-import { Edgerec } from "../../dist/index.js";
-import { readBundleDir } from "../../dist/node.js";
+import { Edgerec } from "edgerec";
+import { readBundleDir } from "edgerec/node";
 import { createHandler } from "./handler.mjs";
 
 const { values } = parseArgs({ options: { port: { type: "string", default: "8788" } } });

@@ -63,8 +63,8 @@ test("WebGPU ranks like the CPU: identical lists, identical scores", async () =>
 test("a device lost mid-session falls back to the CPU without an error", async () => {
   const p = await page(true);
   const result = await p.evaluate(async () => {
-    const glue = await import("/pkg-gpu/edgerec.js");
-    await glue.default({ module_or_path: "/pkg-gpu/edgerec_bg.wasm" });
+    const glue = await import("/pkg-gpu/edgerec-gpu.js");
+    await glue.default({ module_or_path: "/pkg-gpu/edgerec-gpu_bg.wasm" });
     const manifest = new Uint8Array(await (await fetch("/models/grocery/manifest.json")).arrayBuffer());
     const names = Object.keys(JSON.parse(new TextDecoder().decode(manifest)).files);
     const files = {};
@@ -97,5 +97,26 @@ test("without an adapter, device: \"gpu\" runs on the CPU", async () => {
   });
   assert.equal(result.adapter, false);
   assert.equal(result.backend, "cpu");
+  assert.equal(result.count, 5);
+});
+
+test("device \"gpu\" given the CPU build's wasm as gpuWasm: an EdgerecError WASM_MISMATCH, then the right file works", async () => {
+  const p = await page(true);
+  const result = await p.evaluate(async () => {
+    const { Edgerec } = await import("/dist/index.js");
+    const options = { bundle: "/models/grocery/", device: "gpu", cache: "none" };
+    let wrong;
+    try {
+      await Edgerec.create({ ...options, gpuWasm: "/pkg/edgerec_bg.wasm" });
+    } catch (e) {
+      wrong = { name: e.name, code: e.code, message: e.message };
+    }
+    const rec = await Edgerec.create({ ...options, gpuWasm: "/pkg-gpu/edgerec-gpu_bg.wasm" });
+    return { wrong, backend: rec.backend, count: (await rec.recommend({ k: 5 })).length };
+  });
+  assert.equal(result.wrong?.name, "EdgerecError", JSON.stringify(result.wrong));
+  assert.equal(result.wrong.code, "WASM_MISMATCH");
+  assert.match(result.wrong.message, /edgerec's cpu build .* not edgerec's gpu build/);
+  assert.equal(result.backend, "gpu");
   assert.equal(result.count, 5);
 });

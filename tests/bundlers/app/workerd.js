@@ -1,0 +1,24 @@
+// The program in workerd (bundled with the `workerd` and `worker` conditions): the wasm and the
+// bundle's files are modules of the worker, as Cloudflare Workers import them. Answers with JSON.
+import { Edgerec, EdgerecError } from "edgerec";
+
+import wasm from "./edgerec.wasm";
+import interest from "./grocery/interest.onnx";
+import items from "./grocery/items.json";
+import table from "./grocery/items.safetensors";
+import manifest from "./grocery/manifest.json";
+import price from "./grocery/price.onnx";
+import { program } from "./program.js";
+
+const files = { "manifest.json": manifest, "interest.onnx": interest, "items.json": items, "items.safetensors": table, "price.onnx": price };
+const bundle = Object.fromEntries(Object.entries(files).map(([name, data]) => [name, new Uint8Array(data)]));
+
+export default {
+  async fetch() {
+    try {
+      return Response.json(await program({ Edgerec, EdgerecError }, { bundle, wasm }));
+    } catch (e) {
+      return Response.json({ error: String(e?.stack ?? e), code: e?.code }, { status: 500 });
+    }
+  },
+};
