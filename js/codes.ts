@@ -15,7 +15,7 @@ export type ErrorCode =
   | "TOO_MANY_EVENTS"
   /** An argument is out of range or of the wrong type (the message names it). */
   | "INVALID_ARGUMENT"
-  /** `manifest.json` is not a valid format-1 manifest. */
+  /** `manifest.json` is not a valid manifest (format 1 or 2). */
   | "INVALID_MANIFEST"
   /** The bundle's format version is one this release does not read. */
   | "UNSUPPORTED_FORMAT_VERSION"
@@ -31,6 +31,8 @@ export type ErrorCode =
   | "INVALID_CATALOG"
   /** The encoder or the price head breaks the bundle contract. */
   | "INVALID_MODEL"
+  /** The bundle's models come only as ONNX and the build in use reads plain weights (the wrapper then loads the ONNX build). */
+  | "ONNX_BUILD_REQUIRED"
   /** A model failed at run time or gave a non-finite output. */
   | "INFERENCE_FAILED"
   /** A pricing setting is out of range (raised by `create`). */
@@ -41,7 +43,7 @@ export type ErrorCode =
   | "FETCH_FAILED"
   /** (JS) The wasm could not be fetched, compiled or instantiated. */
   | "WASM_LOAD_FAILED"
-  /** (JS) The wasm given is not the build asked for: the CPU file as `gpuWasm`, or the GPU file as `wasm`. */
+  /** (JS) The wasm given is not the build asked for: say, the CPU file as `gpuWasm` or `onnxWasm`, or the GPU file as `wasm`. */
   | "WASM_MISMATCH"
   /** (JS) The engine was disposed. */
   | "DISPOSED";

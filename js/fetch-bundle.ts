@@ -2,24 +2,44 @@ import { fileStore, type FileStore } from "./cache.js";
 import { EdgerecError } from "./errors.js";
 import type { BundleBytes, CacheMode, FileEntry, Progress } from "./types.js";
 
-/** What a download hands to the core, which verifies it again before using any byte. */
+/**
+ * What a download hands to the core, which checks it before using any byte: the files the build
+ * reads, and the sha256 of those the platform hashed (the core hashes the others itself).
+ */
 export interface FetchedBundle {
   manifest: Uint8Array;
   signature?: Uint8Array;
   files: BundleBytes;
+  digests: Record<string, string>;
 }
+
+/** Given the manifest's bytes, which of its files the build that will run it reads. */
+export type FileChoice = (manifest: Uint8Array) => Promise<(name: string) => boolean>;
 
 interface FetchOptions {
   fetch: typeof fetch;
   cache: CacheMode;
   wantSignature: boolean;
   onProgress?: (progress: Progress) => void;
+  wanted: FileChoice;
 }
 
 /** Lower-case hex sha256 of `bytes`, by WebCrypto. */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Each file's sha256 by the platform's digest (Web Crypto, native code), for the core to compare
+ * with the manifest instead of hashing in wasm; none where Web Crypto is missing (a page served
+ * over plain HTTP), and the core hashes them all.
+ */
+export async function platformDigests(files: BundleBytes): Promise<Record<string, string>> {
+  if (!(globalThis as { crypto?: { subtle?: unknown } }).crypto?.subtle) return {};
+  const digests: Record<string, string> = {};
+  await Promise.all(Object.entries(files).map(async ([name, bytes]) => void (digests[name] = await sha256Hex(bytes))));
+  return digests;
 }
 
 /** The files a manifest lists, read without trusting it: the core checks it properly. */
@@ -55,7 +75,8 @@ export async function fetchBundle(base: URL, options: FetchOptions): Promise<Fet
   const signature = options.wantSignature
     ? await download(options.fetch, new URL("manifest.sig", base), { optional: true })
     : undefined;
-  const entries = listedFiles(manifest);
+  const reads = await options.wanted(manifest);
+  const entries = listedFiles(manifest).filter(([name]) => reads(name));
   const total = entries.reduce((sum, [, entry]) => sum + entry.bytes, 0);
   let loaded = 0;
   const advance = (file: string, bytes: number, cached: boolean) => {
@@ -64,12 +85,15 @@ export async function fetchBundle(base: URL, options: FetchOptions): Promise<Fet
   };
   const store = fileStore(options.cache, base);
   const files: BundleBytes = {};
+  const digests: Record<string, string> = {};
   await Promise.all(
     entries.map(async ([name, entry]) => {
       files[name] = await cachedFile(store, options.fetch, new URL(name, base), name, entry, advance);
+      // cachedFile accepts only bytes whose sha256 is the manifest's.
+      digests[name] = entry.sha256;
     }),
   );
-  return { manifest, signature, files };
+  return { manifest, signature, files, digests };
 }
 
 async function cachedFile(

@@ -12,9 +12,11 @@
  */
 import type { Engine } from "../pkg/edgerec.js";
 import { EdgerecError, rethrowing } from "./errors.js";
-import { fetchBundle, type FetchedBundle } from "./fetch-bundle.js";
+import { fetchBundle, platformDigests, type FetchedBundle, type FileChoice } from "./fetch-bundle.js";
 import type {
   Backend,
+  BuildChoice,
+  BuildName,
   BundleBytes,
   CreateOptions,
   Device,
@@ -32,6 +34,7 @@ export type * from "./codes.js";
 export type * from "./types.js";
 
 const DEVICES: readonly Device[] = ["auto", "cpu", "gpu"];
+const BUILD_CHOICES: readonly BuildChoice[] = ["auto", "onnx"];
 
 /**
  * `device: "auto"` ranks on the GPU only for catalogues of at least this many items, and only on
@@ -44,32 +47,49 @@ export const AUTO_GPU_MIN_ITEMS = 100_000;
 export class Edgerec {
   #engine: Engine | undefined;
   readonly #manifest: Manifest;
-  readonly #gpuBuild: boolean;
+  readonly #build: BuildName;
 
-  private constructor(engine: Engine, gpuBuild: boolean) {
+  private constructor(engine: Engine, build: BuildName) {
     this.#engine = engine;
     this.#manifest = engine.manifest() as Manifest;
-    this.#gpuBuild = gpuBuild;
+    this.#build = build;
   }
 
-  /** Loads the wasm (once), fetches or takes the bundle, verifies it and optimises the model. */
+  /**
+   * Fetches or takes the bundle (only the files its build reads), loads the wasm build it needs
+   * (once per JS module), and verifies and loads the bundle: no file is hashed twice.
+   */
   static async create(options: CreateOptions): Promise<Edgerec> {
     const device = options?.device ?? "auto";
     if (!DEVICES.includes(device)) {
       throw new EdgerecError("INVALID_ARGUMENT", `invalid argument \`device\`: expected "auto", "cpu" or "gpu", got ${JSON.stringify(device)}`);
     }
+    if (!BUILD_CHOICES.includes(options?.build ?? "auto")) {
+      throw new EdgerecError("INVALID_ARGUMENT", `invalid argument \`build\`: expected "auto" or "onnx", got ${JSON.stringify(options.build)}`);
+    }
     if (!options?.bundle) {
       throw new EdgerecError("INVALID_ARGUMENT", "invalid argument `bundle`: a base URL or the bundle's files as bytes");
     }
-    const bundle = await readBundle(options);
-    const gpu = device !== "cpu" && (await gpuWanted(device, bundle.manifest));
-    const glue = gpu ? await loadWasm("gpu", options.gpuWasm) : await loadWasm("cpu", options.wasm);
-    const engine = rethrowing(() => new glue.Engine(bundle.manifest, bundle.signature, bundle.files, options.publicKey, options.pricing));
-    if (gpu) {
+    let build = "cpu" as BuildName;
+    const bundle = await readBundle(options, async (manifest) => {
+      build = await chooseBuild(options.build ?? "auto", device, manifest);
+      return (name) => build === "onnx" || !name.endsWith(".onnx");
+    });
+    const source = { cpu: options.wasm, gpu: options.gpuWasm, onnx: options.onnxWasm }[build];
+    const glue = await loadWasm(build, source);
+    const engine = rethrowing(
+      () => new glue.Engine(bundle.manifest, bundle.signature, bundle.files, options.publicKey, options.pricing, bundle.digests),
+    );
+    if (build === "gpu") {
       // A missing adapter or a failed request leaves the engine on the CPU: never an error.
       await (engine as GpuEngine).useGpu(device === "gpu");
     }
-    return new Edgerec(engine, gpu);
+    return new Edgerec(engine, build);
+  }
+
+  /** The wasm build this engine runs on: `"cpu"`, `"gpu"` or `"onnx"` (see `CreateOptions.build`). */
+  get build(): BuildName {
+    return this.#build;
   }
 
   /** The bundle's manifest. */
@@ -107,7 +127,7 @@ export class Edgerec {
 
   /** The top `k` items for the session, or for `options.events` (leaving the session untouched). */
   async recommend(options: RecommendOptions = {}): Promise<Recommendation[]> {
-    if (this.#gpuBuild) {
+    if (this.#build === "gpu") {
       const pending = rethrowing(() => (this.#live() as GpuEngine).recommendOnGpu(options));
       return (await pending) as Recommendation[];
     }
@@ -142,22 +162,25 @@ export class Edgerec {
 }
 
 /**
- * Whether to load the GPU build: WebGPU must exist here; for `"auto"` the catalogue must also be
- * large enough to gain (the adapter is checked when the device is requested).
+ * The build to load: the ONNX build when asked, or when the bundle's models come only as ONNX
+ * (no `encoder` entry); else the GPU build when WebGPU exists here and the device asks for it
+ * (for `"auto"`, a catalogue large enough to gain; the adapter is checked when the device is
+ * requested); else the default CPU build. A manifest that does not parse is the engine's to report.
  */
-async function gpuWanted(device: Device, manifestBytes: Uint8Array): Promise<boolean> {
-  const gpu = (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu;
-  if (!gpu) return false;
-  if (device === "gpu") return true;
+async function chooseBuild(choice: BuildChoice, device: Device, manifestBytes: Uint8Array): Promise<BuildName> {
+  let manifest: Partial<Manifest> = {};
   try {
-    const manifest = JSON.parse(new TextDecoder().decode(manifestBytes)) as Partial<Manifest>;
-    return (manifest.itemCount ?? 0) >= AUTO_GPU_MIN_ITEMS;
+    manifest = JSON.parse(new TextDecoder().decode(manifestBytes)) as Partial<Manifest>;
   } catch {
-    return false; // the engine reports the malformed manifest
+    return "cpu";
   }
+  if (choice === "onnx" || manifest?.encoder == null) return "onnx";
+  const gpu = (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu;
+  if (!gpu || device === "cpu") return "cpu";
+  return device === "gpu" || (manifest.itemCount ?? 0) >= AUTO_GPU_MIN_ITEMS ? "gpu" : "cpu";
 }
 
-async function readBundle(options: CreateOptions): Promise<FetchedBundle> {
+async function readBundle(options: CreateOptions, wanted: FileChoice): Promise<FetchedBundle> {
   const { bundle } = options;
   if (typeof bundle === "string" || bundle instanceof URL) {
     const fetchFn = options.fetch ?? globalThis.fetch;
@@ -166,9 +189,10 @@ async function readBundle(options: CreateOptions): Promise<FetchedBundle> {
       cache: options.cache ?? "auto",
       wantSignature: options.publicKey !== undefined,
       onProgress: options.onProgress,
+      wanted,
     });
   }
-  return splitBytes(bundle);
+  return splitBytes(bundle, wanted);
 }
 
 function baseUrl(bundle: string | URL): URL {
@@ -181,10 +205,13 @@ function baseUrl(bundle: string | URL): URL {
   }
 }
 
-function splitBytes(bundle: BundleBytes): FetchedBundle {
-  const { "manifest.json": manifest, "manifest.sig": signature, ...files } = bundle;
+/** The files given as bytes that the build reads, with their digests where Web Crypto exists. */
+async function splitBytes(bundle: BundleBytes, wanted: FileChoice): Promise<FetchedBundle> {
+  const { "manifest.json": manifest, "manifest.sig": signature, ...given } = bundle;
   if (!(manifest instanceof Uint8Array)) {
     throw new EdgerecError("MISSING_FILE", 'bundle file "manifest.json" is missing');
   }
-  return { manifest, signature, files };
+  const reads = await wanted(manifest);
+  const files = Object.fromEntries(Object.entries(given).filter(([name]) => reads(name)));
+  return { manifest, signature, files, digests: await platformDigests(files) };
 }

@@ -64,6 +64,12 @@ export type FetchFunction = typeof globalThis extends { fetch: infer F } ? F : (
  */
 export type WasmSource = WasmModule | ArrayBuffer | ArrayBufferView | UrlLike | string;
 
+/** `CreateOptions.build`: which models run (see there). */
+export type BuildChoice = "auto" | "onnx";
+
+/** The wasm build an engine runs on: `"cpu"` (the default), `"gpu"` or `"onnx"`. */
+export type BuildName = "cpu" | "gpu" | "onnx";
+
 /** Options of `Edgerec.create`. */
 export interface CreateOptions {
   /** The bundle: the base URL of its folder (fetched), or its files as bytes. Required. */
@@ -75,6 +81,13 @@ export interface CreateOptions {
    * falls back to the CPU without an error; `backend` says which path is in use.
    */
   device?: Device;
+  /**
+   * Which models run. `"auto"` (default): the bundle's plain weights on the default (or GPU)
+   * build, which links no ONNX reader; the ONNX build only for a bundle whose models come only as
+   * ONNX (format 1, or a merchant's own architecture). `"onnx"`: the ONNX build, running
+   * `interest.onnx` and `price.onnx` with tract, whatever else the bundle has (CPU scoring).
+   */
+  build?: BuildChoice;
   /** An ed25519 public key, 64 hex digits. When set, `manifest.sig` must verify. Default: none. */
   publicKey?: string;
   /** Called as bundle bytes arrive. Default: none. */
@@ -91,6 +104,12 @@ export interface CreateOptions {
    * `edgerec/edgerec-gpu.wasm`. Another build's file here is refused with `WASM_MISMATCH`.
    */
   gpuWasm?: WasmSource;
+  /**
+   * The ONNX build's WebAssembly, loaded only when the bundle needs it or `build: "onnx"` asks.
+   * Default: the package's `edgerec/edgerec-onnx.wasm`. Another build's file is refused with
+   * `WASM_MISMATCH`.
+   */
+  onnxWasm?: WasmSource;
   /** The `fetch` used for the bundle. Default: `globalThis.fetch`. */
   fetch?: FetchFunction;
   /** The merchant's pricing settings, validated at creation (`INVALID_PRICING`). Default: the defaults below. */
@@ -238,9 +257,34 @@ export interface FileEntry {
   sha256: string;
 }
 
+/** The manifest's `encoder`: a SASRec-family encoder's architecture (docs/bundle.md). */
+export interface EncoderSpec {
+  /** Its weights file. */
+  weights: string;
+  blocks: number;
+  heads: number;
+  ffnWidth: number;
+  activation: "gelu" | "relu";
+  norm: "post";
+  layerNormEpsilon: number;
+  maskValue: number;
+  /** BSARec's low-pass branch, or null. */
+  lowPass: { frequencies: number; alpha: number } | null;
+}
+
+/** The manifest's `priceHead`: the plain price head's inputs (docs/bundle.md). */
+export interface PriceHeadSpec {
+  /** Its weights file. */
+  weights: string;
+  demand: "logistic-log-price";
+  /** Its features, in the order of its weights. */
+  features: ("interest" | "display" | "mailer" | "weekSin" | "weekCos")[];
+  departments: number;
+}
+
 /** `manifest.json` of a bundle. */
 export interface Manifest {
-  /** The bundle format version (this release reads 1). */
+  /** The bundle format version (this release reads 1 and 2). */
   formatVersion: number;
   /** The model's version. */
   modelVersion: string;
@@ -250,6 +294,10 @@ export interface Manifest {
   seqLen: number;
   /** Items in the catalogue. */
   itemCount: number;
+  /** The plain-weights encoder's architecture (format 2; docs/bundle.md). Absent: ONNX only. */
+  encoder?: EncoderSpec;
+  /** The plain-weights price head's inputs (format 2; docs/bundle.md). */
+  priceHead?: PriceHeadSpec;
   /** Each file, by name. */
   files: Record<string, FileEntry>;
   /** Quality figures measured on the bundle. */

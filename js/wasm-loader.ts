@@ -44,9 +44,19 @@ export const BUILDS = {
     url: () => new URL("../pkg-gpu/edgerec-gpu_bg.wasm", import.meta.url),
     marker: "engine_useGpu",
   },
+  onnx: {
+    file: "edgerec-onnx.wasm",
+    option: "onnxWasm",
+    glue: () => import("../pkg-onnx/edgerec-onnx.js"),
+    url: () => new URL("../pkg-onnx/edgerec-onnx_bg.wasm", import.meta.url),
+    marker: "onnxRuntime",
+  },
 } satisfies Record<string, BuildEntry>;
 
-/** Which wasm: the default CPU build, or the GPU build (WebGPU through wgpu), loaded only when asked. */
+/**
+ * Which wasm: the default CPU build (plain-weights models), the GPU build (the same, with WebGPU
+ * through wgpu) or the ONNX build (tract-onnx), the last two loaded only when needed.
+ */
 export type Build = keyof typeof BUILDS;
 
 /** An export every build of edgerec has: a module without it is not edgerec's. */

@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The default build (plain-weights models), then the ONNX build: the same tests, and the plain
+# path against tract on the shipped bundles and on random encoders of every shape.
 cargo test --locked
+cargo test --locked --features onnx
 # The GPU path on native wgpu over Vulkan (lavapipe here), against the CPU path.
 cargo test --locked --features gpu --test gpu_ranking
 npm run build
@@ -13,3 +16,5 @@ npm run build
 # installed and is skipped elsewhere.
 python3 -m unittest discover -s tests/python
 node --test tests/js/ tests/browser/ tests/edge/ tests/bundlers/
+# The package's API tests again, every engine on the ONNX build.
+EDGEREC_TEST_BUILD=onnx node --test tests/js/

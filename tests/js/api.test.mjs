@@ -2,14 +2,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { Edgerec, EdgerecError } from "edgerec";
-import { expected, fixtureBytes, serve } from "./helpers.mjs";
+import { EdgerecError } from "edgerec";
+import { create, expected, fixtureBytes, serve } from "./helpers.mjs";
 
 const now = Date.now();
 const view = (item, ago = 0) => ({ type: "view", item, ts: now - ago });
 
 test("create from bytes, observe, recommend", async () => {
-  const rec = await Edgerec.create({ bundle: await fixtureBytes(), device: "cpu" });
+  const rec = await create({ bundle: await fixtureBytes(), device: "cpu" });
   assert.equal(rec.modelVersion, "fixture-1");
   assert.equal(rec.manifest.itemCount, 60);
   assert.equal(rec.backend, "cpu");
@@ -28,7 +28,7 @@ test("create from bytes, observe, recommend", async () => {
 });
 
 test("recommend with events leaves the session untouched", async () => {
-  const rec = await Edgerec.create({ bundle: await fixtureBytes() });
+  const rec = await create({ bundle: await fixtureBytes() });
   rec.observe(view("SKU-0005", 1000));
   const before = rec.events;
   const c = expected.cases.find((x) => x.name === "full window");
@@ -39,7 +39,7 @@ test("recommend with events leaves the session untouched", async () => {
 });
 
 test("exclude and candidates", async () => {
-  const rec = await Edgerec.create({ bundle: await fixtureBytes() });
+  const rec = await create({ bundle: await fixtureBytes() });
   const c = expected.cases.find((x) => x.name === "one view");
   const top = await rec.recommend({ k: 2, events: c.events, exclude: [c.top[0].item, "NOT-IN-CATALOGUE"] });
   assert.deepEqual(top.map((t) => t.item), [c.top[1].item, c.top[2].item]);
@@ -49,7 +49,7 @@ test("exclude and candidates", async () => {
 });
 
 test("forget empties the session", async () => {
-  const rec = await Edgerec.create({ bundle: await fixtureBytes() });
+  const rec = await create({ bundle: await fixtureBytes() });
   rec.observeMany([view("SKU-0001", 2000), view("SKU-0002", 1000)]);
   assert.equal(rec.events.length, 2);
   await rec.forget();
@@ -58,7 +58,7 @@ test("forget empties the session", async () => {
 });
 
 test("dispose: later calls throw DISPOSED, a second dispose is harmless", async () => {
-  const rec = await Edgerec.create({ bundle: await fixtureBytes() });
+  const rec = await create({ bundle: await fixtureBytes() });
   rec.dispose();
   rec.dispose();
   assert.throws(() => rec.observe(view("SKU-0001")), (e) => e instanceof EdgerecError && e.code === "DISPOSED");
@@ -70,7 +70,7 @@ test("create from a URL reports progress, and a second create hits the cache", a
   const server = await serve(files);
   try {
     const progress = [];
-    const first = await Edgerec.create({ bundle: server.url, onProgress: (p) => progress.push(p) });
+    const first = await create({ bundle: server.url, onProgress: (p) => progress.push(p) });
     const total = ["interest.onnx", "items.safetensors", "items.json"].reduce((s, n) => s + files[n].byteLength, 0);
     assert.ok(progress.length >= 3, "at least one report per file");
     assert.ok(progress.every((p, i) => p.total === total && (i === 0 || p.loaded >= progress[i - 1].loaded)));
@@ -80,7 +80,7 @@ test("create from a URL reports progress, and a second create hits the cache", a
     assert.equal(server.hits["manifest.sig"], undefined, "no key pinned: the signature is not fetched");
 
     const again = [];
-    const second = await Edgerec.create({ bundle: server.url, onProgress: (p) => again.push(p) });
+    const second = await create({ bundle: server.url, onProgress: (p) => again.push(p) });
     assert.equal(server.hits["interest.onnx"], 1, "served from the cache");
     assert.equal(server.hits["manifest.json"], 2, "the manifest is always fetched fresh");
     assert.ok(again.length === 3 && again.every((p) => p.cached));
@@ -89,7 +89,7 @@ test("create from a URL reports progress, and a second create hits the cache", a
     const c = expected.cases[2];
     assert.deepEqual(await second.recommend({ k: 10, events: c.events }), await first.recommend({ k: 10, events: c.events }));
 
-    await Edgerec.create({ bundle: server.url, cache: "none" });
+    await create({ bundle: server.url, cache: "none" });
     assert.equal(server.hits["interest.onnx"], 2, 'cache: "none" downloads again');
     first.dispose();
     second.dispose();
@@ -101,7 +101,7 @@ test("create from a URL reports progress, and a second create hits the cache", a
 test("a pinned key fetches and verifies the signature", async () => {
   const server = await serve(await fixtureBytes());
   try {
-    const rec = await Edgerec.create({ bundle: server.url, publicKey: expected.publicKey });
+    const rec = await create({ bundle: server.url, publicKey: expected.publicKey });
     assert.equal(server.hits["manifest.sig"], 1);
     rec.dispose();
   } finally {
@@ -111,10 +111,10 @@ test("a pinned key fetches and verifies the signature", async () => {
 
 test("device: without WebGPU (Node) every choice runs on the CPU; a bad choice is named", async () => {
   for (const device of ["auto", "gpu", "cpu"]) {
-    const rec = await Edgerec.create({ bundle: await fixtureBytes(), device });
+    const rec = await create({ bundle: await fixtureBytes(), device });
     assert.equal(rec.backend, "cpu", device);
     assert.equal((await rec.recommend({ k: 3 })).length, 3);
     rec.dispose();
   }
-  await assert.rejects(Edgerec.create({ bundle: await fixtureBytes(), device: "tpu" }), { code: "INVALID_ARGUMENT" });
+  await assert.rejects(create({ bundle: await fixtureBytes(), device: "tpu" }), { code: "INVALID_ARGUMENT" });
 });

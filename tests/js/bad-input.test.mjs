@@ -2,15 +2,15 @@
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
 
-import { Edgerec, EdgerecError } from "edgerec";
-import { expected, fixtureBytes, rehash, serve } from "./helpers.mjs";
+import { EdgerecError } from "edgerec";
+import { create, expected, fixtureBytes, rehash, serve } from "./helpers.mjs";
 
 const now = Date.now();
 const view = (item, ts = now) => ({ type: "view", item, ts });
 let rec;
 
 before(async () => {
-  rec = await Edgerec.create({ bundle: await fixtureBytes() });
+  rec = await create({ bundle: await fixtureBytes() });
   rec.observe(view("SKU-0001", now - 1000));
 });
 
@@ -90,9 +90,9 @@ const badBundles = {
 for (const [name, [expectedCode, tamper]] of Object.entries(badBundles)) {
   test(`${name}: ${expectedCode}`, async () => {
     const files = await tamper(await fixtureBytes());
-    await assert.rejects(Edgerec.create({ bundle: files }), code(expectedCode));
+    await assert.rejects(create({ bundle: files }), code(expectedCode));
     await assertWorking();
-    (await Edgerec.create({ bundle: await fixtureBytes() })).dispose();
+    (await create({ bundle: await fixtureBytes() })).dispose();
   });
 }
 
@@ -100,10 +100,10 @@ test("a bad signature with a pinned key: BAD_SIGNATURE", async () => {
   const files = await fixtureBytes();
   const sig = files["manifest.sig"].slice();
   sig[3] ^= 0x10;
-  await assert.rejects(Edgerec.create({ bundle: { ...files, "manifest.sig": sig }, publicKey: expected.publicKey }), code("BAD_SIGNATURE"));
+  await assert.rejects(create({ bundle: { ...files, "manifest.sig": sig }, publicKey: expected.publicKey }), code("BAD_SIGNATURE"));
   const { "manifest.sig": _, ...unsigned } = files;
-  await assert.rejects(Edgerec.create({ bundle: unsigned, publicKey: expected.publicKey }), code("BAD_SIGNATURE"));
-  await assert.rejects(Edgerec.create({ bundle: files, publicKey: "not hex" }), code("INVALID_ARGUMENT"));
+  await assert.rejects(create({ bundle: unsigned, publicKey: expected.publicKey }), code("BAD_SIGNATURE"));
+  await assert.rejects(create({ bundle: files, publicKey: "not hex" }), code("INVALID_ARGUMENT"));
   await assertWorking();
 });
 
@@ -116,20 +116,20 @@ test("over HTTP, a wrong-sized or tampered download is dropped before the core s
   for (const [bad, expectedCode] of [[{ "interest.onnx": longer }, "SIZE_MISMATCH"], [{ "items.json": tampered }, "CHECKSUM_MISMATCH"]]) {
     const server = await serve({ ...files, ...bad });
     try {
-      await assert.rejects(Edgerec.create({ bundle: server.url, cache: "none" }), code(expectedCode));
+      await assert.rejects(create({ bundle: server.url, cache: "none" }), code(expectedCode));
     } finally {
       await server.close();
     }
   }
   const server = await serve({});
   try {
-    await assert.rejects(Edgerec.create({ bundle: server.url }), code("FETCH_FAILED"));
+    await assert.rejects(create({ bundle: server.url }), code("FETCH_FAILED"));
   } finally {
     await server.close();
   }
 });
 
 test("bad create options: INVALID_ARGUMENT", async () => {
-  await assert.rejects(Edgerec.create({ bundle: await fixtureBytes(), device: "tpu" }), code("INVALID_ARGUMENT"));
-  await assert.rejects(Edgerec.create({}), code("INVALID_ARGUMENT"));
+  await assert.rejects(create({ bundle: await fixtureBytes(), device: "tpu" }), code("INVALID_ARGUMENT"));
+  await assert.rejects(create({}), code("INVALID_ARGUMENT"));
 });

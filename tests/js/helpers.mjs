@@ -1,10 +1,29 @@
-// Shared by the Node tests: the fixture bundle as bytes or over loopback HTTP.
+// Shared by the Node tests: the build under test, the fixture bundle as bytes or over loopback HTTP.
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { Edgerec } from "edgerec";
 import { readBundleDir } from "edgerec/node";
+
+/**
+ * The build the API tests run on: `EDGEREC_TEST_BUILD=onnx` runs them on the ONNX build
+ * (scripts/test.sh runs them on both), else the build a bundle gets by default.
+ */
+export const BUILD = process.env.EDGEREC_TEST_BUILD === "onnx" ? "onnx" : "auto";
+
+/** `Edgerec.create` on the build under test. */
+export function create(options) {
+  return Edgerec.create({ build: BUILD, ...options });
+}
+
+/** The raw engine class of the build under test, its wasm instantiated. */
+export async function rawEngine() {
+  await create({ bundle: await fixtureBytes() }); // instantiates the build's wasm
+  const glue = BUILD === "onnx" ? await import("../../pkg-onnx/edgerec-onnx.js") : await import("../../pkg/edgerec.js");
+  return glue.Engine;
+}
 
 export const FIXTURE = fileURLToPath(new URL("../../models/fixture/", import.meta.url));
 

@@ -3,9 +3,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { Edgerec, EdgerecError } from "edgerec";
+import { EdgerecError } from "edgerec";
 import { readBundleDir } from "edgerec/node";
-import { fixtureBytes } from "./helpers.mjs";
+import { create, fixtureBytes } from "./helpers.mjs";
 
 const grocery = await readBundleDir(new URL("../../models/grocery/", import.meta.url).pathname);
 const items = JSON.parse(new TextDecoder().decode(grocery["items.json"])).map((i) => i.id);
@@ -18,7 +18,7 @@ async function rejects(promise, code) {
 
 test("quotes follow the merchant's guardrails and disclose personalised prices", async () => {
   const pricing = { maxDiscount: 0.2, minMargin: 0.1, priceEndings: [49, 99], jurisdiction: "US-NY" };
-  const rec = await Edgerec.create({ bundle: grocery, pricing });
+  const rec = await create({ bundle: grocery, pricing });
   rec.observeMany(buys(items.slice(0, 10)));
   const quotes = await rec.quote(items.slice(0, 200), { objective: "conversion", minMargin: 0.15 });
   assert.equal(quotes.length, 200);
@@ -42,7 +42,7 @@ test("quotes follow the merchant's guardrails and disclose personalised prices",
 });
 
 test("an edge caller's quote leaves the session untouched and keys prices by sessionKey", async () => {
-  const rec = await Edgerec.create({ bundle: grocery });
+  const rec = await create({ bundle: grocery });
   const first = await rec.quote(items.slice(0, 20), { events: buys(items.slice(0, 5)), sessionKey: "s1", objective: "revenue" });
   assert.equal(rec.events.length, 0);
   const later = await rec.quote(items.slice(0, 20), { events: buys(items.slice(30, 60)), sessionKey: "s1" });
@@ -51,17 +51,17 @@ test("an edge caller's quote leaves the session untouched and keys prices by ses
 });
 
 test("bad pricing settings fail at create; bad quote requests are named and change nothing", async () => {
-  await rejects(Edgerec.create({ bundle: grocery, pricing: { maxDiscount: 1.5 } }), "INVALID_PRICING");
-  await rejects(Edgerec.create({ bundle: grocery, pricing: { priceEndings: [120] } }), "INVALID_PRICING");
-  await rejects(Edgerec.create({ bundle: grocery, pricing: { jurisdiction: "Mars" } }), "INVALID_PRICING");
-  const rec = await Edgerec.create({ bundle: grocery });
+  await rejects(create({ bundle: grocery, pricing: { maxDiscount: 1.5 } }), "INVALID_PRICING");
+  await rejects(create({ bundle: grocery, pricing: { priceEndings: [120] } }), "INVALID_PRICING");
+  await rejects(create({ bundle: grocery, pricing: { jurisdiction: "Mars" } }), "INVALID_PRICING");
+  const rec = await create({ bundle: grocery });
   await rejects(rec.quote([]), "INVALID_ARGUMENT");
   await rejects(rec.quote(["no-such-sku"]), "UNKNOWN_ITEM");
   await rejects(rec.quote(items.slice(0, 3), { objective: "conversion" }), "INVALID_ARGUMENT");
   await rejects(rec.quote(items.slice(0, 3), { objective: "profit" }), "INVALID_ARGUMENT");
   assert.equal((await rec.quote(items.slice(0, 3), { objective: "conversion", minMargin: 0.2 })).length, 3);
   rec.dispose();
-  const fixture = await Edgerec.create({ bundle: await fixtureBytes() });
+  const fixture = await create({ bundle: await fixtureBytes() });
   await rejects(fixture.quote(["SKU-0001"]), "PRICING_UNAVAILABLE");
   fixture.dispose();
 });
