@@ -8,7 +8,7 @@ signed bundle and a report, in one command:
 3. evaluate it on the last weeks (--test-weeks), which training never sees, against popularity and
    buy-it-again (HR@10, NDCG@10, Recall@10; the repeat term and every other choice made on the
    --valid-weeks before them);
-4. export the bundle (export_grocery.build), add the costs and the price head (price.onnx);
+4. export the bundle (export_grocery.build), add the costs and the price head (price.onnx and its plain weights);
 5. sign manifest.json with an ed25519 key kept outside the bundle (--new-key makes one);
 6. write report.md and report.json beside the bundle, and print the total time.
 
@@ -16,7 +16,7 @@ signed bundle and a report, in one command:
         --out ~/shop-bundles/2026-12 --key ~/.config/edgerec/shop.key --new-key --threads 1
 
 OUT gets `bundle/` (what the shop serves: manifest.json, manifest.sig, interest.onnx,
-items.safetensors, items.json, price.onnx), `report.md`, `report.json` and `public-key.txt`; the
+items.safetensors, items.json, price.onnx, and the plain weights encoder.safetensors and price.safetensors), `report.md`, `report.json` and `public-key.txt`; the
 public key is also written beside the key (KEY.pub). Training checkpoints go to --work
 (default ~/.cache/edgerec/byod/<digest of the data and settings>): the same command run again
 resumes, or reuses a finished training.
@@ -45,6 +45,7 @@ import export_grocery
 import grocery
 import train_grocery
 from bundle_writer import add_to_bundle
+from plain_weights import add_price_head
 from evaluate_grocery import baseline_scores, bundle_scores, recent_decay
 from export import command_line, provenance
 from metrics import set_metrics, top_k
@@ -54,7 +55,8 @@ from train import add_encoder_arguments, add_run_arguments
 from train_price import export_onnx as export_price_onnx, fit as fit_price, tensors
 
 WEEK = 7 * byod_format.DAY
-BUNDLE_FILES = {"manifest.json", "manifest.sig", "interest.onnx", "items.safetensors", "items.json", "price.onnx"}
+BUNDLE_FILES = {"manifest.json", "manifest.sig", "encoder.safetensors", "interest.onnx", "items.safetensors",
+                "items.json", "price.safetensors", "price.onnx"}
 SKIP_IN_DIGEST = {"interactions", "catalogue", "out", "key", "new_key", "model_version", "work", "threads",
                   "max_minutes"}  # arguments that do not change what is trained
 
@@ -381,7 +383,7 @@ def export(a: argparse.Namespace, shop: Shop, model, ckpt: dict, bundle: str, ve
     if shop.costs is not None:
         add_costs(bundle, shop.costs)
     onnx, figures = price_head(shop, bundle, model.encoder.seq_len, a.seed)
-    add_to_bundle(bundle, {"price.onnx": onnx}, {"priceHead": figures})
+    add_price_head(bundle, onnx, figures)
     return metrics | {"priceHead": figures}
 
 

@@ -27,7 +27,7 @@ import onnx
 from onnx import numpy_helper
 from safetensors.numpy import save as save_safetensors
 
-from bundle_writer import FORMAT_VERSION, fixture_signing_key, write_manifest
+from bundle_writer import FORMAT_VERSION, add_to_bundle, fixture_signing_key, write_manifest
 
 ENCODER_WEIGHTS = "encoder.safetensors"
 PRICE_WEIGHTS = "price.safetensors"
@@ -104,6 +104,14 @@ def price_form(onnx_bytes: bytes) -> tuple[bytes, dict]:
     entry = {"weights": PRICE_WEIGHTS, "demand": "logistic-log-price", "features": PRICE_FEATURES,
              "departments": int(len(tensors["department_bias"]))}
     return save_safetensors(tensors), entry
+
+
+def add_price_head(bundle: str, price_onnx: bytes, figures: dict) -> dict:
+    """Adds a price head to a written bundle in both forms (`price.onnx`, `price.safetensors` and
+    the manifest's `priceHead`), with its figures under `metrics.priceHead` (unsigned)."""
+    weights, entry = price_form(price_onnx)
+    return add_to_bundle(bundle, {"price.onnx": price_onnx, entry["weights"]: weights}, {"priceHead": figures},
+                         {"priceHead": entry})
 
 
 class PlainForm(NamedTuple):

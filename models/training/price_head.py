@@ -21,8 +21,7 @@ import pandas as pd
 import torch
 
 import grocery
-from bundle_writer import add_to_bundle
-from plain_weights import price_form
+from plain_weights import add_price_head
 from price_data import examples
 from train_price import DemandModel, export_onnx, fit, tensors, weighted_log_loss
 
@@ -121,9 +120,7 @@ def main() -> None:
     export_onnx(models["withInterest"], onnx_path)
     with open(onnx_path, "rb") as f:
         price_onnx = f.read()
-    weights, entry = price_form(price_onnx)
-    add_to_bundle(a.bundle, {"price.onnx": price_onnx, entry["weights"]: weights}, {"priceHead": figures},
-                  {"priceHead": entry})
+    add_price_head(a.bundle, price_onnx, figures)
     print(json.dumps(figures, indent=1))
 
 
