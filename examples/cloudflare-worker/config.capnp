@@ -21,10 +21,10 @@ const edgerec :Workerd.Worker = (
     (name = "pkg/edgerec.js", esModule = embed "../../pkg/edgerec.js"),
     (name = "pkg/edgerec_bg.wasm", wasm = embed "../../pkg/edgerec_bg.wasm"),
     (name = "models/grocery/manifest.json", data = embed "../../models/grocery/manifest.json"),
-    (name = "models/grocery/interest.onnx", data = embed "../../models/grocery/interest.onnx"),
+    (name = "models/grocery/encoder.safetensors", data = embed "../../models/grocery/encoder.safetensors"),
     (name = "models/grocery/items.json", data = embed "../../models/grocery/items.json"),
     (name = "models/grocery/items.safetensors", data = embed "../../models/grocery/items.safetensors"),
-    (name = "models/grocery/price.onnx", data = embed "../../models/grocery/price.onnx"),
+    (name = "models/grocery/price.safetensors", data = embed "../../models/grocery/price.safetensors"),
   ],
   compatibilityDate = "2025-09-01",
 );

@@ -1,12 +1,13 @@
-// A Cloudflare Worker (workerd): the wasm and the grocery bundle are imported as modules (workerd
-// compiles no wasm from bytes at run time); the engine is created once per isolate.
+// A Cloudflare Worker (workerd): the wasm and the grocery bundle's files that the default build reads
+// are imported as modules (workerd compiles no wasm from bytes at run time; the ONNX graphs are not
+// needed); the engine is created once per isolate.
 import { Edgerec } from "../../dist/index.js";
 import wasm from "../../pkg/edgerec_bg.wasm";
 import manifest from "../../models/grocery/manifest.json";
-import interest from "../../models/grocery/interest.onnx";
+import encoder from "../../models/grocery/encoder.safetensors";
 import items from "../../models/grocery/items.json";
 import table from "../../models/grocery/items.safetensors";
-import price from "../../models/grocery/price.onnx";
+import price from "../../models/grocery/price.safetensors";
 import { createHandler } from "./handler.mjs";
 
 let engine;
@@ -15,7 +16,7 @@ const handle = createHandler(() => {
     wasm,
     device: "cpu",
     bundle: Object.fromEntries(
-      Object.entries({ "manifest.json": manifest, "interest.onnx": interest, "items.json": items, "items.safetensors": table, "price.onnx": price })
+      Object.entries({ "manifest.json": manifest, "encoder.safetensors": encoder, "items.json": items, "items.safetensors": table, "price.safetensors": price })
         .map(([name, data]) => [name, new Uint8Array(data)]),
     ),
   }).catch((e) => {

@@ -11,7 +11,7 @@ const dir = process.argv[2] ?? "models/grocery";
 const rec = await Edgerec.create({ bundle: await readBundleDir(dir) });
 const items = JSON.parse(await readFile(join(dir, "items.json"), "utf8"));
 const name = (id) => items.find((i) => i.id === id)?.name ?? id;
-const pricing = "price.onnx" in rec.manifest.files;
+const pricing = rec.manifest.priceHead !== undefined || "price.onnx" in rec.manifest.files;
 console.log(`bundle ${dir}: model ${rec.modelVersion}, ${rec.manifest.itemCount} items, backend ${rec.backend}`);
 
 // A short visit: product pages, an add to cart and a purchase, spread over ten minutes. On a

@@ -185,7 +185,7 @@ test("workerd: bundled with the worker conditions, the wasm and the bundle as mo
   const pkg = join(project, "node_modules/edgerec");
   await symlink(join(pkg, "pkg/edgerec_bg.wasm"), join(out, "edgerec.wasm"));
   await symlink(join(pkg, "models/grocery"), join(out, "grocery"));
-  const files = ["manifest.json", "interest.onnx", "items.json", "items.safetensors", "price.onnx"];
+  const files = ["manifest.json", "encoder.safetensors", "items.json", "items.safetensors", "price.safetensors"];
   await writeFile(join(out, "config.capnp"), `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [(name = "main", worker = .program)],

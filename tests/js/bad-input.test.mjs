@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { before, test } from "node:test";
 
 import { EdgerecError } from "edgerec";
-import { create, expected, fixtureBytes, rehash, serve } from "./helpers.mjs";
+import { create, expected, fixtureBytes, MODEL_FILE, rehash, serve } from "./helpers.mjs";
 
 const now = Date.now();
 const view = (item, ts = now) => ({ type: "view", item, ts });
@@ -73,8 +73,8 @@ test("events that are not an array: INVALID_ARGUMENT", async () => {
 });
 
 const badBundles = {
-  "a truncated ONNX file": ["SIZE_MISMATCH", (f) => ({ ...f, "interest.onnx": f["interest.onnx"].slice(0, 1000) })],
-  "a truncated ONNX file, re-listed in the manifest": ["INVALID_MODEL", (f) => rehash(f, "interest.onnx", f["interest.onnx"].slice(0, 1000))],
+  "a truncated model file": ["SIZE_MISMATCH", (f) => ({ ...f, [MODEL_FILE]: f[MODEL_FILE].slice(0, 1000) })],
+  "a truncated model file, re-listed in the manifest": ["INVALID_MODEL", (f) => rehash(f, MODEL_FILE, f[MODEL_FILE].slice(0, 1000))],
   "a sha256 mismatch": ["CHECKSUM_MISMATCH", (f) => {
     const table = f["items.safetensors"].slice();
     table[table.length - 1] ^= 1;
@@ -82,7 +82,7 @@ const badBundles = {
   }],
   "a manifest of an unknown format version": ["UNSUPPORTED_FORMAT_VERSION", (f) => {
     const m = JSON.parse(new TextDecoder().decode(f["manifest.json"]));
-    return { ...f, "manifest.json": new TextEncoder().encode(JSON.stringify({ ...m, formatVersion: 2 })) };
+    return { ...f, "manifest.json": new TextEncoder().encode(JSON.stringify({ ...m, formatVersion: 3 })) };
   }],
   "a missing file": ["MISSING_FILE", ({ "items.json": _, ...f }) => f],
 };
@@ -109,11 +109,11 @@ test("a bad signature with a pinned key: BAD_SIGNATURE", async () => {
 
 test("over HTTP, a wrong-sized or tampered download is dropped before the core sees it", async () => {
   const files = await fixtureBytes();
-  const longer = new Uint8Array(files["interest.onnx"].byteLength + 10);
-  longer.set(files["interest.onnx"]);
+  const longer = new Uint8Array(files[MODEL_FILE].byteLength + 10);
+  longer.set(files[MODEL_FILE]);
   const tampered = files["items.json"].slice();
   tampered[5] ^= 1;
-  for (const [bad, expectedCode] of [[{ "interest.onnx": longer }, "SIZE_MISMATCH"], [{ "items.json": tampered }, "CHECKSUM_MISMATCH"]]) {
+  for (const [bad, expectedCode] of [[{ [MODEL_FILE]: longer }, "SIZE_MISMATCH"], [{ "items.json": tampered }, "CHECKSUM_MISMATCH"]]) {
     const server = await serve({ ...files, ...bad });
     try {
       await assert.rejects(create({ bundle: server.url, cache: "none" }), code(expectedCode));

@@ -13,6 +13,9 @@ import { readBundleDir } from "edgerec/node";
  */
 export const BUILD = process.env.EDGEREC_TEST_BUILD === "onnx" ? "onnx" : "auto";
 
+/** The file the build under test reads the encoder from (the default build never fetches the ONNX). */
+export const MODEL_FILE = BUILD === "onnx" ? "interest.onnx" : "encoder.safetensors";
+
 /** `Edgerec.create` on the build under test. */
 export function create(options) {
   return Edgerec.create({ build: BUILD, ...options });

@@ -3,14 +3,15 @@
 import { Edgerec, EdgerecError } from "edgerec";
 
 import wasm from "./edgerec.wasm";
-import interest from "./grocery/interest.onnx";
+import encoder from "./grocery/encoder.safetensors";
 import items from "./grocery/items.json";
 import table from "./grocery/items.safetensors";
 import manifest from "./grocery/manifest.json";
-import price from "./grocery/price.onnx";
+import price from "./grocery/price.safetensors";
 import { program } from "./program.js";
 
-const files = { "manifest.json": manifest, "interest.onnx": interest, "items.json": items, "items.safetensors": table, "price.onnx": price };
+// The files the default build reads (it never reads the ONNX graphs).
+const files = { "manifest.json": manifest, "encoder.safetensors": encoder, "items.json": items, "items.safetensors": table, "price.safetensors": price };
 const bundle = Object.fromEntries(Object.entries(files).map(([name, data]) => [name, new Uint8Array(data)]));
 
 export default {
