@@ -158,8 +158,41 @@ impl ChosenKernels {
         layout: Transposed,
         c: &mut Vec<f32>,
     ) -> Result<()> {
-        let mmm = self.get(m, k, n).map_err(failed)?;
-        product(&*mmm, a, b, m, k, n, layout, c).map_err(failed)
+        let mut product = || -> TractResult<()> {
+            let mmm = self.get(m, k, n)?;
+            let (pa, pb) = &mmm.packings()[0];
+            let a = pa.prepare_one(&Tensor::from_shape(&[m, k], &a[..m * k])?, 1, 0)?;
+            let b = match layout {
+                Transposed::No => {
+                    pb.prepare_one(&Tensor::from_shape(&[k, n], &b[..k * n])?, 0, 1)?
+                }
+                Transposed::B => {
+                    pb.prepare_one(&Tensor::from_shape(&[n, k], &b[..k * n])?, 1, 0)?
+                }
+            };
+            let mut out = Tensor::zero::<f32>(&[m, n])?;
+            // SAFETY: both operands were packed by this kernel's packing 0 for an [m x k] by [k x n]
+            // product, and `out` is [m, n] with m on axis 0 and n on axis 1.
+            unsafe {
+                let store = mmm.c_view(Some(0), Some(1)).wrap(&out.view_mut());
+                mmm.run(
+                    m,
+                    n,
+                    &[
+                        FusedSpec::AddMatMul {
+                            a: AsInputValue::Borrowed(&*a),
+                            b: AsInputValue::Borrowed(&*b),
+                            packing: 0,
+                        },
+                        FusedSpec::Store(store),
+                    ],
+                )?;
+            }
+            c.clear();
+            c.extend_from_slice(out.view().as_slice::<f32>()?);
+            Ok(())
+        };
+        product().map_err(failed)
     }
 }
 
@@ -167,46 +200,6 @@ impl std::fmt::Debug for ChosenKernels {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ChosenKernels").finish_non_exhaustive()
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn product(
-    mmm: &dyn MatMatMul,
-    a: &[f32],
-    b: &[f32],
-    m: usize,
-    k: usize,
-    n: usize,
-    layout: Transposed,
-    c: &mut Vec<f32>,
-) -> TractResult<()> {
-    let (pa, pb) = &mmm.packings()[0];
-    let a = pa.prepare_one(&Tensor::from_shape(&[m, k], &a[..m * k])?, 1, 0)?;
-    let b = match layout {
-        Transposed::No => pb.prepare_one(&Tensor::from_shape(&[k, n], &b[..k * n])?, 0, 1)?,
-        Transposed::B => pb.prepare_one(&Tensor::from_shape(&[n, k], &b[..k * n])?, 1, 0)?,
-    };
-    let mut out = Tensor::zero::<f32>(&[m, n])?;
-    // SAFETY: both operands were packed by this kernel's packing 0 for an [m x k] by [k x n]
-    // product, and `out` is [m, n] with m on axis 0 and n on axis 1.
-    unsafe {
-        let store = mmm.c_view(Some(0), Some(1)).wrap(&out.view_mut());
-        mmm.run(
-            m,
-            n,
-            &[
-                FusedSpec::AddMatMul {
-                    a: AsInputValue::Borrowed(&*a),
-                    b: AsInputValue::Borrowed(&*b),
-                    packing: 0,
-                },
-                FusedSpec::Store(store),
-            ],
-        )?;
-    }
-    c.clear();
-    c.extend_from_slice(out.view().as_slice::<f32>()?);
-    Ok(())
 }
 
 /// tract-linalg's element-wise kernels that the encoder runs, looked up once, and the softmax.
