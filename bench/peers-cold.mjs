@@ -1,5 +1,5 @@
-// One cold start in a fresh process, for bench/peers.mjs: `edgerec` (instantiate the wasm, load
-// and verify the grocery bundle, optimise the encoder, first recommend) or `ort` (onnxruntime-web's
+// One cold start in a fresh process, for bench/peers.mjs: `edgerec` (instantiate the wasm, verify
+// and load the grocery bundle's models, first recommend) or `ort` (onnxruntime-web's
 // wasm backend, one thread: create the session from the same interest.onnx, first run). Prints
 // `{ ms, maxRssMb }` (peak RSS) as JSON. Reading files from disk is not counted.
 import { readFile } from "node:fs/promises";

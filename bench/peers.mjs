@@ -1,8 +1,9 @@
 // edgerec against onnxruntime-web on the same model in the same Node process: the grocery
-// student's interest.onnx (L = 50, d = 64), run by edgerec (tract in wasm) and by
-// onnxruntime-web's wasm backend (one thread, SIMD), alternating runs; then edgerec's end-to-end
-// recommend + quote (k = 20), and cold starts in fresh processes (bench/peers-cold.mjs). Native
-// tract for reference: `cargo run --profile native --example bench_encoder`.
+// student (L = 50, d = 64), run by edgerec's default build (its plain weights on tract-linalg's
+// kernels in wasm) and by onnxruntime-web's wasm backend on the bundle's interest.onnx (one thread,
+// SIMD), alternating runs; then edgerec's end-to-end recommend + quote (k = 20), and cold starts in
+// fresh processes (bench/peers-cold.mjs). Natively, for reference:
+// `cargo run --profile native --features onnx --example bench_encoder`.
 //   node bench/peers.mjs [--runs 2000] [--cold 7] [--warmup 15]
 import { execFileSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
@@ -110,7 +111,7 @@ const us = (ms) => `${(ms * 1000).toFixed(0)} µs`;
 const p = (list, q) => quantile(list, q);
 console.log(`machine: ${machine()}`);
 console.log(`model: models/grocery/interest.onnx (L ${L}, d ${D}); outputs agree within ${diff.toExponential(1)}`);
-console.log(`warm inference, ${runs} alternating runs: edgerec (tract, wasm; userVector incl. event checks and gather) p50 ${us(p(times.edgerec, 0.5))} p99 ${us(p(times.edgerec, 0.99))}; ` +
+console.log(`warm inference, ${runs} alternating runs: edgerec (default build, wasm; userVector incl. event checks and gather) p50 ${us(p(times.edgerec, 0.5))} p99 ${us(p(times.edgerec, 0.99))}; ` +
   `onnxruntime-web 1.30 (wasm, 1 thread, SIMD; session.run on a ready tensor) p50 ${us(p(times.ort, 0.5))} p99 ${us(p(times.ort, 0.99))}; ` +
   `ratio ort/edgerec at p50 ${(p(times.ort, 0.5) / p(times.edgerec, 0.5)).toFixed(2)}`);
 console.log(`end-to-end recommend (k 20) + quote (20 items; the quote reuses the recommend's user vector), warm, sessions alternating: p50 ${us(p(e2e, 0.5))} p99 ${us(p(e2e, 0.99))}`);
