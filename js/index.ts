@@ -72,8 +72,11 @@ export class Edgerec {
     }
     let build = "cpu" as BuildName;
     const bundle = await readBundle(options, async (manifest) => {
-      build = await chooseBuild(options.build ?? "auto", device, manifest);
-      return (name) => build === "onnx" || !name.endsWith(".onnx");
+      const parsed = parseManifest(manifest);
+      build = await chooseBuild(options.build ?? "auto", device, parsed);
+      const plain = new Set([parsed?.encoder?.weights, parsed?.priceHead?.weights]);
+      // The ONNX build reads the graphs, the others the plain weights: neither fetches the other's.
+      return build === "onnx" ? (name) => !plain.has(name) : (name) => !name.endsWith(".onnx");
     });
     const source = { cpu: options.wasm, gpu: options.gpuWasm, onnx: options.onnxWasm }[build];
     const glue = await loadWasm(build, source);
@@ -161,19 +164,23 @@ export class Edgerec {
   }
 }
 
+/** The manifest as JSON, or `undefined` when it does not parse (the engine reports that). */
+function parseManifest(bytes: Uint8Array): Partial<Manifest> | undefined {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes)) as Partial<Manifest>;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The build to load: the ONNX build when asked, or when the bundle's models come only as ONNX
  * (no `encoder` entry); else the GPU build when WebGPU exists here and the device asks for it
  * (for `"auto"`, a catalogue large enough to gain; the adapter is checked when the device is
- * requested); else the default CPU build. A manifest that does not parse is the engine's to report.
+ * requested); else the default CPU build, which also reports a manifest that does not parse.
  */
-async function chooseBuild(choice: BuildChoice, device: Device, manifestBytes: Uint8Array): Promise<BuildName> {
-  let manifest: Partial<Manifest> = {};
-  try {
-    manifest = JSON.parse(new TextDecoder().decode(manifestBytes)) as Partial<Manifest>;
-  } catch {
-    return "cpu";
-  }
+async function chooseBuild(choice: BuildChoice, device: Device, manifest: Partial<Manifest> | undefined): Promise<BuildName> {
+  if (manifest === undefined) return "cpu";
   if (choice === "onnx" || manifest?.encoder == null) return "onnx";
   const gpu = (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu;
   if (!gpu || device === "cpu") return "cpu";
