@@ -20,6 +20,7 @@ function describe(code: ErrorCode): string {
     case "BAD_SIGNATURE":
     case "INVALID_CATALOG":
     case "INVALID_MODEL":
+    case "ONNX_BUILD_REQUIRED":
       return "the bundle";
     case "INFERENCE_FAILED":
     case "INVALID_PRICING":
