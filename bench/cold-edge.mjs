@@ -49,9 +49,10 @@ try {
       const page = await context.newPage();
       await page.goto(`${statics.url}/tests/browser/blank.html`);
       const ms = await page.evaluate((events) => new Promise((resolve, reject) => {
-        const source = `import { Edgerec } from "/dist/index.js";
+        // A worker from a blob: its module specifiers and the bundle's URL are absolute.
+        const source = `import { Edgerec } from "${location.origin}/dist/index.js";
           const t = performance.now();
-          const rec = await Edgerec.create({ bundle: "/models/grocery/", device: "cpu" });
+          const rec = await Edgerec.create({ bundle: "${location.origin}/models/grocery/", device: "cpu" });
           await rec.recommend({ k: 10, events: ${JSON.stringify(events)} });
           postMessage(performance.now() - t);`;
         const worker = new Worker(URL.createObjectURL(new Blob([source], { type: "text/javascript" })), { type: "module" });
