@@ -1,5 +1,5 @@
 // Catalogue scoring in wasm on the CPU (Node): recommend({ k: 100 }) against synthetic int8
-// catalogues of 10k, 100k and 1M items × 64 dims (random rows and scales; the Beauty encoder,
+// catalogues of 10k, 100k and 1M items × 64 dims (random rows and scales; the Beauty encoder's plain weights,
 // a full window of 50 events), warm p50/p99 of the whole call. The session does not change
 // between calls, so the engine reuses its user vector: the figure is scoring, top-k and the call
 // from JS. Also the process memory per item at create. The native CPU and GPU figures: `cargo run --profile native
@@ -16,7 +16,9 @@ import { machine, quantile } from "./machine.mjs";
 const { values: flags } = parseArgs({ options: { sizes: { type: "string", default: "10000,100000,1000000" }, calls: { type: "string", default: "50" } } });
 const DIMS = 64;
 const K = 100;
-const encoder = new Uint8Array(await readFile(new URL("../models/beauty/interest.onnx", import.meta.url)));
+const BEAUTY = new URL("../models/beauty/", import.meta.url);
+const beauty = JSON.parse(await readFile(new URL("manifest.json", BEAUTY), "utf8"));
+const encoder = new Uint8Array(await readFile(new URL(beauty.encoder.weights, BEAUTY)));
 
 /** A safetensors file with `embedding` int8 [n, dims] and `scale` f32 [n] from a fixed seed. */
 function itemTable(n) {
@@ -39,13 +41,13 @@ function itemTable(n) {
 
 function bundle(n) {
   const files = {
-    "interest.onnx": encoder,
+    [beauty.encoder.weights]: encoder,
     "items.json": new TextEncoder().encode(JSON.stringify(Array.from({ length: n }, (_, i) => ({ id: `sku-${i}` })))),
     "items.safetensors": itemTable(n),
   };
   const entry = (bytes) => ({ bytes: bytes.byteLength, sha256: createHash("sha256").update(bytes).digest("hex") });
   const manifest = {
-    formatVersion: 1, modelVersion: `synthetic-${n}`, dims: DIMS, seqLen: 50, itemCount: n,
+    formatVersion: 2, modelVersion: `synthetic-${n}`, dims: DIMS, seqLen: 50, itemCount: n, encoder: beauty.encoder,
     files: Object.fromEntries(Object.entries(files).map(([name, bytes]) => [name, entry(bytes)])),
   };
   return { "manifest.json": new TextEncoder().encode(JSON.stringify(manifest)), ...files };
