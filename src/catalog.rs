@@ -318,7 +318,10 @@ fn read_u32_column(tensors: &SafeTensors<'_>, name: &str, n: usize) -> Result<Op
 }
 
 fn finite(values: Vec<f32>) -> Result<Embeddings> {
-    if let Some(at) = values.iter().position(|v| !(v.abs() <= MAX_EMBEDDING)) {
+    if let Some(at) = values
+        .iter()
+        .position(|v| !v.is_finite() || v.abs() > MAX_EMBEDDING)
+    {
         return Err(bad(format!(
             "`embedding` value {at} is {}; values must be finite and at most {MAX_EMBEDDING} in magnitude",
             values[at]

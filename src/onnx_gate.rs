@@ -298,7 +298,7 @@ impl<'a> Gate<'a> {
                 _ => t.int32_data.len(),
             }
         };
-        let exact = t.raw_data.is_empty() || t.raw_data.len() % width == 0;
+        let exact = t.raw_data.is_empty() || t.raw_data.len().is_multiple_of(width);
         if stored != elements || !exact {
             return Err(invalid(format!(
                 "{what} holds {stored} values for a shape of {elements}"
@@ -409,7 +409,8 @@ impl<'a> Gate<'a> {
             }
             "Cast" => {
                 attrs.only(&["to", "saturate"])?;
-                data_type(attrs.int("to")?.unwrap_or(0) as i32, "the Cast target")?;
+                let to = attrs.int("to").and_then(|t| i32::try_from(t).ok());
+                data_type(to.unwrap_or(0), "the Cast target")?;
                 shape(0)
             }
             "Add" | "Sub" | "Mul" | "Greater" | "Pow" | "Div" => {
@@ -432,12 +433,12 @@ impl<'a> Gate<'a> {
             "Gemm" => {
                 attrs.only(&["alpha", "beta", "transA", "transB"])?;
                 for flag in ["transA", "transB"] {
-                    if !matches!(attrs.int(flag)?, None | Some(0 | 1)) {
+                    if !matches!(attrs.int(flag), None | Some(0 | 1)) {
                         return Err(invalid(format!("`{flag}` must be 0 or 1")));
                     }
                 }
                 for scale in ["alpha", "beta"] {
-                    if !attrs.float(scale)?.unwrap_or(1.0).is_finite() {
+                    if !attrs.float(scale).unwrap_or(1.0).is_finite() {
                         return Err(invalid(format!("`{scale}` must be finite")));
                     }
                 }
@@ -445,12 +446,12 @@ impl<'a> Gate<'a> {
                     (&[a0, a1], &[b0, b1]) => ([a0, a1], [b0, b1]),
                     _ => return Err(invalid("Gemm operands must have rank 2".into())),
                 };
-                let rows = if attrs.int("transA")? == Some(1) {
+                let rows = if attrs.int("transA") == Some(1) {
                     a[1]
                 } else {
                     a[0]
                 };
-                let columns = if attrs.int("transB")? == Some(1) {
+                let columns = if attrs.int("transB") == Some(1) {
                     b[0]
                 } else {
                     b[1]
@@ -460,11 +461,10 @@ impl<'a> Gate<'a> {
             "LayerNormalization" => {
                 attrs.only(&["axis", "epsilon", "stash_type"])?;
                 let x = shape(0)?;
-                axis(attrs.int("axis")?.unwrap_or(-1), x.len())?;
-                let epsilon = attrs.float("epsilon")?.unwrap_or(1e-5);
-                if !(epsilon.is_finite() && epsilon >= 0.0)
-                    || !matches!(attrs.int("stash_type")?, None | Some(1))
-                {
+                axis(attrs.int("axis").unwrap_or(-1), x.len())?;
+                let epsilon = attrs.float("epsilon").unwrap_or(1e-5);
+                let stash_type = attrs.int("stash_type").unwrap_or(1);
+                if !(epsilon.is_finite() && epsilon >= 0.0 && stash_type == 1) {
                     return Err(invalid("`epsilon` must be finite, `stash_type` 1".into()));
                 }
                 Ok(x)
@@ -472,7 +472,7 @@ impl<'a> Gate<'a> {
             "Softmax" => {
                 attrs.only(&["axis"])?;
                 let x = shape(0)?;
-                axis(attrs.int("axis")?.unwrap_or(-1), x.len())?;
+                axis(attrs.int("axis").unwrap_or(-1), x.len())?;
                 Ok(x)
             }
             "Shape" => {
@@ -484,7 +484,7 @@ impl<'a> Gate<'a> {
                 let first = shape(0)?;
                 let at = axis(
                     attrs
-                        .int("axis")?
+                        .int("axis")
                         .ok_or_else(|| invalid("Concat needs `axis`".into()))?,
                     first.len(),
                 )?;
@@ -571,7 +571,7 @@ impl<'a> Gate<'a> {
                         if axes.is_empty() {
                             return Err(invalid("ReduceSum needs its axes".into()));
                         }
-                        let keep = attrs.int("keepdims")?.unwrap_or(1) != 0;
+                        let keep = attrs.int("keepdims").unwrap_or(1) != 0;
                         Ok(x.into_iter()
                             .zip(&marked)
                             .filter_map(|(d, &m)| match (m, keep) {
@@ -585,7 +585,7 @@ impl<'a> Gate<'a> {
             }
             "Reshape" => {
                 attrs.only(&["allowzero"])?;
-                if !matches!(attrs.int("allowzero")?, None | Some(0)) {
+                if !matches!(attrs.int("allowzero"), None | Some(0)) {
                     return Err(invalid("`allowzero` must be 0".into()));
                 }
                 shape(0)?;
@@ -620,7 +620,7 @@ impl<'a> Gate<'a> {
             "Gather" => {
                 attrs.only(&["axis"])?;
                 let data = shape(0)?;
-                let at = axis(attrs.int("axis")?.unwrap_or(0), data.len())?;
+                let at = axis(attrs.int("axis").unwrap_or(0), data.len())?;
                 let indices = shape(1)?;
                 let name = node.input[1].as_str();
                 let rows = data[at];
@@ -735,12 +735,12 @@ impl<'a> Attributes<'a> {
         }
     }
 
-    fn int(&self, name: &str) -> Result<Option<i64>> {
-        Ok(self.0.get(name).map(|a| a.i))
+    fn int(&self, name: &str) -> Option<i64> {
+        self.0.get(name).map(|a| a.i)
     }
 
-    fn float(&self, name: &str) -> Result<Option<f32>> {
-        Ok(self.0.get(name).map(|a| a.f))
+    fn float(&self, name: &str) -> Option<f32> {
+        self.0.get(name).map(|a| a.f)
     }
 
     fn ints(&self, name: &str) -> Option<&'a [i64]> {
