@@ -98,6 +98,11 @@ fn hostile_encoders_are_refused_naming_the_node() {
             "{name} does not name the node: {message}"
         );
     }
+    let message = refusal(&read("tests/hostile/gather_with_a_second_input.onnx"));
+    assert!(
+        message.contains("gathers with its input \"position\""),
+        "{message}"
+    );
 }
 
 /// `emb` → `count` Adds of a constant → the last position: the shape of the graph that took

@@ -36,6 +36,11 @@ impl OnnxEncoder {
         let invalid = |e: TractError| Error::InvalidModel(format!("{e:#}"));
         let fed = [Some(1), Some(seq_len), Some(dims)];
         let checked = onnx_gate::check(onnx, &[&fed], onnx_gate::LIMITS)?;
+        if let Some(input) = checked.index_bounds.keys().next() {
+            return Err(Error::InvalidModel(format!(
+                "the encoder gathers with its input {input:?}; its one input is the f32 window"
+            )));
+        }
         let mut model = decluttered(&checked.proto, seq_len, dims).map_err(invalid)?;
         model.optimize().map_err(invalid)?;
         if model.inputs.len() != 1 || model.outputs.len() != 1 {

@@ -106,6 +106,20 @@ save(
     ],
     index="computed",
 )
+# An encoder with a second, integer input to gather with (the engine feeds only the window).
+graph = helper.make_graph(
+    [helper.make_node("Gather", ["emb", "position"], ["user"], axis=1, name="user")],
+    "gather_with_a_second_input",
+    [
+        helper.make_tensor_value_info("emb", TensorProto.FLOAT, [1, 50, 64]),
+        helper.make_tensor_value_info("position", TensorProto.INT64, []),
+    ],
+    [helper.make_tensor_value_info("user", TensorProto.FLOAT, [1, 64])],
+)
+model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+model.ir_version = 8
+with open(os.path.join(OUT, "gather_with_a_second_input.onnx"), "wb") as f:
+    f.write(model.SerializeToString())
 
 # A valid graph of the same shape, the ONNX gate fuzzer's smallest seed.
 OUT = os.path.join(OUT, "..", "..", "fuzz", "corpus", "onnx_gate")
