@@ -4,12 +4,17 @@
 //! refused at load with a code, naming the node.
 #![cfg(feature = "onnx")]
 
+mod common;
+
 use std::path::Path;
 use std::time::Instant;
+
+use common::{fixture_files, with_file_rehashed};
 
 use edgerec::interest::onnx::OnnxEncoder;
 use edgerec::onnx_gate::{self, LIMITS};
 use edgerec::pricing::head::onnx::OnnxHead;
+use edgerec::Engine;
 use prost::Message;
 use tract_onnx::pb;
 
@@ -220,4 +225,22 @@ fn the_onnx_price_head_refuses_a_catalogue_it_cannot_price() {
         e.to_string().contains("4000 rows; the catalogue has 4001"),
         "{e}"
     );
+}
+
+#[test]
+fn a_bundle_with_a_hostile_encoder_is_refused_at_create() {
+    for entry in
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hostile")).unwrap()
+    {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "onnx") {
+            let files = with_file_rehashed(
+                fixture_files(),
+                "interest.onnx",
+                std::fs::read(&path).unwrap(),
+            );
+            let err = Engine::load(files, None).unwrap_err();
+            assert_eq!(err.code(), "INVALID_MODEL", "{}: {err}", path.display());
+        }
+    }
 }
