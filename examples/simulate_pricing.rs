@@ -97,6 +97,8 @@ fn simulate(args: &Args) -> Result<Vec<Outcome>, String> {
     let simulator = OnnxHead::load(
         &std::fs::read(&args.simulator)
             .map_err(|e| format!("{}: {e}", args.simulator.display()))?,
+        engine.catalog().len(),
+        engine.catalog().prices().department.as_deref(),
     )
     .map_err(|e| e.to_string())?;
     let catalog = engine.catalog().clone();

@@ -3,6 +3,7 @@
 //! optional per-item columns: repeat weights (`repeat`) and prices (see [`PriceColumns`]).
 
 use std::collections::HashMap;
+use std::ops::RangeInclusive;
 
 use safetensors::{Dtype, SafeTensors};
 use serde::Deserialize;
@@ -35,11 +36,11 @@ pub enum Embeddings {
 /// `department` u32 [n]), as the bundle has them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PriceColumns {
-    /// List prices, positive.
+    /// List prices, in [`PRICE_RANGE`].
     pub list_price: Option<Vec<f32>>,
-    /// The merchant's costs, not negative.
+    /// The merchant's costs, from 0 to the item's list price.
     pub cost: Option<Vec<f32>>,
-    /// The lowest price of the last 30 days, positive.
+    /// The lowest price of the last 30 days, in [`PRICE_RANGE`].
     pub low_30d: Option<Vec<f32>>,
     /// Department indices (the price head's input).
     pub department: Option<Vec<u32>>,
@@ -60,7 +61,7 @@ pub struct Catalog {
 /// `weights[i] · ln(1 + Σ decay^(events after each of its events))` more.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RepeatTerm {
-    /// Per-item weights w_i ≥ 0 (`repeat`).
+    /// Per-item weights w_i in [`REPEAT_RANGE`] (`repeat`).
     pub weights: Vec<f32>,
     /// What an event counts per later event, in (0, 1] (`repeat_decay`; 1: plain counts).
     pub decay: f32,
@@ -80,16 +81,22 @@ impl Catalog {
         let tensors = SafeTensors::deserialize(table)
             .map_err(|e| Error::InvalidCatalog(format!("items.safetensors: {e}")))?;
         let embeddings = read_embeddings(&tensors, item_count, dims)?;
-        let column = |name, check: fn(f32) -> bool, rule| {
-            read_f32_column(&tensors, name, item_count, check, rule)
-        };
+        let column = |name, range| read_f32_column(&tensors, name, item_count, range);
         let repeat = read_repeat_term(&tensors, item_count)?;
         let prices = PriceColumns {
-            list_price: column("list_price", |p| p > 0.0, "finite and positive")?,
-            cost: column("cost", |c| c >= 0.0, "finite and not negative")?,
-            low_30d: column("low_30d", |p| p > 0.0, "finite and positive")?,
+            list_price: column("list_price", PRICE_RANGE)?,
+            cost: column("cost", 0.0..=*PRICE_RANGE.end())?,
+            low_30d: column("low_30d", PRICE_RANGE)?,
             department: read_u32_column(&tensors, "department", item_count)?,
         };
+        if let (Some(list), Some(cost)) = (&prices.list_price, &prices.cost) {
+            if let Some(row) = (0..item_count).find(|&row| cost[row] > list[row]) {
+                return Err(bad(format!(
+                    "`cost` of row {row} is {}, above its `list_price` {}",
+                    cost[row], list[row]
+                )));
+            }
+        }
         Ok(Catalog {
             repeat,
             prices,
@@ -221,9 +228,7 @@ fn read_embeddings(tensors: &SafeTensors<'_>, n: usize, d: usize) -> Result<Embe
                 return Err(bad(format!("`scale` must be f32 [{n}]")));
             }
             let scales = f32_values(scale.data());
-            if scales.iter().any(|s| !s.is_finite() || *s <= 0.0) {
-                return Err(bad("every `scale` must be finite and positive".into()));
-            }
+            in_range("scale", &scales, f32::MIN_POSITIVE..=MAX_EMBEDDING / 127.0)?;
             Ok(Embeddings::Int8 { values, scales })
         }
         Dtype::F16 => finite(
@@ -240,13 +245,22 @@ fn read_embeddings(tensors: &SafeTensors<'_>, n: usize, d: usize) -> Result<Embe
     }
 }
 
-/// An optional f32 [n] column whose every value is finite and passes `check`.
+/// Prices (`list_price`, `low_30d`, and the upper end of `cost`) a catalogue may hold, in the
+/// shop's currency: at least a cent, and at most what the guardrails price cent by cent.
+pub const PRICE_RANGE: RangeInclusive<f32> = 0.01..=100_000.0;
+/// Repeat weights a catalogue may hold: a window's repeat boost stays a finite score.
+pub const REPEAT_RANGE: RangeInclusive<f32> = 0.0..=1_000.0;
+/// The largest magnitude of an embedding value (a float table's values, an int8 table's
+/// `127 × scale`), so that scores stay finite.
+pub const MAX_EMBEDDING: f32 = 1_000.0;
+
+/// An optional f32 [n] column whose every value is finite and in `range`; the first that is
+/// not is named with its row.
 fn read_f32_column(
     tensors: &SafeTensors<'_>,
     name: &str,
     n: usize,
-    check: fn(f32) -> bool,
-    rule: &str,
+    range: RangeInclusive<f32>,
 ) -> Result<Option<Vec<f32>>> {
     let Ok(column) = tensors.tensor(name) else {
         return Ok(None);
@@ -255,28 +269,27 @@ fn read_f32_column(
         return Err(bad(format!("`{name}` must be f32 [{n}]")));
     }
     let values = f32_values(column.data());
-    if values.iter().any(|&v| !v.is_finite() || !check(v)) {
-        return Err(bad(format!("every `{name}` value must be {rule}")));
-    }
+    in_range(name, &values, range)?;
     Ok(Some(values))
+}
+
+/// Refuses the first value of `column` outside `range` (NaN included), naming its row.
+fn in_range(name: &str, values: &[f32], range: RangeInclusive<f32>) -> Result<()> {
+    match values.iter().position(|v| !range.contains(v)) {
+        Some(row) => Err(bad(format!(
+            "`{name}` of row {row} is {}; it must be finite and in {} to {}",
+            values[row],
+            range.start(),
+            range.end()
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The optional `repeat` column [n] and its optional `repeat_decay` [1] (default 1).
 fn read_repeat_term(tensors: &SafeTensors<'_>, n: usize) -> Result<Option<RepeatTerm>> {
-    let weights = read_f32_column(
-        tensors,
-        "repeat",
-        n,
-        |w| w >= 0.0,
-        "finite and not negative",
-    )?;
-    let decay = read_f32_column(
-        tensors,
-        "repeat_decay",
-        1,
-        |d| d > 0.0 && d <= 1.0,
-        "in (0, 1]",
-    )?;
+    let weights = read_f32_column(tensors, "repeat", n, REPEAT_RANGE)?;
+    let decay = read_f32_column(tensors, "repeat_decay", 1, f32::MIN_POSITIVE..=1.0)?;
     match (weights, decay) {
         (Some(weights), decay) => Ok(Some(RepeatTerm {
             weights,
@@ -305,8 +318,14 @@ fn read_u32_column(tensors: &SafeTensors<'_>, name: &str, n: usize) -> Result<Op
 }
 
 fn finite(values: Vec<f32>) -> Result<Embeddings> {
-    if values.iter().any(|v| !v.is_finite()) {
-        return Err(bad("`embedding` holds a non-finite value".into()));
+    if let Some(at) = values
+        .iter()
+        .position(|v| !v.is_finite() || v.abs() > MAX_EMBEDDING)
+    {
+        return Err(bad(format!(
+            "`embedding` value {at} is {}; values must be finite and at most {MAX_EMBEDDING} in magnitude",
+            values[at]
+        )));
     }
     Ok(Embeddings::Float(values))
 }

@@ -16,6 +16,8 @@ pub mod explain;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod interest;
+#[cfg(feature = "onnx")]
+pub mod onnx_gate;
 pub mod pricing;
 pub mod retrieve;
 #[cfg(target_arch = "wasm32")]

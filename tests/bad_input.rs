@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{engine, expected, fixture_files, view, with_file_rehashed, NOW_MS};
+use common::{engine, expected, fixture_files, view, with_f32_column, with_file_rehashed, NOW_MS};
 use edgerec::bundle::parse_public_key_hex;
 use edgerec::{Engine, Error, RawEvent, RecommendRequest};
 
@@ -354,6 +354,54 @@ fn duplicate_item_ids() {
     .unwrap_err();
     assert!(
         matches!(err, Error::InvalidCatalog(ref m) if m.contains("twice")),
+        "{err}"
+    );
+}
+
+/// The fixture with a catalogue column set to `values` except one row, the result of its load.
+fn load_with_column(name: &str, fill: f32, row: usize, value: f32) -> Result<Engine, Error> {
+    let mut values = vec![fill; 60];
+    values[row] = value;
+    Engine::load(with_f32_column(fixture_files(), name, &values), None)
+}
+
+#[test]
+fn catalogue_columns_out_of_their_ranges_are_refused_naming_column_and_row() {
+    let cases = [
+        // A list price above 1e9 quoted 0.01.
+        ("list_price", 10.0, 2e9),
+        ("list_price", 10.0, 0.0),
+        ("low_30d", 10.0, f32::INFINITY),
+        ("cost", 1.0, -1.0),
+        // A finite but huge repeat weight gave `score: null`.
+        ("repeat", 1.0, 1e30),
+        ("repeat", 1.0, f32::NAN),
+    ];
+    for (name, fill, value) in cases {
+        assert!(
+            load_with_column(name, fill, 0, fill).is_ok(),
+            "{name} {fill}"
+        );
+        let err = load_with_column(name, fill, 17, value).unwrap_err();
+        assert_eq!(err.code(), "INVALID_CATALOG", "{err}");
+        assert!(
+            err.to_string()
+                .contains(&format!("`{name}` of row 17 is {value}")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_cost_above_the_list_price_is_refused() {
+    let files = with_f32_column(fixture_files(), "list_price", &[10.0; 60]);
+    let mut costs = [5.0; 60];
+    assert!(Engine::load(with_f32_column(files.clone(), "cost", &costs), None).is_ok());
+    costs[42] = 10.5;
+    let err = Engine::load(with_f32_column(files, "cost", &costs), None).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("`cost` of row 42 is 10.5, above its `list_price` 10"),
         "{err}"
     );
 }

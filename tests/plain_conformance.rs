@@ -189,7 +189,12 @@ fn the_plain_price_head_gives_the_onnx_head_curves() {
         None,
     )
     .unwrap();
-    let onnx = OnnxHead::load(bundle.file("price.onnx").unwrap()).unwrap();
+    let onnx = OnnxHead::load(
+        bundle.file("price.onnx").unwrap(),
+        bundle.manifest.item_count,
+        None,
+    )
+    .unwrap();
     let items: Vec<ItemContext> = (0..bundle.manifest.item_count)
         .step_by(7)
         .map(|row| ItemContext {

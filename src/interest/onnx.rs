@@ -9,6 +9,8 @@ use tract_onnx::tract_core::ops::array::{Gather, Slice};
 use tract_onnx::tract_core::ops::nn::Softmax;
 
 use crate::error::{Error, Result};
+use crate::onnx_gate;
+use tract_onnx::pb::ModelProto;
 
 /// A loaded encoder with its reusable execution state.
 pub struct OnnxEncoder {
@@ -27,11 +29,19 @@ impl std::fmt::Debug for OnnxEncoder {
 }
 
 impl OnnxEncoder {
-    /// Parses, types and optimises the ONNX encoder for a batch of one sequence of `seq_len`
-    /// rows of width `dims`, and checks that it outputs one `dims`-wide vector.
+    /// Checks the ONNX encoder with the [gate](crate::onnx_gate), then parses, types and
+    /// optimises it for a batch of one sequence of `seq_len` rows of width `dims`, and checks
+    /// that it outputs one `dims`-wide vector.
     pub fn load(onnx: &[u8], seq_len: usize, dims: usize) -> Result<OnnxEncoder> {
         let invalid = |e: TractError| Error::InvalidModel(format!("{e:#}"));
-        let mut model = decluttered(onnx, seq_len, dims).map_err(invalid)?;
+        let fed = [Some(1), Some(seq_len), Some(dims)];
+        let checked = onnx_gate::check(onnx, &[&fed], onnx_gate::LIMITS)?;
+        if let Some(input) = checked.index_bounds.keys().next() {
+            return Err(Error::InvalidModel(format!(
+                "the encoder gathers with its input {input:?}; its one input is the f32 window"
+            )));
+        }
+        let mut model = decluttered(&checked.proto, seq_len, dims).map_err(invalid)?;
         model.optimize().map_err(invalid)?;
         if model.inputs.len() != 1 || model.outputs.len() != 1 {
             return Err(Error::InvalidModel(format!(
@@ -80,9 +90,9 @@ impl OnnxEncoder {
 
 /// The encoder typed for `[1, seq_len, dims]` and decluttered, computing only what its output
 /// needs (see [`slice_last_position`]).
-fn decluttered(onnx: &[u8], seq_len: usize, dims: usize) -> TractResult<TypedModel> {
+fn decluttered(onnx: &ModelProto, seq_len: usize, dims: usize) -> TractResult<TypedModel> {
     let mut model = tract_onnx::onnx()
-        .model_for_read(&mut &onnx[..])?
+        .model_for_proto_model(onnx)?
         .with_input_fact(0, f32::fact([1, seq_len, dims]).into())?
         .into_typed()?;
     slice_last_position(&mut model)?;
@@ -195,7 +205,9 @@ mod tests {
 
     #[test]
     fn the_last_block_attends_from_the_last_position_only() {
-        let model = decluttered(&grocery_encoder(), SEQ_LEN, DIMS).unwrap();
+        let fed = [Some(1), Some(SEQ_LEN), Some(DIMS)];
+        let checked = onnx_gate::check(&grocery_encoder(), &[&fed], onnx_gate::LIMITS).unwrap();
+        let model = decluttered(&checked.proto, SEQ_LEN, DIMS).unwrap();
         let mut scores: Vec<usize> = model
             .nodes()
             .iter()

@@ -15,6 +15,19 @@ use serde::{Deserialize, Serialize};
 use crate::bundle::{VerifiedBundle, PRICE_MODEL};
 use crate::error::Result;
 
+/// Refuses a department column with a value at or above `count`, the departments the head has
+/// weights for (an item the head cannot price), naming the row.
+pub fn check_departments(column: Option<&[u32]>, count: usize) -> Result<()> {
+    let column = column.unwrap_or_default();
+    match column.iter().position(|&d| d as usize >= count) {
+        Some(row) => Err(crate::Error::InvalidCatalog(format!(
+            "items.safetensors: `department` of row {row} is {}, outside the price head's {count} departments",
+            column[row]
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// What the price head is asked about one item.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ItemContext {
@@ -80,6 +93,8 @@ impl PriceHead {
         if bundle.manifest.files.contains_key(PRICE_MODEL) {
             return Ok(Some(PriceHead::Onnx(onnx::OnnxHead::load(
                 bundle.file(PRICE_MODEL)?,
+                bundle.manifest.item_count,
+                departments,
             )?)));
         }
         match &bundle.manifest.price_head {

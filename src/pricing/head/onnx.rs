@@ -6,6 +6,7 @@ use tract_onnx::prelude::*;
 
 use super::{Feature, ItemContext};
 use crate::error::{Error, Result};
+use crate::onnx_gate;
 
 /// The inputs the price head is fed, in the order of its contract.
 pub const INPUTS: [&str; 3] = ["features", "item", "department"];
@@ -31,12 +32,25 @@ impl std::fmt::Debug for OnnxHead {
 }
 
 impl OnnxHead {
-    /// Parses and optimises `price.onnx`, checking its inputs and outputs against the contract.
-    pub fn load(onnx: &[u8]) -> Result<OnnxHead> {
+    /// Checks `price.onnx` with the [gate](crate::onnx_gate), then parses and optimises it,
+    /// checking its inputs and outputs against the contract, and the catalogue's `items` rows
+    /// and department column against the tables the graph indexes with them.
+    pub fn load(onnx: &[u8], items: usize, departments: Option<&[u32]>) -> Result<OnnxHead> {
         let invalid = |e: TractError| Error::InvalidModel(format!("price.onnx: {e:#}"));
-        let mut reader = onnx;
+        let checked = onnx_gate::check(onnx, &[], onnx_gate::LIMITS)?;
+        for (input, &rows) in &checked.index_bounds {
+            match input.as_str() {
+                "item" if rows < items => {
+                    return Err(Error::InvalidModel(format!(
+                        "price.onnx indexes `item` into {rows} rows; the catalogue has {items}"
+                    )))
+                }
+                "department" => super::check_departments(departments, rows)?,
+                _ => {}
+            }
+        }
         let model = tract_onnx::onnx()
-            .model_for_read(&mut reader)
+            .model_for_proto_model(&checked.proto)
             .map_err(invalid)?
             .into_optimized()
             .map_err(invalid)?;

@@ -52,15 +52,7 @@ impl PlainHead {
         if spec.departments == 0 || spec.departments > MAX_DEPARTMENTS {
             return Err(bad(format!("`departments` must be 1 to {MAX_DEPARTMENTS}")));
         }
-        if let Some(row) = departments
-            .and_then(|column| column.iter().position(|d| *d as usize >= spec.departments))
-        {
-            return Err(Error::InvalidCatalog(format!(
-                "items.safetensors: `department` of row {row} is {}, outside the price head's {} departments",
-                departments.map_or(0, |c| c[row]),
-                spec.departments
-            )));
-        }
+        super::check_departments(departments, spec.departments)?;
         let d = spec.departments;
         let mut weights = WeightFile::parse(&spec.weights, bytes)?;
         let head = PlainHead {
