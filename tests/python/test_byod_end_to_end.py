@@ -77,7 +77,8 @@ class EndToEnd(unittest.TestCase):
 
         bundle = os.path.join(self.out, "bundle")
         manifest = json.loads(read(os.path.join(bundle, "manifest.json")))
-        self.assertEqual(set(manifest["files"]), {"interest.onnx", "items.safetensors", "items.json", "price.onnx"})
+        self.assertEqual(set(manifest["files"]), {"encoder.safetensors", "interest.onnx", "items.safetensors", "items.json",
+                                                  "price.safetensors", "price.onnx"})
         self.assertEqual(set(os.listdir(bundle)), set(manifest["files"]) | {"manifest.json", "manifest.sig"})
         self.assertEqual(manifest["modelVersion"], "fixture-shop-1")
         self.assertEqual(manifest["itemCount"], 30)
