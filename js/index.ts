@@ -74,9 +74,7 @@ export class Edgerec {
     const bundle = await readBundle(options, async (manifest) => {
       const parsed = parseManifest(manifest);
       build = await chooseBuild(options.build ?? "auto", device, parsed);
-      const plain = new Set([parsed?.encoder?.weights, parsed?.priceHead?.weights]);
-      // The ONNX build reads the graphs, the others the plain weights: neither fetches the other's.
-      return build === "onnx" ? (name) => !plain.has(name) : (name) => !name.endsWith(".onnx");
+      return filesRead(build, parsed);
     });
     const source = { cpu: options.wasm, gpu: options.gpuWasm, onnx: options.onnxWasm }[build];
     const glue = await loadWasm(build, source);
@@ -173,15 +171,34 @@ function parseManifest(bytes: Uint8Array): Partial<Manifest> | undefined {
   }
 }
 
+/** The manifest's `files`, or none when it has no such object (the engine reports that). */
+function listed(manifest: Partial<Manifest> | undefined): Record<string, unknown> {
+  const files = manifest?.files;
+  return typeof files === "object" && files !== null ? files : {};
+}
+
 /**
- * The build to load: the ONNX build when asked, or when the bundle's models come only as ONNX
- * (no `encoder` entry); else the GPU build when WebGPU exists here and the device asks for it
+ * Which of the manifest's files a build reads: the default and GPU builds the plain weights and
+ * never the ONNX graphs; the ONNX build the graphs, and the price head's plain weights only where
+ * the bundle has no `price.onnx`. Nothing else is fetched or hashed.
+ */
+function filesRead(build: BuildName, manifest: Partial<Manifest> | undefined): (name: string) => boolean {
+  const files = listed(manifest);
+  if (build !== "onnx") return (name) => Object.hasOwn(files, name) && !name.endsWith(".onnx");
+  const unread = new Set([manifest?.encoder?.weights, "price.onnx" in files ? manifest?.priceHead?.weights : undefined]);
+  return (name) => Object.hasOwn(files, name) && !unread.has(name);
+}
+
+/**
+ * The build to load: the ONNX build when asked, or when one of the bundle's models comes only as
+ * ONNX (no `encoder` entry, or a `price.onnx` without a `priceHead` entry); else the GPU build when WebGPU exists here and the device asks for it
  * (for `"auto"`, a catalogue large enough to gain; the adapter is checked when the device is
  * requested); else the default CPU build, which also reports a manifest that does not parse.
  */
 async function chooseBuild(choice: BuildChoice, device: Device, manifest: Partial<Manifest> | undefined): Promise<BuildName> {
   if (manifest === undefined) return "cpu";
-  if (choice === "onnx" || manifest?.encoder == null) return "onnx";
+  const onnxOnly = manifest?.encoder == null || (manifest?.priceHead == null && "price.onnx" in listed(manifest));
+  if (choice === "onnx" || onnxOnly) return "onnx";
   const gpu = (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu;
   if (!gpu || device === "cpu") return "cpu";
   return device === "gpu" || (manifest.itemCount ?? 0) >= AUTO_GPU_MIN_ITEMS ? "gpu" : "cpu";
@@ -218,7 +235,14 @@ async function splitBytes(bundle: BundleBytes, wanted: FileChoice): Promise<Fetc
   if (!(manifest instanceof Uint8Array)) {
     throw new EdgerecError("MISSING_FILE", 'bundle file "manifest.json" is missing');
   }
+  for (const [name, bytes] of Object.entries({ "manifest.sig": signature ?? new Uint8Array(), ...given })) {
+    if (!(bytes instanceof Uint8Array)) {
+      throw new EdgerecError("INVALID_ARGUMENT", `invalid argument \`files\`: ${JSON.stringify(name)} must be a Uint8Array`);
+    }
+  }
   const reads = await wanted(manifest);
-  const files = Object.fromEntries(Object.entries(given).filter(([name]) => reads(name)));
+  // Copies: the caller's arrays could change after they are hashed here and before the core reads
+  // them, and the core trusts these digests.
+  const files = Object.fromEntries(Object.entries(given).filter(([name]) => reads(name)).map(([name, bytes]) => [name, bytes.slice()]));
   return { manifest, signature, files, digests: await platformDigests(files) };
 }

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { EdgerecError } from "edgerec";
-import { create, expected, fixtureBytes, MODEL_FILE, serve } from "./helpers.mjs";
+import { BUILD, create, expected, fixtureBytes, MODEL_FILE, serve } from "./helpers.mjs";
 
 const now = Date.now();
 const view = (item, ago = 0) => ({ type: "view", item, ts: now - ago });
@@ -118,4 +118,46 @@ test("device: without WebGPU (Node) every choice runs on the CPU; a bad choice i
     rec.dispose();
   }
   await assert.rejects(create({ bundle: await fixtureBytes(), device: "tpu" }), { code: "INVALID_ARGUMENT" });
+});
+
+test("a bundle's models decide the build: ONNX only where one comes only as ONNX", async () => {
+  const { readBundleDir } = await import("edgerec/node");
+  const grocery = await readBundleDir(new URL("../../models/grocery/", import.meta.url).pathname);
+  const edit = (files, change) => {
+    const manifest = JSON.parse(new TextDecoder().decode(files["manifest.json"]));
+    change(manifest);
+    return { ...files, "manifest.json": new TextEncoder().encode(JSON.stringify(manifest)) };
+  };
+  const events = [{ type: "view", item: "981760", ts: Date.now() }];
+  // The price head only as price.onnx: the ONNX build, chosen by create itself.
+  const onnxHead = edit(grocery, (m) => {
+    delete m.priceHead;
+    delete m.files["price.safetensors"];
+  });
+  // No price.onnx: the ONNX build reads the plain price head.
+  const plainHead = edit(grocery, (m) => delete m.files["price.onnx"]);
+  for (const [files, options, build] of [[onnxHead, {}, "onnx"], [plainHead, { build: "onnx" }, "onnx"], [plainHead, {}, BUILD === "onnx" ? "onnx" : "cpu"]]) {
+    const rec = await create({ bundle: files, device: "cpu", ...options });
+    assert.equal(rec.build, build);
+    assert.equal((await rec.quote(["995242"], { events })).length, 1);
+    rec.dispose();
+  }
+});
+
+test("bytes given to create are copied before they are hashed: a later change reaches nothing", async () => {
+  const files = await fixtureBytes();
+  const items = files["items.json"];
+  const at = new TextDecoder().decode(items).indexOf("SKU-0021");
+  const pending = create({ bundle: files });
+  setTimeout(() => items.set(new TextEncoder().encode("SKU-9921"), at), 0);
+  const rec = await pending;
+  const all = await rec.recommend({ k: 60 });
+  assert.ok(all.some((r) => r.item === "SKU-0021") && !all.some((r) => r.item === "SKU-9921"));
+  rec.dispose();
+});
+
+test("a file that is not bytes is INVALID_ARGUMENT, listed or not", async () => {
+  for (const extra of [{ "items.json": "[]" }, { "notes.txt": "hi" }, { "items.safetensors": [1, 2] }, { "manifest.sig": 7 }]) {
+    await assert.rejects(create({ bundle: { ...(await fixtureBytes()), ...extra } }), (e) => e instanceof EdgerecError && e.code === "INVALID_ARGUMENT");
+  }
 });
