@@ -104,13 +104,13 @@ impl Block {
 
 /// The low-pass filter's matrix over a window of `len` positions: the orthonormal real FFT,
 /// keeping the lowest `kept` frequencies, then its inverse, as one linear map ([len, len],
-/// row-major), computed in f64 like the exporter's.
+/// row-major), computed in f64 like the exporter's. An entry depends only on the distance between
+/// its two positions (cosines are even), so `len` sums make all `len²` entries.
 fn low_pass_matrix(len: usize, kept: usize) -> Vec<f32> {
     let n = len as f64;
-    let mut m = vec![0f32; len * len];
-    for t in 0..len {
-        for s in 0..len {
-            let lag = (t as f64 - s as f64) * 2.0 * std::f64::consts::PI / n;
+    let by_distance: Vec<f32> = (0..len)
+        .map(|distance| {
+            let lag = distance as f64 * 2.0 * std::f64::consts::PI / n;
             let sum: f64 = (0..kept)
                 .map(|k| {
                     // Each frequency but the constant and (for an even window) the Nyquist one
@@ -119,10 +119,12 @@ fn low_pass_matrix(len: usize, kept: usize) -> Vec<f32> {
                     weight * (lag * k as f64).cos()
                 })
                 .sum();
-            m[t * len + s] = (sum / n) as f32;
-        }
-    }
-    m
+            (sum / n) as f32
+        })
+        .collect();
+    (0..len * len)
+        .map(|i| by_distance[(i / len).abs_diff(i % len)])
+        .collect()
 }
 
 /// A loaded plain encoder.
