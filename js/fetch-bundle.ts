@@ -14,7 +14,7 @@ export interface FetchedBundle {
 }
 
 /** Given the manifest's bytes, which of its files the build that will run it reads. */
-export type FileChoice = (manifest: Uint8Array) => Promise<(name: string) => boolean>;
+export type FileChoice = (manifest: Uint8Array) => (name: string) => boolean;
 
 interface FetchOptions {
   fetch: typeof fetch;
@@ -75,7 +75,7 @@ export async function fetchBundle(base: URL, options: FetchOptions): Promise<Fet
   const signature = options.wantSignature
     ? await download(options.fetch, new URL("manifest.sig", base), { optional: true })
     : undefined;
-  const reads = await options.wanted(manifest);
+  const reads = options.wanted(manifest);
   const entries = listedFiles(manifest).filter(([name]) => reads(name));
   const total = entries.reduce((sum, [, entry]) => sum + entry.bytes, 0);
   let loaded = 0;

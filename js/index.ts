@@ -71,9 +71,9 @@ export class Edgerec {
       throw new EdgerecError("INVALID_ARGUMENT", "invalid argument `bundle`: a base URL or the bundle's files as bytes");
     }
     let build = "cpu" as BuildName;
-    const bundle = await readBundle(options, async (manifest) => {
+    const bundle = await readBundle(options, (manifest) => {
       const parsed = parseManifest(manifest);
-      build = await chooseBuild(options.build ?? "auto", device, parsed);
+      build = chooseBuild(options.build ?? "auto", device, parsed);
       return filesRead(build, parsed);
     });
     const source = { cpu: options.wasm, gpu: options.gpuWasm, onnx: options.onnxWasm }[build];
@@ -195,7 +195,7 @@ function filesRead(build: BuildName, manifest: Partial<Manifest> | undefined): (
  * (for `"auto"`, a catalogue large enough to gain; the adapter is checked when the device is
  * requested); else the default CPU build, which also reports a manifest that does not parse.
  */
-async function chooseBuild(choice: BuildChoice, device: Device, manifest: Partial<Manifest> | undefined): Promise<BuildName> {
+function chooseBuild(choice: BuildChoice, device: Device, manifest: Partial<Manifest> | undefined): BuildName {
   if (manifest === undefined) return "cpu";
   const onnxOnly = manifest?.encoder == null || (manifest?.priceHead == null && "price.onnx" in listed(manifest));
   if (choice === "onnx" || onnxOnly) return "onnx";
@@ -240,7 +240,7 @@ async function splitBytes(bundle: BundleBytes, wanted: FileChoice): Promise<Fetc
       throw new EdgerecError("INVALID_ARGUMENT", `invalid argument \`files\`: ${JSON.stringify(name)} must be a Uint8Array`);
     }
   }
-  const reads = await wanted(manifest);
+  const reads = wanted(manifest);
   // Copies: the caller's arrays could change after they are hashed here and before the core reads
   // them, and the core trusts these digests.
   const files = Object.fromEntries(Object.entries(given).filter(([name]) => reads(name)).map(([name, bytes]) => [name, bytes.slice()]));
