@@ -6,19 +6,39 @@
 pub enum Error {
     /// An event failed validation; `index` is its position in the batch the caller passed.
     #[error("event {index}: {reason}")]
-    InvalidEvent { index: usize, reason: String },
+    InvalidEvent {
+        /// The event's position in the batch.
+        index: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
 
     /// An event or candidate names an item that the bundle's catalogue does not hold.
     #[error("unknown item {item:?}: it is not in this model bundle's catalogue ({context})")]
-    UnknownItem { item: String, context: String },
+    UnknownItem {
+        /// The id.
+        item: String,
+        /// Where it was named (`event 3`, `candidates`, `quote`).
+        context: String,
+    },
 
     /// A call carried more events than one call may carry.
     #[error("{count} events in one call; at most {max} are accepted per call")]
-    TooManyEvents { count: usize, max: usize },
+    TooManyEvents {
+        /// How many the call carried.
+        count: usize,
+        /// The most one call may carry.
+        max: usize,
+    },
 
     /// An argument of `recommend` (or another call) is out of its allowed range.
     #[error("invalid argument `{name}`: {reason}")]
-    InvalidArgument { name: &'static str, reason: String },
+    InvalidArgument {
+        /// The argument's or option's name.
+        name: &'static str,
+        /// Why it is refused.
+        reason: String,
+    },
 
     /// The bundle's manifest could not be read.
     #[error("manifest.json is not a valid edgerec manifest: {0}")]
@@ -28,7 +48,12 @@ pub enum Error {
     #[error(
         "bundle format version {found} is not supported: this edgerec reads versions 1 to {supported}"
     )]
-    UnsupportedFormatVersion { found: u32, supported: u32 },
+    UnsupportedFormatVersion {
+        /// The manifest's version.
+        found: u32,
+        /// The newest version this build reads.
+        supported: u32,
+    },
 
     /// A file the manifest requires was not supplied.
     #[error("bundle file {0:?} is missing")]
@@ -37,16 +62,22 @@ pub enum Error {
     /// A bundle file's byte length differs from the manifest's (a truncated or wrong download).
     #[error("bundle file {file:?} is {actual} bytes; the manifest says {expected}")]
     SizeMismatch {
+        /// The file's name.
         file: String,
+        /// The manifest's length.
         expected: u64,
+        /// The supplied length.
         actual: u64,
     },
 
     /// A bundle file's sha256 differs from the manifest's (a corrupted or tampered file).
     #[error("bundle file {file:?} has sha256 {actual}; the manifest says {expected}")]
     ChecksumMismatch {
+        /// The file's name.
         file: String,
+        /// The manifest's sha256.
         expected: String,
+        /// The supplied bytes' sha256.
         actual: String,
     },
 

@@ -46,7 +46,7 @@ impl EventKind {
 
 /// An event as a caller passes it, before validation: every field may be missing or wrong.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RawEvent {
     /// `"view"`, `"cart"` or `"purchase"`.
     #[serde(rename = "type")]

@@ -5,7 +5,9 @@
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::events::{EventKind, SessionWindow};
+use crate::events::{Event, EventKind, SessionWindow};
+use crate::model::Model;
+use crate::retrieve::{repeat_boosts, Scorer};
 
 /// The most reasons given per recommendation.
 pub const MAX_REASONS: usize = 3;
@@ -24,10 +26,45 @@ pub struct Reason {
     pub effect: f32,
 }
 
+/// The reasons of each of `rows` for the events of `window`: the events (among those the
+/// encoder reads) whose absence lowers its score most.
+pub fn explain(model: &Model, window: &SessionWindow, rows: &[usize]) -> Result<Vec<Vec<Reason>>> {
+    let full = scores(model, window, rows)?;
+    let effects = reasons(window, model.manifest().seq_len, rows, &full, |without| {
+        scores(model, without, rows)
+    })?;
+    let events: Vec<Event> = window.events().copied().collect();
+    Ok(effects
+        .into_iter()
+        .map(|list| {
+            list.into_iter()
+                .map(|(index, effect)| Reason {
+                    item: model.catalog().item(events[index].item).id.clone(),
+                    kind: events[index].kind,
+                    ts: events[index].ts,
+                    effect,
+                })
+                .collect()
+        })
+        .collect())
+}
+
+/// The scores of `rows` for a window, as ranking computes them (repeat term included).
+fn scores(model: &Model, window: &SessionWindow, rows: &[usize]) -> Result<Vec<f32>> {
+    let items: Vec<usize> = window.events().map(|e| e.item).collect();
+    let user = model.encode(&items)?;
+    let boosts = repeat_boosts(model.catalog(), items.iter().copied());
+    let scorer = Scorer::new(model.catalog(), &user, &boosts);
+    Ok(rows
+        .iter()
+        .map(|&row| scorer.score(scorer.key(row)))
+        .collect())
+}
+
 /// For each of `rows` (scored `full` with the whole window), the events among the newest
 /// `considered` whose removal lowers its score, largest effect first, at most [`MAX_REASONS`]:
 /// as `(event index in the window, effect)`. `scores_without` scores `rows` for a window.
-pub fn reasons(
+fn reasons(
     window: &SessionWindow,
     considered: usize,
     rows: &[usize],

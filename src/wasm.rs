@@ -9,10 +9,13 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::bundle::{parse_public_key_hex, BundleFiles};
-use crate::engine::{Engine, QuoteRequest, RecommendRequest};
 use crate::error::Error;
 use crate::events::{RawEvent, MAX_EVENTS_PER_CALL};
-use crate::pricing::{Objective, PricingSettings};
+use crate::model::Model;
+use crate::pricing::{PricingSettings, QuoteOptions};
+use crate::ranking::{Backend, RecommendRequest};
+use crate::session::store::{SessionStore, StoreLimits};
+use crate::session::Session;
 
 extern "C" {
     /// The static constructors wasm-ld collects (tract registers its kernels through
@@ -113,20 +116,71 @@ fn bundle_files(
     Ok(bundle)
 }
 
-/// The engine, as JavaScript sees it. The npm package wraps it; use `Edgerec` from there.
+/// The engine, as JavaScript sees it: one model, the page's own shopper, and a bounded store of
+/// other shoppers' sessions by key. Every call names its session: `undefined` for the engine's
+/// own shopper (no key reaches it), or a key of the store. The npm package wraps it; use
+/// `Edgerec` from there.
 #[wasm_bindgen(js_name = Engine)]
 pub struct WasmEngine {
     /// Shared with the GPU path's pending rankings, which borrow it only between awaits.
-    inner: Rc<RefCell<Engine>>,
+    inner: Rc<RefCell<Inner>>,
+}
+
+/// What a [`WasmEngine`] holds.
+struct Inner {
+    model: Model,
+    own: Session,
+    store: SessionStore,
+    #[cfg(feature = "gpu")]
+    gpu: crate::gpu::GpuPath,
+}
+
+impl Inner {
+    /// Runs `call` on the session `key` names: the engine's own for `None`, else the store's.
+    fn with_session<T>(
+        &mut self,
+        key: Option<&str>,
+        call: impl FnOnce(&Model, &mut Session) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let Inner {
+            model, own, store, ..
+        } = self;
+        match key {
+            None => call(model, own),
+            Some(key) => store.with(key, js_sys::Date::now(), |session| call(model, session)),
+        }
+    }
+
+    /// Runs `call` on a session of `events` when the caller sent them (for that call only; no
+    /// session is touched), else on the session `key` names. Both at once is an error.
+    fn with_events_or_session<T>(
+        &mut self,
+        key: Option<&str>,
+        events: Option<Vec<RawEvent>>,
+        call: impl FnOnce(&Model, &mut Session) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        match events {
+            None => self.with_session(key, call),
+            Some(_) if key.is_some() => Err(invalid(
+                "events",
+                "a call names a session or sends events, not both",
+            )),
+            Some(events) => {
+                let mut once = Session::from_events(&self.model, &events, js_sys::Date::now())?;
+                call(&self.model, &mut once)
+            }
+        }
+    }
 }
 
 #[wasm_bindgen(js_class = Engine)]
 impl WasmEngine {
     /// Verifies and loads a bundle. `files` maps file names (as in the manifest) to their bytes
     /// (those this build reads, at least); `publicKey`, when given, is the ed25519 key (64 hex
-    /// digits) the manifest must be signed by; `pricing`, the merchant's pricing settings
-    /// (validated here); `digests`, the hex sha256 of files the caller hashed from their bytes
-    /// already (the wrapper, with Web Crypto), so that none is hashed twice.
+    /// digits) the manifest must be signed by; `pricing`, the merchant's pricing settings;
+    /// `digests`, the hex sha256 of files the caller hashed from their bytes already (the
+    /// wrapper, with Web Crypto), so that none is hashed twice; `sessions`, the caps of the store
+    /// of keyed sessions (`{ maxSessions, maxBytes, idleMinutes }`).
     #[wasm_bindgen(constructor)]
     pub fn new(
         manifest: Vec<u8>,
@@ -135,6 +189,7 @@ impl WasmEngine {
         #[wasm_bindgen(js_name = publicKey)] public_key: Option<String>,
         pricing: JsValue,
         digests: Option<Object>,
+        sessions: JsValue,
     ) -> Result<WasmEngine, JsValue> {
         let key = public_key
             .as_deref()
@@ -142,68 +197,125 @@ impl WasmEngine {
             .transpose()
             .map_err(js_error)?;
         let settings = pricing_settings(pricing).map_err(js_error)?;
-        settings.validate().map_err(js_error)?;
+        let limits = options::<StoreLimits>("sessions", sessions).map_err(js_error)?;
+        let store = SessionStore::new(limits).map_err(js_error)?;
         let bundle = bundle_files(manifest, signature, files, digests).map_err(js_error)?;
-        let mut inner = Engine::load(bundle, key.as_ref()).map_err(js_error)?;
-        inner.set_pricing(settings).map_err(js_error)?;
+        let model = Model::load(bundle, key.as_ref(), settings).map_err(js_error)?;
         Ok(WasmEngine {
-            inner: Rc::new(RefCell::new(inner)),
+            inner: Rc::new(RefCell::new(Inner {
+                model,
+                own: Session::new(),
+                store,
+                #[cfg(feature = "gpu")]
+                gpu: crate::gpu::GpuPath::default(),
+            })),
         })
     }
 
     /// The bundle's manifest, as a plain object.
     pub fn manifest(&self) -> Result<JsValue, JsValue> {
-        to_js(self.inner.borrow().manifest())
+        to_js(self.inner.borrow().model.manifest())
     }
 
-    /// Adds an array of events to the session: all of them, or none if any is invalid.
-    pub fn observe(&mut self, events: JsValue) -> Result<(), JsValue> {
+    /// Adds an array of events to a session: all of them, or none if any is invalid.
+    pub fn observe(&mut self, session: Option<String>, events: JsValue) -> Result<(), JsValue> {
         let events = raw_events(&events).map_err(js_error)?;
         self.inner
             .borrow_mut()
-            .observe(&events, js_sys::Date::now())
+            .with_session(session.as_deref(), |model, s| {
+                s.observe(model, &events, js_sys::Date::now())
+            })
             .map_err(js_error)
     }
 
-    /// Top-k recommendations: `{ k, exclude, candidates, events }`, all optional.
-    pub fn recommend(&mut self, request: JsValue) -> Result<JsValue, JsValue> {
-        let request = recommend_request(request).map_err(js_error)?;
+    /// Top-k recommendations for a session, or for `events` when given: `request` is `{ k,
+    /// exclude, candidates, explain }`, all optional.
+    pub fn recommend(
+        &mut self,
+        session: Option<String>,
+        request: JsValue,
+        events: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let request = options::<RecommendRequest>("request", request).map_err(js_error)?;
+        let events = optional_events(&events).map_err(js_error)?;
         let result = self
             .inner
             .borrow_mut()
-            .recommend(&request, js_sys::Date::now())
+            .with_events_or_session(session.as_deref(), events, |model, s| {
+                s.recommend(model, &request)
+            })
             .map_err(js_error)?;
         to_js(&result)
     }
 
-    /// Quotes for `items` (an array of ids): `{ objective, minMargin, events, sessionKey,
-    /// explain }`, all optional.
-    pub fn quote(&mut self, items: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-        let request = quote_request(items, options).map_err(js_error)?;
+    /// Quotes for `items` (an array of ids) in a session, or for `events` when given (then
+    /// remembered nowhere): `options` is `{ objective, minMargin, explain }`, all optional.
+    pub fn quote(
+        &mut self,
+        session: Option<String>,
+        items: JsValue,
+        options: JsValue,
+        events: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let items = item_ids(items).map_err(js_error)?;
+        let options = self::options::<QuoteOptions>("options", options).map_err(js_error)?;
+        let events = optional_events(&events).map_err(js_error)?;
         let result = self
             .inner
             .borrow_mut()
-            .quote(&request, js_sys::Date::now())
+            .with_events_or_session(session.as_deref(), events, |model, s| {
+                s.quote(model, &items, &options, js_sys::Date::now())
+            })
             .map_err(js_error)?;
         to_js(&result)
     }
 
-    /// The user vector for `events`, or for the session when `events` is undefined.
+    /// Why each of `items` would be recommended to a session (or for `events` when given): the
+    /// events whose absence lowers its score most.
+    pub fn explain(
+        &mut self,
+        session: Option<String>,
+        items: JsValue,
+        events: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let items = item_ids(items).map_err(js_error)?;
+        let events = optional_events(&events).map_err(js_error)?;
+        let result = self
+            .inner
+            .borrow_mut()
+            .with_events_or_session(session.as_deref(), events, |model, s| {
+                s.explain(model, &items)
+            })
+            .map_err(js_error)?;
+        to_js(&result)
+    }
+
+    /// The user vector of a session, or of `events` when given.
     #[wasm_bindgen(js_name = userVector)]
-    pub fn user_vector(&mut self, events: JsValue) -> Result<Vec<f32>, JsValue> {
+    pub fn user_vector(
+        &mut self,
+        session: Option<String>,
+        events: JsValue,
+    ) -> Result<Vec<f32>, JsValue> {
         let events = optional_events(&events).map_err(js_error)?;
         self.inner
             .borrow_mut()
-            .user_vector(events.as_deref(), js_sys::Date::now())
+            .with_events_or_session(session.as_deref(), events, |model, s| s.user_vector(model))
             .map_err(js_error)
     }
 
-    /// The events held in the session, oldest first, as `{ type, item, ts, price }`.
-    pub fn session(&self) -> Result<JsValue, JsValue> {
-        let engine = self.inner.borrow();
-        let catalog = engine.catalog();
-        let events: Vec<SessionEvent<'_>> = engine
-            .session()
+    /// The events a session holds, oldest first, as `{ type, item, ts, price }` (none for a key
+    /// the store does not hold; no session is created).
+    pub fn events(&self, session: Option<String>) -> Result<JsValue, JsValue> {
+        let inner = self.inner.borrow();
+        let held = match session.as_deref() {
+            None => Some(&inner.own),
+            Some(key) => inner.store.get(key),
+        };
+        let catalog = inner.model.catalog();
+        let events: Vec<SessionEvent<'_>> = held
+            .into_iter()
+            .flat_map(Session::events)
             .map(|e| SessionEvent {
                 kind: e.kind,
                 item: &catalog.item(e.item).id,
@@ -214,15 +326,38 @@ impl WasmEngine {
         to_js(&events)
     }
 
-    /// Wipes the session and the prices quoted in it.
-    pub fn forget(&mut self) {
-        self.inner.borrow_mut().forget();
+    /// Wipes a session: its events, its cached vector and the prices quoted in it (a keyed
+    /// session leaves the store).
+    pub fn forget(&mut self, session: Option<String>) {
+        let mut inner = self.inner.borrow_mut();
+        match session.as_deref() {
+            None => inner.own.forget(),
+            Some(key) => {
+                inner.store.remove(key);
+            }
+        }
+    }
+
+    /// The store of keyed sessions: `{ sessions, bytes, limits }`.
+    #[wasm_bindgen(js_name = sessionStats)]
+    pub fn session_stats(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.borrow().store.stats())
     }
 
     /// Where scoring runs now: `"cpu"` or `"gpu"`.
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> JsValue {
         to_js(&self.inner.borrow().backend()).unwrap_or(JsValue::UNDEFINED)
+    }
+}
+
+impl Inner {
+    fn backend(&self) -> Backend {
+        #[cfg(feature = "gpu")]
+        if self.gpu.in_use() {
+            return Backend::Gpu;
+        }
+        Backend::Cpu
     }
 }
 
@@ -249,7 +384,11 @@ impl WasmEngine {
         let engine = Rc::clone(&self.inner);
         wasm_bindgen_futures::future_to_promise(async move {
             let outcome = match crate::gpu::request_device(allow_software).await {
-                Ok((device, info)) => engine.borrow_mut().use_gpu(device).map(|()| info.name),
+                Ok((device, info)) => {
+                    let mut inner = engine.borrow_mut();
+                    let Inner { model, gpu, .. } = &mut *inner;
+                    gpu.use_device(device, model.catalog()).map(|()| info.name)
+                }
                 Err(e) => Err(e),
             };
             let result = Object::new();
@@ -264,17 +403,27 @@ impl WasmEngine {
         })
     }
 
-    /// Top-k recommendations, ranked on the GPU when it is in use and suits the request (else on
-    /// the CPU); resolves to the same list the CPU gives. A GPU failure falls back to the CPU.
+    /// Top-k recommendations for a session (or `events`), ranked on the GPU when it is in use and
+    /// suits the request (else on the CPU); resolves to the same list the CPU gives. A GPU
+    /// failure falls back to the CPU.
     #[wasm_bindgen(js_name = recommendOnGpu)]
-    pub fn recommend_on_gpu(&self, request: JsValue) -> Result<js_sys::Promise, JsValue> {
-        let request = recommend_request(request).map_err(js_error)?;
+    pub fn recommend_on_gpu(
+        &self,
+        session: Option<String>,
+        request: JsValue,
+        events: JsValue,
+    ) -> Result<js_sys::Promise, JsValue> {
+        let request = options::<RecommendRequest>("request", request).map_err(js_error)?;
+        let events = optional_events(&events).map_err(js_error)?;
         let (plan, job) = {
-            let mut engine = self.inner.borrow_mut();
-            let plan = engine
-                .plan(&request, js_sys::Date::now())
+            let mut inner = self.inner.borrow_mut();
+            let plan = inner
+                .with_events_or_session(session.as_deref(), events, |model, s| {
+                    s.plan(model, &request)
+                })
                 .map_err(js_error)?;
-            let job = engine.gpu_job(&plan);
+            let Inner { model, gpu, .. } = &mut *inner;
+            let job = plan.gpu_job(model, gpu);
             (plan, job)
         };
         let engine = Rc::clone(&self.inner);
@@ -282,9 +431,14 @@ impl WasmEngine {
             let result = match job {
                 Some(job) => {
                     let answer = job.run().await;
-                    engine.borrow_mut().complete_on_gpu(&plan, answer)
+                    let mut inner = engine.borrow_mut();
+                    let Inner { model, gpu, .. } = &mut *inner;
+                    plan.complete_on_gpu(model, gpu, answer)
                 }
-                None => engine.borrow_mut().rank_on_cpu(&plan),
+                None => {
+                    let inner = engine.borrow();
+                    plan.recommendations(&inner.model, plan.rank_on_cpu(&inner.model))
+                }
             };
             to_js(&result.map_err(js_error)?)
         }))
@@ -293,7 +447,7 @@ impl WasmEngine {
     /// Destroys the GPU device, as a lost device would be: for tests of the fallback.
     #[wasm_bindgen(js_name = loseGpuDevice)]
     pub fn lose_gpu_device(&self) {
-        self.inner.borrow().lose_gpu_device();
+        self.inner.borrow().gpu.lose_device();
     }
 }
 
@@ -315,81 +469,35 @@ fn optional_events(value: &JsValue) -> Result<Option<Vec<RawEvent>>, Error> {
     }
 }
 
-fn recommend_request(value: JsValue) -> Result<RecommendRequest, Error> {
+/// Reads a caller's options object into `T`, which refuses fields it does not know; `undefined`
+/// or `null` give its defaults.
+fn options<T: serde::de::DeserializeOwned + Default>(
+    name: &'static str,
+    value: JsValue,
+) -> Result<T, Error> {
     if value.is_undefined() || value.is_null() {
-        return Ok(RecommendRequest::default());
+        return Ok(T::default());
     }
-    if !value.is_object() {
-        return Err(invalid("request", "expected an object such as { k: 10 }"));
+    if !value.is_object() || Array::is_array(&value) {
+        return Err(invalid(name, "expected an object"));
     }
-    let events =
-        Reflect::get(&value, &"events".into()).map_err(|_| invalid("events", "unreadable"))?;
-    let mut request: RecommendRequest =
-        serde_wasm_bindgen::from_value(value).map_err(|e| invalid("request", e.to_string()))?;
-    request.events = optional_events(&events)?;
-    Ok(request)
+    serde_wasm_bindgen::from_value(value).map_err(|e| invalid(name, e.to_string()))
 }
 
 fn pricing_settings(value: JsValue) -> Result<PricingSettings, Error> {
     if value.is_undefined() || value.is_null() {
         return Ok(PricingSettings::default());
     }
+    if !value.is_object() || Array::is_array(&value) {
+        return Err(Error::InvalidPricing(
+            "expected an object of settings".into(),
+        ));
+    }
     serde_wasm_bindgen::from_value(value).map_err(|e| Error::InvalidPricing(e.to_string()))
 }
 
-/// `quote`'s options but `events`, which is read event by event.
-#[derive(serde::Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct QuoteOptions {
-    objective: Option<String>,
-    min_margin: Option<f64>,
-    session_key: Option<String>,
-    explain: bool,
-}
-
-fn quote_request(items: JsValue, options: JsValue) -> Result<QuoteRequest, Error> {
-    let items: Vec<String> = serde_wasm_bindgen::from_value(items)
-        .map_err(|_| invalid("items", "expected an array of item ids"))?;
-    let (parsed, events) = if options.is_undefined() || options.is_null() {
-        (QuoteOptions::default(), None)
-    } else {
-        if !options.is_object() {
-            return Err(invalid(
-                "options",
-                "expected an object such as { objective: \"margin\" }",
-            ));
-        }
-        let events = Reflect::get(&options, &"events".into())
-            .map_err(|_| invalid("events", "unreadable"))?;
-        let parsed: QuoteOptions = serde_wasm_bindgen::from_value(options)
-            .map_err(|e| invalid("options", e.to_string()))?;
-        (parsed, optional_events(&events)?)
-    };
-    let objective = match (parsed.objective.as_deref(), parsed.min_margin) {
-        (None | Some("margin"), None) => Objective::Margin,
-        (Some("revenue"), None) => Objective::Revenue,
-        (Some("conversion"), Some(min_margin)) => Objective::Conversion { min_margin },
-        (Some("conversion"), None) => {
-            return Err(invalid("minMargin", "the conversion objective needs one"))
-        }
-        (Some("margin" | "revenue") | None, Some(_)) => {
-            return Err(invalid(
-                "minMargin",
-                "only the conversion objective takes one",
-            ))
-        }
-        (Some(other), _) => {
-            return Err(invalid(
-                "objective",
-                format!("expected margin, revenue or conversion, got {other:?}"),
-            ))
-        }
-    };
-    Ok(QuoteRequest {
-        items,
-        objective: Some(objective),
-        events,
-        session_key: parsed.session_key,
-        explain: parsed.explain,
-    })
+/// Reads an array of item ids.
+fn item_ids(value: JsValue) -> Result<Vec<String>, Error> {
+    serde_wasm_bindgen::from_value(value)
+        .map_err(|_| invalid("items", "expected an array of item ids"))
 }

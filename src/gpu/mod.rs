@@ -6,14 +6,14 @@
 //! a failed request, a lost device) is a [`GpuError`], on which the engine falls back to the CPU.
 
 mod device;
-mod engine;
+mod path;
 
 use wgpu::util::DeviceExt;
 
 use crate::catalog::{Catalog, Embeddings};
 
 pub use device::{request_device, Failure, GpuDevice};
-pub use engine::GpuJob;
+pub use path::{GpuJob, GpuPath, GpuQuery};
 
 /// How the engine and a pending ranking share the GPU ranker: wgpu's types are not `Send` in
 /// wasm, so a plain `Rc` there; an `Arc` natively, so the engine stays `Send`.
@@ -25,7 +25,7 @@ pub type Shared<T> = std::sync::Arc<T>;
 
 /// The largest k the GPU selects; larger requests rank on the CPU.
 pub const MAX_K: usize = 256;
-/// Rows one workgroup sorts (`SORT` in `sort.wgsl`).
+/// Rows one workgroup sorts; the kernels' `SORT`, prepended to them by [`shader`].
 const SORT: u32 = 1024;
 /// The scoring pass's uniform: four u32 and the packed query (up to 1024 dims).
 const SCORE_PARAMS_BYTES: u64 = 16 + 1024;
@@ -58,7 +58,12 @@ pub struct GpuRanker {
 }
 
 fn shader(device: &wgpu::Device, label: &str, kernel: &str) -> wgpu::ShaderModule {
-    let source = format!("{}\n{}", include_str!("../shaders/sort.wgsl"), kernel);
+    // The constants the kernels share with this file come first, written from here.
+    let source = format!(
+        "const SORT: u32 = {SORT}u;\n{}\n{}",
+        include_str!("../shaders/sort.wgsl"),
+        kernel
+    );
     device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(label),
         source: wgpu::ShaderSource::Wgsl(source.into()),

@@ -64,7 +64,7 @@ impl InterestModel {
     }
 
     /// Runs the encoder on `emb` (`L × d` values, row-major) and returns the user vector.
-    pub fn encode(&mut self, emb: &[f32]) -> Result<Vec<f32>> {
+    pub fn encode(&self, emb: &[f32]) -> Result<Vec<f32>> {
         match self {
             InterestModel::Plain(model) => model.encode(emb),
             #[cfg(feature = "onnx")]

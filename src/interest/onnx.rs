@@ -1,5 +1,5 @@
 //! The ONNX encoder (the `onnx` build): `interest.onnx` run by tract, loaded and optimised once
-//! and reused for every call. Only the last position's state is the output, so the engine prunes
+//! and run for every call. Only the last position's state is the output, so the engine prunes
 //! the graph to what that state needs before tract optimises it (the last block runs for one
 //! position).
 
@@ -12,9 +12,9 @@ use crate::error::{Error, Result};
 use crate::onnx_gate;
 use tract_onnx::pb::ModelProto;
 
-/// A loaded encoder with its reusable execution state.
+/// A loaded encoder, optimised once and run for every call.
 pub struct OnnxEncoder {
-    state: TypedSimpleState,
+    plan: std::sync::Arc<TypedRunnableModel>,
     seq_len: usize,
     dims: usize,
 }
@@ -58,23 +58,19 @@ impl OnnxEncoder {
                 output.datum_type, output.shape
             )));
         }
-        let state = model
-            .into_runnable()
-            .map_err(invalid)?
-            .spawn()
-            .map_err(invalid)?;
+        let plan = model.into_runnable().map_err(invalid)?;
         Ok(OnnxEncoder {
-            state,
+            plan,
             seq_len,
             dims,
         })
     }
 
     /// Runs the encoder on `emb`, `L × d` values row-major, and returns the user vector.
-    pub fn encode(&mut self, emb: &[f32]) -> Result<Vec<f32>> {
+    pub fn encode(&self, emb: &[f32]) -> Result<Vec<f32>> {
         let fail = |e: TractError| Error::Inference(format!("{e:#}"));
         let input = Tensor::from_shape(&[1, self.seq_len, self.dims], emb).map_err(fail)?;
-        let outputs = self.state.run(tvec!(input.into_tvalue())).map_err(fail)?;
+        let outputs = self.plan.run(tvec!(input.into_tvalue())).map_err(fail)?;
         let user = outputs[0]
             .try_as_plain_ram()
             .and_then(|v| Ok(v.as_slice::<f32>()?.to_vec()))

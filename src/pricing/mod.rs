@@ -7,10 +7,10 @@ mod disclosure;
 mod explanation;
 mod guardrails;
 pub mod head;
+mod memory;
 mod optimiser;
+mod quote_items;
 mod settings;
-
-use std::collections::{HashMap, VecDeque};
 
 use serde::Serialize;
 
@@ -19,11 +19,11 @@ pub use explanation::{CurveParams, GuardrailBounds, QuoteExplanation};
 pub use guardrails::{allowed_prices, shown_discount_pct, to_cents, ItemPrices, PriceBounds};
 pub use head::plain::PriceHeadSpec;
 pub use head::{Feature, ItemContext, PriceHead};
+pub use memory::{PriceMemory, MAX_PRICES_PER_SESSION};
 pub use optimiser::{best_price, DemandCurve, Objective};
+pub(crate) use quote_items::{quote_items, ItemToQuote};
+pub use quote_items::{week_of_year, QuoteOptions, MAX_QUOTE_ITEMS};
 pub use settings::{Jurisdiction, PricingSettings};
-
-/// How many (session, item) prices are remembered; the oldest are forgotten first.
-const REMEMBERED_PRICES: usize = 10_000;
 
 /// One item's quote.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -53,26 +53,19 @@ pub struct Quote {
     pub explanation: Option<QuoteExplanation>,
 }
 
-/// The merchant's settings, the price head (when the bundle has one), and the prices already
-/// quoted per session.
+/// The model's pricing: the merchant's settings (validated once, at load) and the price head,
+/// when the bundle has one. Immutable; what each session quoted lives in its [`PriceMemory`].
 #[derive(Debug)]
-pub struct Pricer {
+pub struct Pricing {
     settings: PricingSettings,
     head: Option<PriceHead>,
-    quoted: HashMap<(String, usize), Quote>,
-    order: VecDeque<(String, usize)>,
 }
 
-impl Pricer {
-    /// A pricer with validated settings.
-    pub fn new(settings: PricingSettings, head: Option<PriceHead>) -> crate::Result<Pricer> {
+impl Pricing {
+    /// Pricing with validated settings.
+    pub fn new(settings: PricingSettings, head: Option<PriceHead>) -> crate::Result<Pricing> {
         settings.validate()?;
-        Ok(Pricer {
-            settings,
-            head,
-            quoted: HashMap::new(),
-            order: VecDeque::new(),
-        })
+        Ok(Pricing { settings, head })
     }
 
     /// The settings in force.
@@ -80,40 +73,9 @@ impl Pricer {
         &self.settings
     }
 
-    /// Replaces the settings, once they validate; prices already quoted stay as they were.
-    pub fn set_settings(&mut self, settings: PricingSettings) -> crate::Result<()> {
-        settings.validate()?;
-        self.settings = settings;
-        Ok(())
-    }
-
     /// The price head, when the bundle has one.
     pub fn head(&self) -> Option<&PriceHead> {
         self.head.as_ref()
-    }
-
-    /// The price quoted earlier in `session` for `row`, if any.
-    pub fn remembered(&self, session: &str, row: usize) -> Option<&Quote> {
-        self.quoted.get(&(session.to_owned(), row))
-    }
-
-    /// Remembers a quote for the rest of the session.
-    pub fn remember(&mut self, session: &str, row: usize, quote: Quote) {
-        let key = (session.to_owned(), row);
-        if self.quoted.insert(key.clone(), quote).is_none() {
-            self.order.push_back(key);
-        }
-        while self.order.len() > REMEMBERED_PRICES {
-            if let Some(old) = self.order.pop_front() {
-                self.quoted.remove(&old);
-            }
-        }
-    }
-
-    /// Forgets the prices quoted in `session`.
-    pub fn forget(&mut self, session: &str) {
-        self.quoted.retain(|(s, _), _| s != session);
-        self.order.retain(|(s, _)| s != session);
     }
 
     /// The quote for one item, given its prices and the price head's outputs for it, with its

@@ -1,8 +1,8 @@
-// Shared by the top-k kernels (prepended to each): a bitonic sort of SORT (key, row) pairs in
+// Shared by the top-k kernels (prepended to each, after `SORT`, which src/gpu/mod.rs writes from
+// its own constant): a bitonic sort of SORT (key, row) pairs in
 // workgroup memory, best first. Keys are f32 ranking keys mapped to u32 so that unsigned order is
 // Rust's f32::total_cmp order; equal keys rank by ascending row. An empty slot is (0, EMPTY).
 
-const SORT: u32 = 1024u;
 const THREADS: u32 = 256u;
 const EMPTY: u32 = 0xffffffffu;
 

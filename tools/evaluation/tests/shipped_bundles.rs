@@ -4,13 +4,14 @@
 
 use std::path::PathBuf;
 
-use edgerec::evaluation::{data, ranks, summarize, Protocol, Seen, Stage};
-use edgerec::{BundleFiles, Engine};
+use edgerec::{BundleFiles, Model, PricingSettings};
+use edgerec_evaluation::{data, ranks, summarize, Protocol, Seen, Stage};
 
 const TOLERANCE: f64 = 1e-3;
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    // The repository's root, two folders above this crate.
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 #[test]
@@ -23,12 +24,13 @@ fn the_beauty_bundle_matches_its_manifest_on_the_ci_sample() {
         )
     });
     let sequences = data::parse(&text).unwrap();
-    let mut engine = Engine::load(
+    let model = Model::load(
         BundleFiles::read_dir(&root().join("models/beauty")).unwrap(),
         None,
+        PricingSettings::default(),
     )
     .unwrap();
-    let sample = engine.manifest().metrics["ciSample"].clone();
+    let sample = model.manifest().metrics["ciSample"].clone();
     let n = sample["users"]
         .as_u64()
         .expect("the manifest records its CI sample") as usize;
@@ -36,7 +38,7 @@ fn the_beauty_bundle_matches_its_manifest_on_the_ci_sample() {
     let users: Vec<usize> = (0..n).map(|i| i * all / n).collect();
     let metrics = summarize(
         &ranks(
-            &mut engine,
+            &model,
             &sequences,
             Stage::Test,
             &Protocol::Full(Seen::Zero),

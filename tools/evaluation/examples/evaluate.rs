@@ -21,8 +21,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use edgerec::evaluation::{data, ranks, summarize, weeks, Protocol, Seen, Stage};
-use edgerec::{BundleFiles, Engine};
+use edgerec::{BundleFiles, Model, PricingSettings};
+use edgerec_evaluation::{data, ranks, summarize, weeks, Protocol, Seen, Stage};
 
 struct Args {
     bundle: PathBuf,
@@ -93,14 +93,14 @@ struct Negatives {
 }
 
 /// Next purchases over the held-out weeks from `--from-week` on.
-fn run_weeks(args: &Args, text: &str, engine: &mut Engine) -> Result<(), String> {
+fn run_weeks(args: &Args, text: &str, model: &Model) -> Result<(), String> {
     if args.from_week == 0 {
         return Err("--protocol weeks needs --from-week N (the first held-out week)".into());
     }
     let purchases = weeks::parse(text).map_err(|e| e.to_string())?;
     let start = Instant::now();
     let m =
-        weeks::evaluate(engine, &purchases, args.from_week, args.k).map_err(|e| e.to_string())?;
+        weeks::evaluate(model, &purchases, args.from_week, args.k).map_err(|e| e.to_string())?;
     if args.json {
         println!(
             "{}",
@@ -112,7 +112,7 @@ fn run_weeks(args: &Args, text: &str, engine: &mut Engine) -> Result<(), String>
             args.bundle.display(),
             args.from_week,
             m.households,
-            engine.manifest().model_version,
+            model.manifest().model_version,
             start.elapsed().as_secs_f64(),
             m.recall,
             m.ndcg,
@@ -131,13 +131,13 @@ fn run(args: &Args) -> Result<(), String> {
     })?;
     let files = BundleFiles::read_dir(&args.bundle).map_err(|e| e.to_string())?;
     let loading = Instant::now();
-    let mut engine = Engine::load(files, None).map_err(|e| e.to_string())?;
+    let model = Model::load(files, None, PricingSettings::default()).map_err(|e| e.to_string())?;
     eprintln!(
         "bundle verified, models optimised: {:.1} ms (native; the wasm figure: bench/cold-phases.mjs)",
         loading.elapsed().as_secs_f64() * 1e3
     );
     if args.protocol == "weeks" {
-        return run_weeks(args, &text, &mut engine);
+        return run_weeks(args, &text, &model);
     }
     let sequences = data::parse(&text).map_err(|e| e.to_string())?;
     let protocol = match args.protocol.as_str() {
@@ -168,7 +168,7 @@ fn run(args: &Args) -> Result<(), String> {
     };
     let start = Instant::now();
     let ranked =
-        ranks(&mut engine, &sequences, args.stage, &protocol, &users).map_err(|e| e.to_string())?;
+        ranks(&model, &sequences, args.stage, &protocol, &users).map_err(|e| e.to_string())?;
     let metrics = summarize(&ranked);
     let label = match &protocol {
         Protocol::Full(Seen::Zero) => "full ranking, seen items score 0",
@@ -191,7 +191,7 @@ fn run(args: &Args) -> Result<(), String> {
             args.bundle.display(),
             args.stage,
             metrics.users,
-            engine.manifest().model_version,
+            model.manifest().model_version,
             start.elapsed().as_secs_f64()
         );
         for (name, value) in &metrics.values {

@@ -8,8 +8,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::replayed;
-use crate::engine::{Engine, RecommendRequest};
-use crate::error::{Error, Result};
+use edgerec::{Error, Model, RecommendRequest, Result, Session};
 
 /// Households' purchases, each `(item id, week)`, in time order.
 #[derive(Debug, Clone)]
@@ -65,12 +64,7 @@ pub struct SetMetrics {
 }
 
 /// Ranks every household with purchases on both sides of `from_week`.
-pub fn evaluate(
-    engine: &mut Engine,
-    data: &Purchases,
-    from_week: u32,
-    k: usize,
-) -> Result<SetMetrics> {
+pub fn evaluate(model: &Model, data: &Purchases, from_week: u32, k: usize) -> Result<SetMetrics> {
     let (mut recall, mut ndcg, mut households) = (0.0, 0.0, 0);
     for lines in &data.lines {
         let before: Vec<&str> = lines
@@ -91,10 +85,9 @@ pub fn evaluate(
         let events = replayed(before.iter().copied());
         let request = RecommendRequest {
             k,
-            events: Some(events),
             ..RecommendRequest::default()
         };
-        let top = engine.recommend(&request, 1e12)?;
+        let top = Session::from_events(model, &events, 1e12)?.recommend(model, &request)?;
         let discount = |rank: usize| 1.0 / ((rank + 2) as f64).log2();
         let hit_ranks: Vec<usize> = (0..top.len())
             .filter(|&r| targets.binary_search(&top[r].item.as_str()).is_ok())

@@ -13,10 +13,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use edgerec::evaluation::{replayed, weeks};
 use edgerec::pricing::head::onnx::OnnxHead;
 use edgerec::pricing::ItemContext;
-use edgerec::{BundleFiles, Engine, Objective, QuoteRequest, RecommendRequest};
+use edgerec::{
+    BundleFiles, Model, Objective, PricingSettings, QuoteOptions, RecommendRequest, Session,
+};
+use edgerec_evaluation::{replayed, weeks};
 
 /// 2017-01-01, where the data's week 1 begins, in ms since the Unix epoch.
 const WEEK_ONE_MS: f64 = 1_483_228_800_000.0;
@@ -89,19 +91,30 @@ fn simulate(args: &Args) -> Result<Vec<Outcome>, String> {
     let text =
         std::fs::read_to_string(&args.data).map_err(|e| format!("{}: {e}", args.data.display()))?;
     let purchases = weeks::parse(&text).map_err(|e| e.to_string())?;
-    let mut engine = Engine::load(
+    let model = Model::load(
         BundleFiles::read_dir(&args.bundle).map_err(|e| e.to_string())?,
         None,
+        PricingSettings::default(),
     )
     .map_err(|e| e.to_string())?;
+    let options = QuoteOptions {
+        objective: Some(
+            match args.objective {
+                Objective::Revenue => "revenue",
+                _ => "margin",
+            }
+            .into(),
+        ),
+        ..QuoteOptions::default()
+    };
     let simulator = OnnxHead::load(
         &std::fs::read(&args.simulator)
             .map_err(|e| format!("{}: {e}", args.simulator.display()))?,
-        engine.catalog().len(),
-        engine.catalog().prices().department.as_deref(),
+        model.catalog().len(),
+        model.catalog().prices().department.as_deref(),
     )
     .map_err(|e| e.to_string())?;
-    let catalog = engine.catalog().clone();
+    let catalog = model.catalog().clone();
     let list = catalog
         .prices()
         .list_price
@@ -112,9 +125,9 @@ fn simulate(args: &Args) -> Result<Vec<Outcome>, String> {
         .department
         .clone()
         .ok_or("the bundle has no departments")?;
-    let cost_ratio = engine.pricing().default_cost_ratio;
+    let cost_ratio = model.pricing().settings().default_cost_ratio;
     let mut outcomes = Vec::new();
-    for (household, lines) in purchases.households.iter().zip(&purchases.lines) {
+    for lines in &purchases.lines {
         let mut shopped: Vec<u32> = lines
             .iter()
             .map(|&(_, w)| w)
@@ -136,28 +149,19 @@ fn simulate(args: &Args) -> Result<Vec<Outcome>, String> {
                 continue;
             }
             let now = WEEK_ONE_MS + f64::from(week - 1) * 7.0 * 86_400_000.0 + 3.0 * 86_400_000.0;
-            let top = engine
-                .recommend(
-                    &RecommendRequest {
-                        k: args.k,
-                        events: Some(before.clone()),
-                        ..RecommendRequest::default()
-                    },
-                    now,
-                )
+            // Each household-week is a session of its own: its prices are its own.
+            let mut session =
+                Session::from_events(&model, &before, now).map_err(|e| e.to_string())?;
+            let request = RecommendRequest {
+                k: args.k,
+                ..RecommendRequest::default()
+            };
+            let top = session
+                .recommend(&model, &request)
                 .map_err(|e| e.to_string())?;
             let items: Vec<String> = top.iter().map(|r| r.item.clone()).collect();
-            let quotes = engine
-                .quote(
-                    &QuoteRequest {
-                        items,
-                        objective: Some(args.objective),
-                        events: Some(before),
-                        session_key: Some(format!("{household}/{week}")),
-                        explain: false,
-                    },
-                    now,
-                )
+            let quotes = session
+                .quote(&model, &items, &options, now)
                 .map_err(|e| e.to_string())?;
             let contexts: Vec<ItemContext> = top
                 .iter()

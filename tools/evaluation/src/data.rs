@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::error::{Error, Result};
+use edgerec::{Error, Result};
 
 /// Each user's items, in time order, as the file's id strings.
 #[derive(Debug, Clone)]

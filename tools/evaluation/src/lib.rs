@@ -1,4 +1,5 @@
-//! Offline evaluation of a shipped bundle with the engine's own code (tract and the same quantised
+//! Offline evaluation of a shipped bundle with the engine's own code (a crate of its own, beside
+//! the product: `edgerec` is what ships) (tract and the same quantised
 //! scoring): leave-one-out next-item ranking under the protocols of `../shared/data/README.md`,
 //! and next purchases over held-out weeks ([`weeks`]).
 
@@ -9,10 +10,9 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::Engine;
-use crate::error::{Error, Result};
-use crate::events::{RawEvent, SESSION_HISTORY};
-use crate::retrieve::{repeat_boosts, Scorer};
+use edgerec::events::SESSION_HISTORY;
+use edgerec::retrieve::{repeat_boosts, Scorer};
+use edgerec::{Error, Model, RawEvent, Result, Session};
 
 /// Which held-out item is the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,7 +55,7 @@ pub struct Metrics {
 /// The 0-based rank of every evaluated user's target, given the bundle, the data and the protocol.
 /// `users`: which users (indices into `data`) to rank; users with fewer than 3 items are skipped.
 pub fn ranks(
-    engine: &mut Engine,
+    model: &Model,
     data: &data::Sequences,
     stage: Stage,
     protocol: &Protocol,
@@ -69,22 +69,22 @@ pub fn ranks(
         }
         let target_at = seq.len() - if stage == Stage::Test { 1 } else { 2 };
         let history = &seq[..target_at];
-        let target = row_of(engine, &seq[target_at])?;
+        let target = row_of(model, &seq[target_at])?;
         let seen: Vec<usize> = history
             .iter()
-            .map(|id| row_of(engine, id))
+            .map(|id| row_of(model, id))
             .collect::<Result<_>>()?;
         let events = replayed(history.iter().map(String::as_str));
-        let user = engine.user_vector(Some(&events), 1e12)?;
+        let user = Session::from_events(model, &events, 1e12)?.user_vector(model)?;
         let window_rows = seen[seen.len().saturating_sub(SESSION_HISTORY)..]
             .iter()
             .copied();
-        let boosts = repeat_boosts(engine.catalog(), window_rows);
-        let scorer = Scorer::new(engine.catalog(), &user, &boosts);
+        let boosts = repeat_boosts(model.catalog(), window_rows);
+        let scorer = Scorer::new(model.catalog(), &user, &boosts);
         let rank = match protocol {
             Protocol::Full(policy) => {
                 let mut keys: Vec<f32> =
-                    (0..engine.catalog().len()).map(|i| scorer.key(i)).collect();
+                    (0..model.catalog().len()).map(|i| scorer.key(i)).collect();
                 let mut removed = vec![false; keys.len()];
                 for &s in &seen {
                     match policy {
@@ -109,7 +109,7 @@ pub fn ranks(
                     })?;
                 let rows: Vec<usize> = ids
                     .iter()
-                    .map(|id| row_of(engine, id))
+                    .map(|id| row_of(model, id))
                     .collect::<Result<_>>()?;
                 let target_key = scorer.key(target);
                 rank_of(
@@ -124,8 +124,8 @@ pub fn ranks(
     Ok(out)
 }
 
-fn row_of(engine: &Engine, id: &str) -> Result<usize> {
-    engine
+fn row_of(model: &Model, id: &str) -> Result<usize> {
+    model
         .catalog()
         .index_of(id)
         .ok_or_else(|| Error::UnknownItem {

@@ -1,0 +1,75 @@
+//! The model: a verified bundle's catalogue, interest encoder and pricing (the merchant's
+//! settings and the price head), loaded once and never changed. Any number of shoppers'
+//! [sessions](crate::session::Session) read it.
+
+use crate::bundle::{BundleFiles, Manifest, VerifiedBundle, ITEM_LIST, ITEM_TABLE};
+use crate::catalog::Catalog;
+use crate::error::Result;
+use crate::interest::InterestModel;
+use crate::pricing::{PriceHead, Pricing, PricingSettings};
+
+/// A loaded bundle with the merchant's pricing settings; immutable, shared by every session.
+#[derive(Debug)]
+pub struct Model {
+    manifest: Manifest,
+    catalog: Catalog,
+    encoder: InterestModel,
+    pricing: Pricing,
+}
+
+impl Model {
+    /// Validates `settings`, verifies the bundle (signature when `public_key` is pinned, then each
+    /// file's size and sha256), and loads the catalogue, the encoder and the price head.
+    pub fn load(
+        files: BundleFiles,
+        public_key: Option<&[u8; 32]>,
+        settings: PricingSettings,
+    ) -> Result<Model> {
+        settings.validate()?;
+        let bundle = VerifiedBundle::verify(files, public_key)?;
+        let manifest = bundle.manifest.clone();
+        let catalog = Catalog::load(
+            bundle.file(ITEM_LIST)?,
+            bundle.file(ITEM_TABLE)?,
+            manifest.item_count,
+            manifest.dims,
+        )?;
+        let encoder = InterestModel::load(&bundle)?;
+        let head = PriceHead::load(&bundle, catalog.prices().department.as_deref())?;
+        Ok(Model {
+            manifest,
+            catalog,
+            encoder,
+            pricing: Pricing::new(settings, head)?,
+        })
+    }
+
+    /// The bundle's manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The bundle's catalogue.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The merchant's settings and the price head.
+    pub fn pricing(&self) -> &Pricing {
+        &self.pricing
+    }
+
+    /// The user vector for the item rows of the newest events (at most `seqLen`, oldest first):
+    /// the encoder's input is their table rows, left-padded with zero rows.
+    pub fn encode(&self, rows: &[usize]) -> Result<Vec<f32>> {
+        let (l, d) = (self.manifest.seq_len, self.manifest.dims);
+        let rows = &rows[rows.len().saturating_sub(l)..];
+        let mut emb = vec![0f32; l * d];
+        let first = l - rows.len();
+        for (slot, &row) in rows.iter().enumerate() {
+            let at = (first + slot) * d;
+            self.catalog.write_row(row, &mut emb[at..at + d]);
+        }
+        self.encoder.encode(&emb)
+    }
+}

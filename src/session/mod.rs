@@ -1,0 +1,219 @@
+//! One shopper's session: their events, the user vector last encoded for them, and the prices
+//! quoted to them. Every call reads the shared [`Model`]; nothing here is seen by another session.
+//! [`store`] keeps many sessions under a cap in sessions and bytes, with an idle expiry.
+
+pub mod store;
+
+use crate::error::{Error, Result};
+use crate::events::{validate_batch, Event, RawEvent, SessionWindow, SESSION_HISTORY};
+use crate::explain::{explain, Reason};
+use crate::model::Model;
+use crate::pricing::{quote_items, ItemToQuote, PriceMemory, Quote, QuoteOptions, MAX_QUOTE_ITEMS};
+use crate::ranking::{RankingPlan, RecommendRequest, Recommendation};
+use crate::retrieve::{repeat_boosts, Scorer};
+
+/// The user vector last encoded and the item rows it was encoded from.
+#[derive(Debug, Clone)]
+struct Encoded {
+    rows: Vec<usize>,
+    user: Vec<f32>,
+}
+
+/// One shopper: events (the last [`SESSION_HISTORY`]), the encoder's last answer, and the price
+/// each item was first quoted at.
+#[derive(Debug, Clone)]
+pub struct Session {
+    window: SessionWindow,
+    encoded: Option<Encoded>,
+    prices: PriceMemory,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session::new()
+    }
+}
+
+impl Session {
+    /// An empty session.
+    pub fn new() -> Session {
+        Session {
+            window: SessionWindow::new(SESSION_HISTORY),
+            encoded: None,
+            prices: PriceMemory::default(),
+        }
+    }
+
+    /// A session holding `events` (validated like [`Session::observe`]): for a caller that keeps
+    /// a shopper's events itself and sends them with each request.
+    pub fn from_events(model: &Model, events: &[RawEvent], now_ms: f64) -> Result<Session> {
+        let mut session = Session::new();
+        session.observe(model, events, now_ms)?;
+        Ok(session)
+    }
+
+    /// Adds events: all of them, or, if any is invalid, none.
+    pub fn observe(&mut self, model: &Model, events: &[RawEvent], now_ms: f64) -> Result<()> {
+        let events = validate_batch(events, model.catalog(), now_ms)?;
+        self.window.extend(&events);
+        Ok(())
+    }
+
+    /// The events held, oldest first.
+    pub fn events(&self) -> impl ExactSizeIterator<Item = &Event> {
+        self.window.events()
+    }
+
+    /// Wipes the events, the last user vector and the prices quoted.
+    pub fn forget(&mut self) {
+        *self = Session::new();
+    }
+
+    /// The user vector for the session's events. The encoder reads only the newest `seqLen`
+    /// items, so its last answer is reused while those are the same (a `quote` right after a
+    /// `recommend`, or an unchanged session). An empty session gives the vector of an
+    /// all-padding input.
+    pub fn user_vector(&mut self, model: &Model) -> Result<Vec<f32>> {
+        encode_cached(&mut self.encoded, &self.window, model)
+    }
+
+    /// Checks and encodes a request: what either backend needs to rank it. The encoder runs only
+    /// for a request that passes its checks.
+    pub fn plan(&mut self, model: &Model, request: &RecommendRequest) -> Result<RankingPlan> {
+        RankingPlan::new(model, request, &self.window, || {
+            encode_cached(&mut self.encoded, &self.window, model)
+        })
+    }
+
+    /// The top-k items for the session, ranked on the CPU.
+    pub fn recommend(
+        &mut self,
+        model: &Model,
+        request: &RecommendRequest,
+    ) -> Result<Vec<Recommendation>> {
+        let plan = self.plan(model, request)?;
+        let ranked = plan.rank_on_cpu(model);
+        plan.recommendations(model, ranked)
+    }
+
+    /// The top-k items for the session, ranked on the GPU path when it is in use and suits the
+    /// request, else on the CPU: the same list either way.
+    #[cfg(feature = "gpu")]
+    pub async fn recommend_on_gpu(
+        &mut self,
+        model: &Model,
+        gpu: &mut crate::gpu::GpuPath,
+        request: &RecommendRequest,
+    ) -> Result<Vec<Recommendation>> {
+        let plan = self.plan(model, request)?;
+        match plan.gpu_job(model, gpu) {
+            Some(job) => {
+                let answer = job.run().await;
+                plan.complete_on_gpu(model, gpu, answer)
+            }
+            None => plan.recommendations(model, plan.rank_on_cpu(model)),
+        }
+    }
+
+    /// Why each of `items` would be recommended: the events whose absence lowers its score most
+    /// (as `recommend` with `explain` gives them). Leaves the session's cached vector as it is.
+    pub fn explain(&self, model: &Model, items: &[String]) -> Result<Vec<Vec<Reason>>> {
+        let rows = item_rows(model, items, "explain")?;
+        explain(model, &self.window, &rows)
+    }
+
+    /// Prices for `items` (1 to [`MAX_QUOTE_ITEMS`] catalogue ids), personalised for the session
+    /// inside the merchant's guardrails. An item keeps its first price for the rest of the
+    /// session. A bundle that cannot quote is refused before the encoder runs.
+    pub fn quote(
+        &mut self,
+        model: &Model,
+        items: &[String],
+        options: &QuoteOptions,
+        now_ms: f64,
+    ) -> Result<Vec<Quote>> {
+        let n = items.len();
+        if n == 0 || n > MAX_QUOTE_ITEMS {
+            return Err(Error::InvalidArgument {
+                name: "items",
+                reason: format!("must list 1 to {MAX_QUOTE_ITEMS} items, got {n}"),
+            });
+        }
+        let objective = options.objective()?;
+        let rows = item_rows(model, items, "quote")?;
+        model.pricing().check_available(model.catalog())?;
+        let user = self.user_vector(model)?;
+        let boosts = repeat_boosts(model.catalog(), self.window.events().map(|e| e.item));
+        let scorer = Scorer::new(model.catalog(), &user, &boosts);
+        let to_quote: Vec<ItemToQuote<'_>> = items
+            .iter()
+            .zip(&rows)
+            .map(|(id, &row)| ItemToQuote {
+                id,
+                row,
+                interest: scorer.score(scorer.key(row)),
+            })
+            .collect();
+        quote_items(
+            model.pricing(),
+            model.catalog(),
+            &mut self.prices,
+            &to_quote,
+            objective,
+            now_ms,
+            options.explain,
+        )
+    }
+
+    /// An estimate of the heap bytes the session holds (events, cached vector, prices): what a
+    /// [`store::SessionStore`] counts against its byte cap.
+    pub fn approx_bytes(&self) -> usize {
+        let events = self.window.len() * std::mem::size_of::<Event>();
+        let encoded = self.encoded.as_ref().map_or(0, |e| {
+            e.rows.len() * std::mem::size_of::<usize>() + e.user.len() * 4
+        });
+        std::mem::size_of::<Session>() + events + encoded + self.prices.approx_bytes()
+    }
+}
+
+/// The user vector for the newest `seqLen` events of `window`, reusing `cache` when they are the
+/// ones it was encoded from, and keeping the new answer there.
+fn encode_cached(
+    cache: &mut Option<Encoded>,
+    window: &SessionWindow,
+    model: &Model,
+) -> Result<Vec<f32>> {
+    let used = window.len().min(model.manifest().seq_len);
+    let rows: Vec<usize> = window
+        .events()
+        .skip(window.len() - used)
+        .map(|e| e.item)
+        .collect();
+    if let Some(last) = cache {
+        if last.rows == rows {
+            return Ok(last.user.clone());
+        }
+    }
+    let user = model.encode(&rows)?;
+    *cache = Some(Encoded {
+        rows,
+        user: user.clone(),
+    });
+    Ok(user)
+}
+
+/// The catalogue rows of `items`, in order; an id the catalogue lacks is `UNKNOWN_ITEM`.
+fn item_rows(model: &Model, items: &[String], context: &str) -> Result<Vec<usize>> {
+    items
+        .iter()
+        .map(|id| {
+            model
+                .catalog()
+                .index_of(id)
+                .ok_or_else(|| Error::UnknownItem {
+                    item: id.clone(),
+                    context: context.into(),
+                })
+        })
+        .collect()
+}
