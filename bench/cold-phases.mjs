@@ -47,9 +47,9 @@ async function phases() {
   const t1 = performance.now();
   glue.initSync({ module });
   const t2 = performance.now();
-  const engine = new glue.Engine(manifest, null, files, null, undefined);
+  const engine = new glue.Engine(manifest, null, files, null, undefined, undefined, undefined);
   const t3 = performance.now();
-  engine.recommend({ k: 10, events: [{ type: "view", item: first, ts: Date.now() }] });
+  engine.recommend(undefined, { k: 10 }, [{ type: "view", item: first, ts: Date.now() }]);
   const t4 = performance.now();
   return { compile: t1 - t0, instantiate: t2 - t1, load: t3 - t2, firstRecommend: t4 - t3 };
 }

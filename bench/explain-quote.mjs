@@ -32,7 +32,7 @@ console.log(`machine: ${machine()}`);
 for (const build of ["auto", "onnx"]) {
   const rec = await Edgerec.create({ bundle: files, build, device: "cpu" });
   const explain = await median((i) => rec.recommend({ k: 10, explain: true, events: sessions[i % 2] }), calls);
-  const quote = await median((i) => rec.quote(ids.slice(100 + (i % 2) * 20, 120 + (i % 2) * 20), { events: sessions[i % 2], sessionKey: String(i) }), calls * 4);
+  const quote = await median((i) => rec.quote(ids.slice(100 + (i % 2) * 20, 120 + (i % 2) * 20), { events: sessions[i % 2] }), calls * 4);
   console.log(`${rec.build} build: recommend with explanations p50 ${explain.toFixed(2)} ms, quote of 20 items p50 ${quote.toFixed(3)} ms`);
   rec.dispose();
 }

@@ -22,6 +22,15 @@ export function rethrowing<T>(f: () => T): T {
   }
 }
 
+/** Awaits `f()`, turning a rejection by the wasm core into an `EdgerecError` as `rethrowing` does. */
+export async function rethrowingAsync<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    throw asEdgerecError(e);
+  }
+}
+
 function asEdgerecError(e: unknown): Error {
   if (e instanceof EdgerecError) return e;
   if (e instanceof Error && typeof (e as { code?: unknown }).code === "string") {

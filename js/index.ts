@@ -6,12 +6,14 @@
  * rec.observe({ type: "view", item: "981760", ts: Date.now() });    // an item id of its catalogue
  * const top = await rec.recommend({ k: 12 });
  * ```
+ * An edge function creates one engine per isolate and keeps each shopper in a session:
+ * `rec.session(key).observe(…)`, with `key` a credential the server issued.
  * This entry imports nothing of Node: browsers, workers and bundlers get it; Node and Deno get
  * `index-node.js`, the same API reading the package's wasm from disk.
  * @module
  */
 import type { Engine } from "../pkg/edgerec.js";
-import { EdgerecError, rethrowing } from "./errors.js";
+import { EdgerecError, rethrowing, rethrowingAsync } from "./errors.js";
 import { fetchBundle, platformDigests, type FetchedBundle, type FileChoice } from "./fetch-bundle.js";
 import type {
   Backend,
@@ -24,7 +26,9 @@ import type {
   Quote,
   QuoteOptions,
   Recommendation,
+  Reason,
   RecommendOptions,
+  SessionStats,
   ShopperEvent,
 } from "./types.js";
 import { loadWasm, type GpuEngine } from "./wasm-loader.js";
@@ -43,16 +47,99 @@ const BUILD_CHOICES: readonly BuildChoice[] = ["auto", "onnx"];
  */
 export const AUTO_GPU_MIN_ITEMS = 100_000;
 
-/** One loaded model bundle and one shopper's session. Create with `Edgerec.create`. */
+/** How calls reach the wasm engine: the live engine and the build it runs (shared by sessions). */
+interface EngineAccess {
+  live(): Engine;
+  readonly build: BuildName;
+}
+
+/**
+ * One shopper's session: their events, the encoder's last answer for them, and the prices quoted
+ * to them. Sessions of one engine never see each other's. Get the page's own shopper as
+ * `rec.shopper` (its calls are also `rec.observe`, `rec.recommend`, …), and any other from
+ * `rec.session(key)`.
+ */
+export class Session {
+  readonly #engine: EngineAccess;
+  readonly #key: string | undefined;
+
+  /** @internal Sessions come from `Edgerec`: `rec.shopper`, `rec.session(key)`. */
+  constructor(engine: EngineAccess, key: string | undefined) {
+    this.#engine = engine;
+    this.#key = key;
+  }
+
+  /** The session's key in the engine's store; `undefined` for the page's own shopper. */
+  get key(): string | undefined {
+    return this.#key;
+  }
+
+  /** The events held (the last 1,000; the model reads the last `seqLen`), oldest first. */
+  get events(): ShopperEvent[] {
+    return rethrowing(() => this.#engine.live().events(this.#key)) as ShopperEvent[];
+  }
+
+  /** Adds one event; an invalid event throws and changes nothing. */
+  observe(event: ShopperEvent): void {
+    this.observeMany([event]);
+  }
+
+  /** Adds events: all of them, or none if any is invalid. At most 1,000 per call. */
+  observeMany(events: ShopperEvent[]): void {
+    rethrowing(() => this.#engine.live().observe(this.#key, events));
+  }
+
+  /** The top `k` items for the session (or, on the page's own shopper, for `options.events`). */
+  async recommend(options: RecommendOptions = {}): Promise<Recommendation[]> {
+    const { events, ...request } = options ?? {};
+    if (this.#engine.build === "gpu") {
+      return (await rethrowingAsync(() => (this.#engine.live() as GpuEngine).recommendOnGpu(this.#key, request, events))) as Recommendation[];
+    }
+    return rethrowing(() => this.#engine.live().recommend(this.#key, request, events)) as Recommendation[];
+  }
+
+  /**
+   * Personalised prices for `items` inside the merchant's guardrails, one per item in order. An
+   * item keeps its first price for the rest of the session. Needs a bundle with a price head
+   * (`PRICING_UNAVAILABLE` otherwise). With `explain: true`, each quote carries its
+   * `explanation`: the demand curve, each guardrail's bound and the objective it was priced with.
+   */
+  async quote(items: string[], options: QuoteOptions = {}): Promise<Quote[]> {
+    const { events, ...rest } = options ?? {};
+    return rethrowing(() => this.#engine.live().quote(this.#key, items, rest, events)) as Quote[];
+  }
+
+  /**
+   * Why each of `items` would be recommended to this shopper: up to 3 of their recent events
+   * whose absence lowers its score most, largest effect first (as `recommend({ explain: true })`
+   * gives them for the items it returns).
+   */
+  async explain(items: string[]): Promise<Reason[][]> {
+    return rethrowing(() => this.#engine.live().explain(this.#key, items, undefined)) as Reason[][];
+  }
+
+  /** Wipes every event the engine holds for this shopper, and the prices quoted to them. */
+  async forget(): Promise<void> {
+    rethrowing(() => this.#engine.live().forget(this.#key));
+  }
+}
+
+/**
+ * One loaded model bundle: the model, shared by every session, and the page's own shopper.
+ * Create with `Edgerec.create`; a shop page calls `rec.observe`, `rec.recommend` and `rec.quote`
+ * for its one shopper; an edge function keeps each shopper in `rec.session(key)`.
+ */
 export class Edgerec {
   #engine: Engine | undefined;
   readonly #manifest: Manifest;
   readonly #build: BuildName;
+  readonly #shopper: Session;
 
   private constructor(engine: Engine, build: BuildName) {
     this.#engine = engine;
     this.#manifest = engine.manifest() as Manifest;
     this.#build = build;
+    this.#shopper = new Session(this.#access(), undefined);
   }
 
   /**
@@ -60,6 +147,7 @@ export class Edgerec {
    * (once per JS module), and verifies and loads the bundle: no file is hashed twice.
    */
   static async create(options: CreateOptions): Promise<Edgerec> {
+    refuseUnknown("options", options, CREATE_OPTIONS);
     const device = options?.device ?? "auto";
     if (!DEVICES.includes(device)) {
       throw new EdgerecError("INVALID_ARGUMENT", `invalid argument \`device\`: expected "auto", "cpu" or "gpu", got ${JSON.stringify(device)}`);
@@ -79,11 +167,11 @@ export class Edgerec {
     const source = { cpu: options.wasm, gpu: options.gpuWasm, onnx: options.onnxWasm }[build];
     const glue = await loadWasm(build, source);
     const engine = rethrowing(
-      () => new glue.Engine(bundle.manifest, bundle.signature, bundle.files, options.publicKey, options.pricing, bundle.digests),
+      () => new glue.Engine(bundle.manifest, bundle.signature, bundle.files, options.publicKey, options.pricing, bundle.digests, options.sessions),
     );
     if (build === "gpu") {
       // A missing adapter or a failed request leaves the engine on the CPU: never an error.
-      await (engine as GpuEngine).useGpu(device === "gpu");
+      await rethrowingAsync(() => (engine as GpuEngine).useGpu(device === "gpu"));
     }
     return new Edgerec(engine, build);
   }
@@ -111,54 +199,91 @@ export class Edgerec {
     return this.#live().backend as Backend;
   }
 
-  /** The events held in the session (the last 1,000; the model reads the last `seqLen`), oldest first. */
-  get events(): ShopperEvent[] {
-    return rethrowing(() => this.#live().session()) as ShopperEvent[];
-  }
-
-  /** Adds one event to the session; an invalid event throws and changes nothing. */
-  observe(event: ShopperEvent): void {
-    this.observeMany([event]);
-  }
-
-  /** Adds events to the session: all of them, or none if any is invalid. At most 1,000 per call. */
-  observeMany(events: ShopperEvent[]): void {
-    rethrowing(() => this.#live().observe(events));
-  }
-
-  /** The top `k` items for the session, or for `options.events` (leaving the session untouched). */
-  async recommend(options: RecommendOptions = {}): Promise<Recommendation[]> {
-    if (this.#build === "gpu") {
-      const pending = rethrowing(() => (this.#live() as GpuEngine).recommendOnGpu(options));
-      return (await pending) as Recommendation[];
-    }
-    return rethrowing(() => this.#live().recommend(options)) as Recommendation[];
+  /** The page's own shopper: the session `observe`, `recommend`, `quote`, `explain` and `forget` act on. */
+  get shopper(): Session {
+    return this.#shopper;
   }
 
   /**
-   * Personalised prices for `items` inside the merchant's guardrails, one per item in order. An
-   * item keeps its first price for the rest of the session (or `sessionKey`). Needs a bundle with
-   * a price head (`PRICING_UNAVAILABLE` otherwise). With `explain: true`, each quote carries its
-   * `explanation`: the demand curve, each guardrail's bound and the objective it was priced with.
+   * The session of `key` in the engine's store (created empty on first use): one per shopper of
+   * an edge function, keyed by a credential the server issued (never one the client chose). The
+   * store keeps at most `CreateOptions.sessions`' caps; the least recently used and the idle go
+   * first, so a session may come back empty. Keys are 1 to 128 bytes (`INVALID_ARGUMENT`).
    */
-  async quote(items: string[], options: QuoteOptions = {}): Promise<Quote[]> {
-    return rethrowing(() => this.#live().quote(items, options)) as Quote[];
+  session(key: string): Session {
+    if (typeof key !== "string") {
+      throw new EdgerecError("INVALID_ARGUMENT", "invalid argument `session`: a session key is a string of 1 to 128 bytes");
+    }
+    return new Session(this.#access(), key);
   }
 
-  /** Wipes every event the engine holds for this shopper, and the prices quoted to them. */
-  async forget(): Promise<void> {
-    rethrowing(() => this.#live().forget());
+  /** What the store of keyed sessions holds, against its caps. */
+  get sessions(): SessionStats {
+    return rethrowing(() => this.#live().sessionStats()) as SessionStats;
   }
 
-  /** Frees the engine's memory; any later call throws `DISPOSED`. Safe to call twice. */
+  /** The events held for the page's own shopper, oldest first (`shopper.events`). */
+  get events(): ShopperEvent[] {
+    return this.#shopper.events;
+  }
+
+  /** Adds one event to the page's own shopper; an invalid event throws and changes nothing. */
+  observe(event: ShopperEvent): void {
+    this.#shopper.observe(event);
+  }
+
+  /** Adds events to the page's own shopper: all of them, or none if any is invalid. At most 1,000 per call. */
+  observeMany(events: ShopperEvent[]): void {
+    this.#shopper.observeMany(events);
+  }
+
+  /** The top `k` items for the page's own shopper, or for `options.events` (touching no session). */
+  recommend(options: RecommendOptions = {}): Promise<Recommendation[]> {
+    return this.#shopper.recommend(options);
+  }
+
+  /** Prices for the page's own shopper (or for `options.events`, remembered nowhere): see `Session.quote`. */
+  quote(items: string[], options: QuoteOptions = {}): Promise<Quote[]> {
+    return this.#shopper.quote(items, options);
+  }
+
+  /** Why each of `items` would be recommended to the page's own shopper: see `Session.explain`. */
+  explain(items: string[]): Promise<Reason[][]> {
+    return this.#shopper.explain(items);
+  }
+
+  /** Wipes every event the engine holds for the page's own shopper, and the prices quoted to them. */
+  forget(): Promise<void> {
+    return this.#shopper.forget();
+  }
+
+  /** Frees the engine's memory, every session's included; any later call throws `DISPOSED`. Safe to call twice. */
   dispose(): void {
     this.#engine?.free();
     this.#engine = undefined;
   }
 
+  #access(): EngineAccess {
+    return { live: () => this.#live(), build: this.#build };
+  }
+
   #live(): Engine {
     if (!this.#engine) throw new EdgerecError("DISPOSED", "this engine was disposed; create a new one");
     return this.#engine;
+  }
+}
+
+/** The options `Edgerec.create` knows. */
+const CREATE_OPTIONS: readonly (keyof CreateOptions)[] = [
+  "bundle", "device", "build", "publicKey", "onProgress", "cache", "wasm", "gpuWasm", "onnxWasm", "fetch", "pricing", "sessions",
+];
+
+/** Refuses an options object with a field not in `known` (a typo would otherwise be ignored). */
+function refuseUnknown(name: string, options: object | undefined, known: readonly string[]): void {
+  if (typeof options !== "object" || options === null) return;
+  const unknown = Object.keys(options).find((key) => !known.includes(key));
+  if (unknown !== undefined) {
+    throw new EdgerecError("INVALID_ARGUMENT", `invalid argument \`${name}\`: unknown option ${JSON.stringify(unknown)}, expected one of ${known.join(", ")}`);
   }
 }
 

@@ -114,6 +114,31 @@ export interface CreateOptions {
   fetch?: FetchFunction;
   /** The merchant's pricing settings, validated at creation (`INVALID_PRICING`). Default: the defaults below. */
   pricing?: PricingSettings;
+  /** The caps of the store of keyed sessions (`rec.session(key)`). Default: the defaults below. */
+  sessions?: SessionLimits;
+}
+
+/**
+ * The caps of an engine's store of keyed sessions: past either cap the least recently used go,
+ * and a session unused for `idleMinutes` goes. The page's own shopper is not in the store.
+ */
+export interface SessionLimits {
+  /** The most sessions kept: 1 to 1,000,000. Default 10,000. */
+  maxSessions?: number;
+  /** The most bytes they may hold (the engine's estimate of each); at least 2 MiB. Default 64 MiB. */
+  maxBytes?: number;
+  /** Minutes without a call after which a session is dropped. Default 30. */
+  idleMinutes?: number;
+}
+
+/** What the store of keyed sessions holds (`rec.sessions`). */
+export interface SessionStats {
+  /** Sessions held. */
+  sessions: number;
+  /** Their estimated bytes, keys included. */
+  bytes: number;
+  /** The caps in force. */
+  limits: Required<SessionLimits>;
 }
 
 /** The merchant's guardrails for quotes. Amounts are fractions (0.05 = 5%), not percentages. */
@@ -140,10 +165,11 @@ export interface QuoteOptions {
   objective?: "margin" | "revenue" | "conversion";
   /** For `"conversion"`: the margin over cost every price must keep (required there). */
   minMargin?: number;
-  /** Price for these events instead of the session (edge use). At most 1,000. */
+  /**
+   * The page's own shopper only (`rec.quote`): price for these events instead of the session,
+   * remembering the prices nowhere. At most 1,000. A keyed session refuses it.
+   */
   events?: ShopperEvent[];
-  /** An edge caller's session: an item keeps its first price for the same key. Default: the engine's session. */
-  sessionKey?: string;
   /** Give each quote its `explanation`: the demand curve, the guardrails' bounds and the objective. Default false. */
   explain?: boolean;
 }
@@ -216,8 +242,9 @@ export interface RecommendOptions {
   /** Rank only these ids (e.g. server-sent candidates); each must be in the catalogue. Default: all. */
   candidates?: string[];
   /**
-   * Rank for these events instead of the engine's session, which stays untouched: how an edge
-   * function answers a request. At most 1,000. Default: the session.
+   * The page's own shopper only (`rec.recommend`): rank for these events instead of the session,
+   * which stays untouched (for a server that keeps the events itself). At most 1,000. A keyed
+   * session refuses it.
    */
   events?: ShopperEvent[];
   /**

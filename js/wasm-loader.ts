@@ -8,7 +8,7 @@ export type Glue = typeof CpuGlue;
 /** The GPU build's engine: the CPU build's, plus the WebGPU calls. */
 export interface GpuEngine extends CpuGlue.Engine {
   useGpu(allowSoftware: boolean): Promise<{ backend: "cpu" | "gpu"; adapter?: string; reason?: string }>;
-  recommendOnGpu(request: unknown): Promise<unknown>;
+  recommendOnGpu(session: string | undefined, request: unknown, events: unknown): Promise<unknown>;
   loseGpuDevice(): void;
 }
 

@@ -54,23 +54,67 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
         .map_err(|e| js_error(invalid("result", e.to_string())))
 }
 
-/// Reads an array of events, each deserialised on its own so that an error names its index.
+thread_local! {
+    /// `JSON.stringify`'s replacer: a number JSON cannot write (NaN, ±Infinity) becomes its name,
+    /// a string, so that reading it fails as a type error naming the field instead of reading
+    /// `null` (which would pass for an absent optional field).
+    static REPLACER: Closure<dyn Fn(JsValue, JsValue) -> JsValue> =
+        Closure::new(|_key: JsValue, value: JsValue| match value.as_f64() {
+            Some(n) if !n.is_finite() => JsValue::from_str(&n.to_string()),
+            _ => value,
+        });
+}
+
+/// A caller's value as JSON (`None` for `undefined` and `null`): read once, by `JSON.stringify`,
+/// so that a getter that throws or a hostile proxy fails here, as `INVALID_ARGUMENT` naming
+/// `name`, before any state is touched; and so that serde sees every field, unknown ones
+/// included (reading a JS object field by field would never see a misspelt one).
+fn json_of(name: &'static str, value: &JsValue) -> Result<Option<serde_json::Value>, Error> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    let text = REPLACER
+        .with(|replacer| js_sys::JSON::stringify_with_replacer(value, replacer.as_ref()))
+        .map_err(|_| invalid(name, "could not be read (a getter or proxy threw)"))?;
+    let text = JsValue::from(text)
+        .as_string()
+        .ok_or_else(|| invalid(name, "is not a JSON value"))?;
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| invalid(name, e.to_string()))
+}
+
+/// Reads a caller's options object into `T`, which refuses fields it does not know; `undefined`
+/// or `null` give its defaults.
+fn options<T: serde::de::DeserializeOwned + Default>(
+    name: &'static str,
+    value: JsValue,
+) -> Result<T, Error> {
+    match json_of(name, &value)? {
+        None => Ok(T::default()),
+        Some(object @ serde_json::Value::Object(_)) => {
+            serde_json::from_value(object).map_err(|e| invalid(name, e.to_string()))
+        }
+        Some(_) => Err(invalid(name, "expected an object")),
+    }
+}
+
+/// Reads an array of events, each on its own so that an error names its index.
 fn raw_events(value: &JsValue) -> Result<Vec<RawEvent>, Error> {
-    let array = value
-        .dyn_ref::<Array>()
-        .ok_or_else(|| invalid("events", "expected an array of events"))?;
-    let count = array.length() as usize;
-    if count > MAX_EVENTS_PER_CALL {
+    let Some(serde_json::Value::Array(array)) = json_of("events", value)? else {
+        return Err(invalid("events", "expected an array of events"));
+    };
+    if array.len() > MAX_EVENTS_PER_CALL {
         return Err(Error::TooManyEvents {
-            count,
+            count: array.len(),
             max: MAX_EVENTS_PER_CALL,
         });
     }
     array
-        .iter()
+        .into_iter()
         .enumerate()
         .map(|(index, event)| {
-            serde_wasm_bindgen::from_value(event).map_err(|e| Error::InvalidEvent {
+            serde_json::from_value(event).map_err(|e| Error::InvalidEvent {
                 index,
                 reason: e.to_string(),
             })
@@ -469,35 +513,16 @@ fn optional_events(value: &JsValue) -> Result<Option<Vec<RawEvent>>, Error> {
     }
 }
 
-/// Reads a caller's options object into `T`, which refuses fields it does not know; `undefined`
-/// or `null` give its defaults.
-fn options<T: serde::de::DeserializeOwned + Default>(
-    name: &'static str,
-    value: JsValue,
-) -> Result<T, Error> {
-    if value.is_undefined() || value.is_null() {
-        return Ok(T::default());
-    }
-    if !value.is_object() || Array::is_array(&value) {
-        return Err(invalid(name, "expected an object"));
-    }
-    serde_wasm_bindgen::from_value(value).map_err(|e| invalid(name, e.to_string()))
-}
-
 fn pricing_settings(value: JsValue) -> Result<PricingSettings, Error> {
-    if value.is_undefined() || value.is_null() {
-        return Ok(PricingSettings::default());
-    }
-    if !value.is_object() || Array::is_array(&value) {
-        return Err(Error::InvalidPricing(
-            "expected an object of settings".into(),
-        ));
-    }
-    serde_wasm_bindgen::from_value(value).map_err(|e| Error::InvalidPricing(e.to_string()))
+    options("pricing", value).map_err(|e| match e {
+        Error::InvalidArgument { reason, .. } => Error::InvalidPricing(reason),
+        other => other,
+    })
 }
 
 /// Reads an array of item ids.
 fn item_ids(value: JsValue) -> Result<Vec<String>, Error> {
-    serde_wasm_bindgen::from_value(value)
-        .map_err(|_| invalid("items", "expected an array of item ids"))
+    json_of("items", &value)?
+        .and_then(|ids| serde_json::from_value(ids).ok())
+        .ok_or_else(|| invalid("items", "expected an array of item ids"))
 }

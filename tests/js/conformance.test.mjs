@@ -14,9 +14,9 @@ const TOLERANCE = 1e-4;
 test(`user vectors from the wasm engine (${BUILD} build) match onnxruntime`, async () => {
   const Engine = await rawEngine();
   const { "manifest.json": manifest, "manifest.sig": sig, ...files } = await fixtureBytes();
-  const engine = new Engine(manifest, sig, files, undefined);
+  const engine = new Engine(manifest, sig, files, undefined, undefined, undefined, undefined);
   for (const c of expected.cases) {
-    const user = engine.userVector(c.events);
+    const user = engine.userVector(undefined, c.events);
     assert.equal(user.length, c.user.length, c.name);
     user.forEach((v, i) => assert.ok(Math.abs(v - c.user[i]) <= TOLERANCE, `${c.name}[${i}]: ${v} vs ${c.user[i]}`));
   }

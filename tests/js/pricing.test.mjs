@@ -41,12 +41,27 @@ test("quotes follow the merchant's guardrails and disclose personalised prices",
   rec.dispose();
 });
 
-test("an edge caller's quote leaves the session untouched and keys prices by sessionKey", async () => {
-  const rec = await create({ bundle: grocery });
-  const first = await rec.quote(items.slice(0, 20), { events: buys(items.slice(0, 5)), sessionKey: "s1", objective: "revenue" });
+test("a quote for sent events touches no session and remembers nothing; keyed sessions keep their own prices", async () => {
+  const pricing = { maxDiscount: 0.2, minMargin: 0.1, priceEndings: [49, 99] };
+  const options = { objective: "conversion", minMargin: 0.15 };
+  const rec = await create({ bundle: grocery, pricing });
+  const shown = items.slice(0, 200);
+  const first = await rec.quote(shown, { ...options, events: buys(items.slice(0, 5)) });
+  assert.ok(first.some((q) => q.personalised), "no personalised price among 200 items");
+  const other = await rec.quote(shown, { ...options, events: buys(items.slice(300, 340)) });
   assert.equal(rec.events.length, 0);
-  const later = await rec.quote(items.slice(0, 20), { events: buys(items.slice(30, 60)), sessionKey: "s1" });
-  assert.deepEqual(later, first);
+  assert.equal(rec.sessions.sessions, 0);
+  const a = rec.session("shopper-a");
+  a.observeMany(buys(items.slice(0, 5)));
+  const aFirst = await a.quote(shown, options);
+  assert.deepEqual(aFirst, first, "the same events price the same");
+  a.observeMany(buys(items.slice(300, 340)));
+  assert.deepEqual(await a.quote(shown, options), aFirst, "an item keeps its first price in its session");
+  const b = rec.session("shopper-b");
+  b.observeMany(buys(items.slice(300, 340)));
+  assert.deepEqual(await b.quote(shown, options), other, "another session prices for its own events, as the events-only quote did: it kept no first price");
+  await rejects(a.quote(items.slice(0, 3), { events: buys(items.slice(0, 2)) }), "INVALID_ARGUMENT");
+  await rejects(rec.quote(items.slice(0, 3), { sessionKey: "shopper-a" }), "INVALID_ARGUMENT");
   rec.dispose();
 });
 

@@ -12,7 +12,7 @@ export async function program({ Edgerec, EdgerecError }, options) {
     { type: "cart", item: "995242", ts: ts + 60_000 },
   ]);
   const top = await rec.recommend({ k: 5, events: rec.events });
-  const quotes = await rec.quote(top.map((t) => t.item), { objective: "revenue", sessionKey: "program" });
+  const quotes = await rec.quote(top.map((t) => t.item), { objective: "revenue" });
   let badEvent;
   try {
     rec.observe({ type: "view", item: "NOT-AN-ITEM", ts });
