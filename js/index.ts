@@ -13,6 +13,7 @@
 import type { Engine } from "../pkg/edgerec.js";
 import { EdgerecError, rethrowing } from "./errors.js";
 import { fetchBundle, platformDigests, type FetchedBundle, type FileChoice } from "./fetch-bundle.js";
+import { EventStore, exportEvents, persistSettings } from "./persist.js";
 import type {
   Backend,
   BuildChoice,
@@ -21,6 +22,7 @@ import type {
   CreateOptions,
   Device,
   Manifest,
+  Persistence,
   Quote,
   QuoteOptions,
   Recommendation,
@@ -48,11 +50,13 @@ export class Edgerec {
   #engine: Engine | undefined;
   readonly #manifest: Manifest;
   readonly #build: BuildName;
+  readonly #store: EventStore | undefined;
 
-  private constructor(engine: Engine, build: BuildName) {
+  private constructor(engine: Engine, build: BuildName, store: EventStore | undefined) {
     this.#engine = engine;
     this.#manifest = engine.manifest() as Manifest;
     this.#build = build;
+    this.#store = store;
   }
 
   /**
@@ -70,6 +74,7 @@ export class Edgerec {
     if (!options?.bundle) {
       throw new EdgerecError("INVALID_ARGUMENT", "invalid argument `bundle`: a base URL or the bundle's files as bytes");
     }
+    const persist = options.persist === undefined ? undefined : persistSettings(options.persist);
     let build = "cpu" as BuildName;
     const bundle = await readBundle(options, (manifest) => {
       const parsed = parseManifest(manifest);
@@ -85,7 +90,9 @@ export class Edgerec {
       // A missing adapter or a failed request leaves the engine on the CPU: never an error.
       await (engine as GpuEngine).useGpu(device === "gpu");
     }
-    return new Edgerec(engine, build);
+    // The shopper's stored events into the session; the store never fails `create`.
+    const store = persist && (await EventStore.open(persist, (events) => rethrowing(() => engine.observe(events))));
+    return new Edgerec(engine, build, store);
   }
 
   /** The wasm build this engine runs on: `"cpu"`, `"gpu"` or `"onnx"` (see `CreateOptions.build`). */
@@ -124,6 +131,7 @@ export class Edgerec {
   /** Adds events to the session: all of them, or none if any is invalid. At most 1,000 per call. */
   observeMany(events: ShopperEvent[]): void {
     rethrowing(() => this.#live().observe(events));
+    this.#store?.record(events);
   }
 
   /** The top `k` items for the session, or for `options.events` (leaving the session untouched). */
@@ -145,15 +153,40 @@ export class Edgerec {
     return rethrowing(() => this.#live().quote(items, options)) as Quote[];
   }
 
-  /** Wipes every event the engine holds for this shopper, and the prices quoted to them. */
+  /**
+   * Wipes every event the engine holds for this shopper, and the prices quoted to them; with
+   * `persist`, the stored events too (resolving once they are deleted).
+   */
   async forget(): Promise<void> {
     rethrowing(() => this.#live().forget());
+    await this.#store?.clear();
   }
 
-  /** Frees the engine's memory; any later call throws `DISPOSED`. Safe to call twice. */
+  /** The event store's state (`CreateOptions.persist`): consent, where events go, how many are stored, the latest failure. */
+  get persistence(): Persistence | undefined {
+    return this.#store?.status;
+  }
+
+  /**
+   * The shopper's consent to keeping their events on the device (needs `persist`): `false` stops
+   * writing and deletes the stored events; `true` writes from now on. Resolves once done.
+   */
+  async setConsent(consent: boolean): Promise<void> {
+    this.#live();
+    if (!this.#store) throw new EdgerecError("INVALID_ARGUMENT", "setConsent needs an engine created with `persist`");
+    await this.#store.setConsent(consent);
+  }
+
+  /** The shopper's events as JSON, `{ exportedAt, events }`: in memory and in storage, each once, oldest first. */
+  async exportEvents(): Promise<string> {
+    return exportEvents(this.events, this.#store);
+  }
+
+  /** Frees the engine's memory (and closes the event store); any later call throws `DISPOSED`. Safe to call twice. */
   dispose(): void {
     this.#engine?.free();
     this.#engine = undefined;
+    this.#store?.close();
   }
 
   #live(): Engine {
