@@ -6,7 +6,8 @@
 // computed by the engine is visible, that every price shown keeps the shop's guardrails, that the
 // cart survives the reload, that the privacy panel shows and exports what is stored, that forget
 // leaves nothing, that with recording off nothing is stored (after a reload too), and that the
-// only requests are the page, the package and the bundle. Screenshots go to tests/browser/out/.
+// only requests are the page, the package and the bundle, each a plain GET that carries no data.
+// Screenshots go to tests/browser/out/.
 import assert from "node:assert/strict";
 import { mkdir, readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
@@ -92,18 +93,26 @@ async function selectAisle(page, aisle) {
   }, aisle);
 }
 
-/** A page of the shop at `query`, ready, with the requests it makes and the errors it logs. */
+/**
+ * A page of the shop at `query`, ready, with the requests it makes, those that could carry data
+ * (a method other than GET, a body, or a query string on anything but the page itself), and the
+ * errors it logs.
+ */
 async function openShop(context, query) {
   const requests = [];
   const problems = [];
-  context.on("request", (r) => requests.push(r.url()));
+  const carrying = [];
+  context.on("request", (r) => {
+    requests.push(r.url());
+    if (r.method() !== "GET" || r.postData() !== null || (new URL(r.url()).search && !r.isNavigationRequest())) carrying.push(`${r.method()} ${r.url()}`);
+  });
   const page = await context.newPage();
   await page.setViewportSize({ width: 1200, height: 900 });
   page.on("pageerror", (e) => problems.push(e.message));
   page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
   await page.goto(`${server.url}/www/${query}`);
   await page.waitForSelector("body[data-ready]", { timeout: 120_000 });
-  return { page, requests, problems };
+  return { page, requests, carrying, problems };
 }
 
 /** The requests outside this server or outside `allowed` (a pattern of paths). */
@@ -119,7 +128,7 @@ for (const webgpu of [false, true]) {
   test(`the shop, WebGPU ${webgpu ? "on" : "off"}`, async () => {
     const context = await launch({ webgpu });
     try {
-      const { page, requests, problems } = await openShop(context, webgpu ? "?device=gpu" : "");
+      const { page, requests, carrying, problems } = await openShop(context, webgpu ? "?device=gpu" : "");
 
       assert.equal(await page.textContent("#backend"), webgpu ? "WebGPU" : "CPU");
       assert.match(await page.textContent("#model"), /grocery/);
@@ -263,6 +272,7 @@ for (const webgpu of [false, true]) {
       assert.deepEqual(problems, []);
       const allowed = /^\/(www\/.*|dist\/.*|pkg(-gpu)?\/.*|models\/grocery\/.*)$/;
       assert.deepEqual(strays(requests, allowed), [], "only the page, the package and the bundle are requested");
+      assert.deepEqual(carrying, [], "every request is a plain GET of a fixed file: none carries the shopper's data");
     } finally {
       await context.close();
     }
@@ -281,7 +291,7 @@ test("the shop on another bundle (?bundle= and ?key=, as serve-shop --bundle ope
     assert.match(await refused.textContent("#error"), /BAD_SIGNATURE/);
     await refused.close();
 
-    const { page, requests, problems } = await openShop(context, `?bundle=/models/fixture/&device=cpu&key=${publicKey}`);
+    const { page, requests, carrying, problems } = await openShop(context, `?bundle=/models/fixture/&device=cpu&key=${publicKey}`);
     assert.match(await page.textContent("#model"), /signature verified$/);
     assert.equal(await page.textContent("#objective"), "No prices: this bundle has no price head");
     const first = await rows(page);
@@ -292,6 +302,7 @@ test("the shop on another bundle (?bundle= and ?key=, as serve-shop --bundle ope
     assert.equal((await page.$$(".price[data-item]")).length, 0, "no prices without a price head");
     assert.deepEqual(problems, []);
     assert.deepEqual(strays(requests, /^\/(www\/.*|dist\/.*|pkg\/.*|models\/fixture\/.*)$/), [], "only the page, the package and that bundle");
+    assert.deepEqual(carrying, [], "every request is a plain GET of a fixed file");
   } finally {
     await context.close();
   }
