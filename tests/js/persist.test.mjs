@@ -46,3 +46,17 @@ test("bad persist options are refused before anything loads", async () => {
     await assert.rejects(create({ bundle, persist }), (e) => e.code === "INVALID_ARGUMENT" && /persist/.test(e.message), JSON.stringify(persist));
   }
 });
+
+test("every storage failure code is produced by js/persist.ts and documented", async () => {
+  const { readFile } = await import("node:fs/promises");
+  const read = (path) => readFile(new URL(`../../${path}`, import.meta.url), "utf8");
+  const union = /export type PersistErrorCode =([^;]+);/.exec(await read("js/types.ts"))[1];
+  const codes = [...union.matchAll(/\|\s*"([A-Z_]+)"/g)].map((m) => m[1]);
+  assert.deepEqual(codes, ["UNAVAILABLE", "BLOCKED", "QUOTA_EXCEEDED", "RECORDS_SKIPPED", "STORAGE_FAILED"]);
+  const store = await read("js/persist.ts");
+  for (const code of codes) assert.match(store, new RegExp(`"${code}"`), `js/persist.ts never gives ${code}`);
+  for (const doc of ["README.md", "docs/guide.md", "docs/privacy.md"]) {
+    const text = await read(doc);
+    for (const code of codes) assert.match(text, new RegExp(`\`${code}\``), `${doc} does not mention ${code}`);
+  }
+});
