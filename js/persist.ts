@@ -55,6 +55,11 @@ function described(e: unknown): string {
   return e instanceof Error || e instanceof DOMException ? `${e.name}: ${e.message}` : String(e);
 }
 
+/** This runtime's IndexedDB, if it has one. */
+function indexedDbHere(): IDBFactory | undefined {
+  return (globalThis as { indexedDB?: IDBFactory }).indexedDB;
+}
+
 /** `value` as an event (only the fields an event has), or `undefined` when it is not one. */
 function asEvent(value: unknown): ShopperEvent | undefined {
   if (typeof value !== "object" || value === null) return undefined;
@@ -192,14 +197,18 @@ export class EventStore {
     });
   }
 
-  /** Deletes every stored event (with consent: empties the store; without: deletes the database again). */
+  /**
+   * Deletes every stored event (with consent: empties the store, opening it again if it failed to
+   * open before; without: deletes the database again).
+   */
   clear(): Promise<void> {
     return this.#enqueue("deleting the stored events", async () => {
       if (!this.#consent) return this.#wipe();
-      if (!this.#usable) return;
+      if (!this.#usable && !indexedDbHere()) return; // nothing can have been stored
       await withEvents(await this.#database(), "readwrite", async (store) => {
         store.clear();
       });
+      this.#usable = true;
       this.#stored = 0;
     });
   }
@@ -269,7 +278,7 @@ export class EventStore {
   /** The open connection: opening (creating) the database when there is none. */
   async #database(): Promise<IDBDatabase> {
     if (this.#db) return this.#db;
-    const factory = (globalThis as { indexedDB?: IDBFactory }).indexedDB;
+    const factory = indexedDbHere();
     if (!factory) {
       throw new StoreFailure("UNAVAILABLE", "there is no IndexedDB here (Node, Deno and workerd have none): events are kept in memory only");
     }
@@ -336,7 +345,7 @@ export class EventStore {
   async #wipe(): Promise<void> {
     this.#db?.close();
     this.#db = undefined;
-    const factory = (globalThis as { indexedDB?: IDBFactory }).indexedDB;
+    const factory = indexedDbHere();
     if (factory) await deleteDatabase(factory, this.#settings.name);
     this.#stored = 0;
   }

@@ -349,6 +349,10 @@ async function start() {
   $("checkout").onclick = () => checkout().catch(showError);
   $("open-privacy").onclick = () => showPrivacy().catch(showError);
   $("consent").onchange = () => setConsent($("consent").checked).catch(showError);
+  // The switch flipped in another tab: this tab's engine follows (writing, or deleting and stopping).
+  addEventListener("storage", (e) => {
+    if (e.key === CONSENT_KEY || e.key === null) call("consent", { on: localStorage.getItem(CONSENT_KEY) !== "off" }).catch(showError);
+  });
   $("export").onclick = () => exportEvents().catch(showError);
   $("forget").onclick = () => forget().catch(showError);
   for (const button of document.querySelectorAll("[data-close]")) button.onclick = () => button.closest("dialog").close();

@@ -271,15 +271,18 @@ test("a blocked database: create carries on in memory after the timeout and says
     rec.observe({ type: "view", item: "SKU-0001", ts: Date.now() });
     const top = await rec.recommend({ k: 3 });
     const persistence = rec.persistence;
+    const events = rec.events.length;
     holder.close();
     await new Promise((resolve) => (deletion.onsuccess = resolve));
-    return { waited, top: top.length, persistence, events: rec.events.length };
+    await rec.forget(); // opens the database again to delete what it may hold
+    return { waited, top: top.length, persistence, events, afterForget: rec.persistence };
   });
   assert.ok(result.waited >= 2_900 && result.waited < 10_000, `waited ${result.waited} ms`);
   assert.equal(result.persistence.error.code, "BLOCKED");
   assert.match(result.persistence.error.message, /did not open within 3 s.*memory only/);
   assert.equal(result.persistence.storage, "memory");
   assert.deepEqual([result.top, result.events], [3, 1]);
+  assert.deepEqual({ ...result.afterForget, error: undefined }, { consent: true, storage: "indexeddb", stored: 0, error: undefined }, "forget tries the database again");
 });
 
 test("a database deleted mid-session: the engine keeps answering, and the next event is stored again", async () => {
