@@ -18,14 +18,19 @@ const SESSION_EVENTS = 1_000;
 const EVENT_TYPES: ReadonlySet<string> = new Set(["view", "cart", "purchase"]);
 
 /** How long `create` waits for the database to open (or be deleted) before carrying on in memory (`BLOCKED`). */
-export const OPEN_TIMEOUT_MS = 3_000;
+const OPEN_TIMEOUT_MS = 3_000;
 
 /** `PersistOptions` checked, with the defaults filled in. */
 export interface PersistSettings {
+  /** The database's name. */
   name: string;
+  /** The expiry, in days after an event's `ts`. */
   days: number;
+  /** The cap: the newest this many events are kept. */
   maxEvents: number;
+  /** Whether events may be stored, at `create`. */
   consent: boolean;
+  /** The shop's callback for storage failures. */
   onError?: (error: PersistError) => void;
 }
 
@@ -45,6 +50,7 @@ export function persistSettings(options: PersistOptions): PersistSettings {
 
 /** A storage failure on its way to `status.error`. */
 class StoreFailure extends Error {
+  /** A failure with its code and a message in words. */
   constructor(readonly code: PersistErrorCode, message: string) {
     super(message);
   }
