@@ -15,6 +15,7 @@
 import type { Engine } from "../pkg/edgerec.js";
 import { EdgerecError, rethrowing, rethrowingAsync } from "./errors.js";
 import { fetchBundle, platformDigests, type FetchedBundle, type FileChoice } from "./fetch-bundle.js";
+import { EventStore, exportEvents, persistSettings } from "./persist.js";
 import type {
   Backend,
   BuildChoice,
@@ -23,6 +24,7 @@ import type {
   CreateOptions,
   Device,
   Manifest,
+  Persistence,
   Quote,
   QuoteOptions,
   Recommendation,
@@ -62,11 +64,16 @@ interface EngineAccess {
 export class Session {
   readonly #engine: EngineAccess;
   readonly #key: string | undefined;
+  readonly #store: EventStore | undefined;
 
-  /** @internal Sessions come from `Edgerec`: `rec.shopper`, `rec.session(key)`. */
-  constructor(engine: EngineAccess, key: string | undefined) {
+  /**
+   * @internal Sessions come from `Edgerec`: `rec.shopper`, `rec.session(key)`. `store`: where the
+   * page's own shopper's events are also kept (`CreateOptions.persist`).
+   */
+  constructor(engine: EngineAccess, key: string | undefined, store?: EventStore) {
     this.#engine = engine;
     this.#key = key;
+    this.#store = store;
   }
 
   /** The session's key in the engine's store; `undefined` for the page's own shopper. */
@@ -87,6 +94,7 @@ export class Session {
   /** Adds events: all of them, or none if any is invalid. At most 1,000 per call. */
   observeMany(events: ShopperEvent[]): void {
     rethrowing(() => this.#engine.live().observe(this.#key, events));
+    this.#store?.record(events);
   }
 
   /** The top `k` items for the session (or, on the page's own shopper, for `options.events`). */
@@ -118,9 +126,13 @@ export class Session {
     return rethrowing(() => this.#engine.live().explain(this.#key, items, undefined)) as Reason[][];
   }
 
-  /** Wipes every event the engine holds for this shopper, and the prices quoted to them. */
+  /**
+   * Wipes every event the engine holds for this shopper, and the prices quoted to them; with
+   * `persist`, the stored events too (resolving once they are deleted).
+   */
   async forget(): Promise<void> {
     rethrowing(() => this.#engine.live().forget(this.#key));
+    await this.#store?.clear();
   }
 }
 
@@ -134,12 +146,14 @@ export class Edgerec {
   readonly #manifest: Manifest;
   readonly #build: BuildName;
   readonly #shopper: Session;
+  readonly #store: EventStore | undefined;
 
-  private constructor(engine: Engine, build: BuildName) {
+  private constructor(engine: Engine, build: BuildName, store: EventStore | undefined) {
     this.#engine = engine;
     this.#manifest = engine.manifest() as Manifest;
     this.#build = build;
-    this.#shopper = new Session(this.#access(), undefined);
+    this.#store = store;
+    this.#shopper = new Session(this.#access(), undefined, store);
   }
 
   /**
@@ -158,6 +172,7 @@ export class Edgerec {
     if (!options?.bundle) {
       throw new EdgerecError("INVALID_ARGUMENT", "invalid argument `bundle`: a base URL or the bundle's files as bytes");
     }
+    const persist = options.persist === undefined ? undefined : persistSettings(options.persist);
     let build = "cpu" as BuildName;
     const bundle = await readBundle(options, (manifest) => {
       const parsed = parseManifest(manifest);
@@ -173,7 +188,9 @@ export class Edgerec {
       // A missing adapter or a failed request leaves the engine on the CPU: never an error.
       await rethrowingAsync(() => (engine as GpuEngine).useGpu(device === "gpu"));
     }
-    return new Edgerec(engine, build);
+    // The shopper's stored events into the page's own session; the store never fails `create`.
+    const store = persist && (await EventStore.open(persist, (events) => rethrowing(() => engine.observe(undefined, events))));
+    return new Edgerec(engine, build, store);
   }
 
   /** The wasm build this engine runs on: `"cpu"`, `"gpu"` or `"onnx"` (see `CreateOptions.build`). */
@@ -252,15 +269,36 @@ export class Edgerec {
     return this.#shopper.explain(items);
   }
 
-  /** Wipes every event the engine holds for the page's own shopper, and the prices quoted to them. */
+  /** Wipes every event the engine holds for the page's own shopper, and the prices quoted to them (and, with `persist`, the stored events). */
   forget(): Promise<void> {
     return this.#shopper.forget();
   }
 
-  /** Frees the engine's memory, every session's included; any later call throws `DISPOSED`. Safe to call twice. */
+  /** The event store's state (`CreateOptions.persist`): consent, where events go, how many are stored, the latest failure. */
+  get persistence(): Persistence | undefined {
+    return this.#store?.status;
+  }
+
+  /**
+   * The shopper's consent to keeping their events on the device (needs `persist`): `false` stops
+   * writing and deletes the stored events; `true` writes from now on. Resolves once done.
+   */
+  async setConsent(consent: boolean): Promise<void> {
+    this.#live();
+    if (!this.#store) throw new EdgerecError("INVALID_ARGUMENT", "setConsent needs an engine created with `persist`");
+    await this.#store.setConsent(consent);
+  }
+
+  /** The page's own shopper's events as JSON, `{ exportedAt, events }`: in memory and in storage, each once, oldest first. */
+  async exportEvents(): Promise<string> {
+    return exportEvents(this.events, this.#store);
+  }
+
+  /** Frees the engine's memory, every session's included (and closes the event store); any later call throws `DISPOSED`. Safe to call twice. */
   dispose(): void {
     this.#engine?.free();
     this.#engine = undefined;
+    this.#store?.close();
   }
 
   #access(): EngineAccess {
@@ -275,7 +313,7 @@ export class Edgerec {
 
 /** The options `Edgerec.create` knows. */
 const CREATE_OPTIONS: readonly (keyof CreateOptions)[] = [
-  "bundle", "device", "build", "publicKey", "onProgress", "cache", "wasm", "gpuWasm", "onnxWasm", "fetch", "pricing", "sessions",
+  "bundle", "device", "build", "publicKey", "onProgress", "cache", "wasm", "gpuWasm", "onnxWasm", "fetch", "pricing", "sessions", "persist",
 ];
 
 /** Refuses an options object with a field not in `known` (a typo would otherwise be ignored). */

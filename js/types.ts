@@ -116,6 +116,13 @@ export interface CreateOptions {
   pricing?: PricingSettings;
   /** The caps of the store of keyed sessions (`rec.session(key)`). Default: the defaults below. */
   sessions?: SessionLimits;
+  /**
+   * Keep the shopper's events on this device, in IndexedDB (a page or a Web Worker): loaded into
+   * the session by `create`, each observed event written through, `forget` wiping them. Storage
+   * never fails a call: where IndexedDB is missing or fails, the engine keeps the events in memory
+   * and `persistence` (and `onError`) says why. Default: none (memory only).
+   */
+  persist?: PersistOptions;
 }
 
 /**
@@ -139,6 +146,56 @@ export interface SessionStats {
   bytes: number;
   /** The caps in force. */
   limits: Required<SessionLimits>;
+}
+
+/** `CreateOptions.persist`: the on-device event store (IndexedDB). */
+export interface PersistOptions {
+  /** The IndexedDB database's name (one per origin). Default `"edgerec-events"`. */
+  name?: string;
+  /** Events older than this many days (by their `ts`) are deleted. Default 30. */
+  days?: number;
+  /** At most this many events are kept, the newest: an integer from 1 to 1,000. Default 1,000. */
+  maxEvents?: number;
+  /**
+   * Whether the shopper agreed to having their events kept on the device: your consent manager's
+   * answer. `false`: nothing is written and the database is deleted. Default `true`.
+   */
+  consent?: boolean;
+  /** Called with each storage failure as it happens (the latest is also in `persistence.error`). */
+  onError?: (error: PersistError) => void;
+}
+
+/** What went wrong with the event store; the engine keeps working in memory either way. */
+export type PersistErrorCode =
+  /** No IndexedDB here (Node, Deno, workerd, some private modes), or it refused to open. */
+  | "UNAVAILABLE"
+  /** The database did not open in time: another connection holds it (a blocked upgrade or deletion). */
+  | "BLOCKED"
+  /** A write failed for lack of space (the browser's quota). */
+  | "QUOTA_EXCEEDED"
+  /** Stored records that are not events, or that this bundle refuses, were skipped and deleted at load. */
+  | "RECORDS_SKIPPED"
+  /** Any other failure of a read, write or deletion (the message has the browser's). */
+  | "STORAGE_FAILED";
+
+/** A storage failure, reported and never thrown. */
+export interface PersistError {
+  /** What went wrong. */
+  code: PersistErrorCode;
+  /** What happened, in words, with the browser's own message. */
+  message: string;
+}
+
+/** `Edgerec.persistence`: the event store's state now. */
+export interface Persistence {
+  /** Whether the shopper's events are recorded on the device (`persist.consent`, then `setConsent`). */
+  consent: boolean;
+  /** Where new events go: `"indexeddb"`, or `"memory"` only (consent off, or no usable IndexedDB: see `error`). */
+  storage: "indexeddb" | "memory";
+  /** How many events IndexedDB held after the latest completed operation. */
+  stored: number;
+  /** The latest storage failure since `create`, if any. */
+  error?: PersistError;
 }
 
 /** The merchant's guardrails for quotes. Amounts are fractions (0.05 = 5%), not percentages. */

@@ -5,7 +5,7 @@
 // (scripts/serve-shop.mjs --bundle sets both).
 import { aislePicture } from "./pictures.js";
 import { merchantView } from "./merchant.js";
-import { OBJECTIVE_LABEL } from "./settings.js";
+import { OBJECTIVE_LABEL, PERSIST } from "./settings.js";
 import { aisleName, displayName, reasonText } from "./shelf.js";
 
 const $ = (id) => document.getElementById(id);
@@ -14,9 +14,21 @@ const pending = new Map();
 let nextId = 0;
 const money = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
 const CART_KEY = "edgerec-shop-cart";
+/** Set to "off" while the shopper has turned recording off (kept by "Forget everything"). */
+const CONSENT_KEY = "edgerec-shop-consent";
+
+/** What a storage failure (`PersistError.code`) means for the shopper. */
+const STORAGE_PROBLEM = {
+  UNAVAILABLE: "This browser does not let the shop keep your history (a private window?): it is kept for this visit only.",
+  BLOCKED: "Another tab holds the shop's storage: your history is kept for this visit only.",
+  QUOTA_EXCEEDED: "This device's storage is full: new events are kept for this visit only.",
+  RECORDS_SKIPPED: "Some saved events could not be read and were deleted.",
+  STORAGE_FAILED: "Your history could not be saved on this device: it is kept for this visit only.",
+};
 
 worker.onmessage = ({ data }) => {
   if (data.type === "progress") return showProgress(data.loaded, data.total);
+  if (data.type === "storage") return toast(STORAGE_PROBLEM[data.error.code] ?? data.error.message);
   const { resolve, reject } = pending.get(data.id);
   pending.delete(data.id);
   data.error ? reject(Object.assign(new Error(data.error.message), { code: data.error.code })) : resolve(data.result);
@@ -264,18 +276,38 @@ async function checkout() {
   if (events.length) await record(events);
 }
 
-async function showPrivacy() {
-  const events = await call("events");
+/** The privacy panel: the consent switch, what is stored and for how long, every event held, any storage problem. */
+function renderPrivacy({ events, persistence }) {
+  $("consent").checked = persistence.consent;
+  const limits = `each kept ${PERSIST.days} days at most, the newest ${PERSIST.maxEvents.toLocaleString("en-US")} at most`;
+  $("storage").textContent = persistence.storage === "indexeddb"
+    ? `${persistence.stored} ${persistence.stored === 1 ? "event" : "events"} stored in this browser (IndexedDB), ${limits}.`
+    : persistence.consent
+      ? "Nothing is stored: this browser's storage cannot be used, so your events are kept in memory for this visit only."
+      : "Recording is off: nothing is stored on this device; this visit's events are kept in memory until you leave.";
+  $("storage-error").hidden = !persistence.error;
+  $("storage-error").textContent = persistence.error ? STORAGE_PROBLEM[persistence.error.code] ?? persistence.error.message : "";
   $("events").replaceChildren(...events.map((e) => {
     const item = state.byId.get(e.item);
     return el("li", "", `${new Date(e.ts).toLocaleString()}: ${{ view: "looked at", cart: "added", purchase: "bought" }[e.type]} ${item ? displayName(item).title : e.item}`);
   }));
   if (!events.length) $("events").replaceChildren(el("li", "", "No events: this device holds nothing about you."));
+}
+
+async function showPrivacy() {
+  renderPrivacy(await call("privacy"));
   $("privacy").showModal();
 }
 
+/** The consent switch: remembered on this device, and passed to the engine (off deletes what was stored). */
+async function setConsent(on) {
+  if (on) localStorage.removeItem(CONSENT_KEY);
+  else localStorage.setItem(CONSENT_KEY, "off");
+  renderPrivacy(await call("consent", { on }));
+}
+
 async function exportEvents() {
-  const blob = new Blob([JSON.stringify(await call("events"), null, 2)], { type: "application/json" });
+  const blob = new Blob([await call("export")], { type: "application/json" });
   const a = Object.assign(document.createElement("a"), { href: URL.createObjectURL(blob), download: "my-shop-events.json" });
   a.click();
   URL.revokeObjectURL(a.href);
@@ -300,7 +332,8 @@ function bundleUrl() {
 async function start() {
   const device = new URLSearchParams(location.search).get("device") ?? "auto";
   const publicKey = new URLSearchParams(location.search).get("key") ?? undefined;
-  const ready = await call("init", { device, bundleUrl: bundleUrl(), publicKey });
+  const consent = localStorage.getItem(CONSENT_KEY) !== "off";
+  const ready = await call("init", { device, bundleUrl: bundleUrl(), publicKey, consent });
   $("progress").hidden = true;
   state.items = ready.items;
   state.byId = new Map(ready.items.map((i) => [i.id, i]));
@@ -315,6 +348,11 @@ async function start() {
   $("open-cart").onclick = () => $("cart").showModal();
   $("checkout").onclick = () => checkout().catch(showError);
   $("open-privacy").onclick = () => showPrivacy().catch(showError);
+  $("consent").onchange = () => setConsent($("consent").checked).catch(showError);
+  // The switch flipped in another tab: this tab's engine follows (writing, or deleting and stopping).
+  addEventListener("storage", (e) => {
+    if (e.key === CONSENT_KEY || e.key === null) call("consent", { on: localStorage.getItem(CONSENT_KEY) !== "off" }).catch(showError);
+  });
   $("export").onclick = () => exportEvents().catch(showError);
   $("forget").onclick = () => forget().catch(showError);
   for (const button of document.querySelectorAll("[data-close]")) button.onclick = () => button.closest("dialog").close();

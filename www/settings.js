@@ -1,5 +1,5 @@
-// The shop's pricing settings, chosen for the grocery bundle (www/README.md says why), used by the
-// worker to create the engine and by the page to label prices.
+// The shop's settings: pricing, chosen for the grocery bundle (www/README.md says why), used by the
+// worker to create the engine and by the page to label prices; where the shopper's events are kept.
 
 /**
  * The revenue objective makes an offer where the price head's demand curve says a lower price
@@ -17,3 +17,9 @@ export const OBJECTIVE_LABEL = {
   margin: "expected margin",
   conversion: "chance of a sale",
 };
+
+/**
+ * The shopper's events on this device (`Edgerec.create({ persist })`): the shop's own database,
+ * kept 30 days, at most 1,000 events (the engine's session); the page shows both figures.
+ */
+export const PERSIST = { name: "edgerec-shop", days: 30, maxEvents: 1000 };

@@ -1,9 +1,9 @@
 // The shop's engine, off the main thread: edgerec on a bundle (the grocery bundle unless the page
-// names another), the shopper's events in IndexedDB. The page sends { id, op, args } and gets
-// { id, result } or { id, error }.
+// names another), the shopper's events kept in IndexedDB by the package (`persist`: 30 days, at
+// most 1,000, only with the shopper's consent). The page sends { id, op, args } and gets
+// { id, result } or { id, error }; a storage failure comes as { type: "storage", error }.
 import { Edgerec } from "/dist/index.js";
-import { openEventStore } from "./store.js";
-import { OBJECTIVE, PRICING } from "./settings.js";
+import { OBJECTIVE, PERSIST, PRICING } from "./settings.js";
 import { displayName, pickVaried } from "./shelf.js";
 
 /** Cards per row, the most per aisle in a row, and how many ranked items a row picks from. */
@@ -14,7 +14,6 @@ const POOL = 48;
 const OFFER_POOL = 200;
 
 let rec;
-let store;
 let bundle;
 let aisleOf = new Map();
 let titleOf = new Map();
@@ -39,29 +38,26 @@ async function quotes(ids) {
 }
 
 const ops = {
-  async init({ device, bundleUrl, publicKey }) {
+  async init({ device, bundleUrl, publicKey, consent }) {
     bundle = bundleUrl;
-    store = await openEventStore();
     rec = await Edgerec.create({
       bundle,
       device,
       publicKey,
       pricing: PRICING,
+      persist: { ...PERSIST, consent, onError: (error) => postMessage({ type: "storage", error }) },
       onProgress: (p) => postMessage({ type: "progress", loaded: p.loaded, total: p.total }),
     });
-    const held = await store.all();
-    if (held.length) rec.observeMany(held);
     const items = await (await fetch(new URL("items.json", new URL(bundle, location.href)))).json();
     pool = Math.min(POOL, items.length);
     offerPool = Math.min(OFFER_POOL, items.length);
     aisleOf = new Map(items.map((i) => [i.id, i.category ?? i.department ?? ""]));
     titleOf = new Map(items.map((i) => [i.id, displayName(i).title]));
-    return { backend: rec.backend, modelVersion: rec.modelVersion, items, events: held.length, objective: OBJECTIVE, pricing: PRICING };
+    return { backend: rec.backend, modelVersion: rec.modelVersion, items, objective: OBJECTIVE, pricing: PRICING };
   },
 
   async observe({ events, shown, cart }) {
-    rec.observeMany(events); // throws (and stores nothing) if any event is invalid
-    await store.add(events);
+    rec.observeMany(events); // throws (and stores nothing) if any event is invalid; else written through
     return ops.snapshot({ shown, cart });
   },
 
@@ -116,12 +112,23 @@ const ops = {
     return { withCart, offers, buyAgain, discover, had: hadShown, quotes: await quotes(ids), pricing, history: events.length, backend: rec.backend };
   },
 
-  events: () => store.all(),
+  /** What the privacy panel shows: every event held (in memory and stored) and the store's state. */
+  async privacy() {
+    const { events } = JSON.parse(await rec.exportEvents()); // after every pending write
+    return { events, persistence: rec.persistence };
+  },
+
+  /** The shopper's events as the package exports them (JSON). */
+  export: () => rec.exportEvents(),
+
+  async consent({ on }) {
+    await rec.setConsent(on);
+    return ops.privacy();
+  },
 
   async forget() {
-    await store.clear();
     await rec.forget();
-    return { held: await store.count() };
+    return rec.persistence;
   },
 };
 

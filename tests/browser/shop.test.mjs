@@ -4,8 +4,10 @@
 // shopper did (what goes with the cart, buy again, discover: never an item already touched, at
 // most one per aisle), that the reasons name earlier events in words, that a personalised offer
 // computed by the engine is visible, that every price shown keeps the shop's guardrails, that the
-// cart survives the reload, that forget leaves nothing, and that the only requests are the page,
-// the package and the bundle. Screenshots go to tests/browser/out/.
+// cart survives the reload, that the privacy panel shows and exports what is stored, that forget
+// leaves nothing, that with recording off nothing is stored (after a reload too), and that the
+// only requests are the page, the package and the bundle, each a plain GET that carries no data.
+// Screenshots go to tests/browser/out/.
 import assert from "node:assert/strict";
 import { mkdir, readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
@@ -91,18 +93,26 @@ async function selectAisle(page, aisle) {
   }, aisle);
 }
 
-/** A page of the shop at `query`, ready, with the requests it makes and the errors it logs. */
+/**
+ * A page of the shop at `query`, ready, with the requests it makes, those that could carry data
+ * (a method other than GET, a body, or a query string on anything but the page itself), and the
+ * errors it logs.
+ */
 async function openShop(context, query) {
   const requests = [];
   const problems = [];
-  context.on("request", (r) => requests.push(r.url()));
+  const carrying = [];
+  context.on("request", (r) => {
+    requests.push(r.url());
+    if (r.method() !== "GET" || r.postData() !== null || (new URL(r.url()).search && !r.isNavigationRequest())) carrying.push(`${r.method()} ${r.url()}`);
+  });
   const page = await context.newPage();
   await page.setViewportSize({ width: 1200, height: 900 });
   page.on("pageerror", (e) => problems.push(e.message));
   page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
   await page.goto(`${server.url}/www/${query}`);
   await page.waitForSelector("body[data-ready]", { timeout: 120_000 });
-  return { page, requests, problems };
+  return { page, requests, carrying, problems };
 }
 
 /** The requests outside this server or outside `allowed` (a pattern of paths). */
@@ -118,7 +128,7 @@ for (const webgpu of [false, true]) {
   test(`the shop, WebGPU ${webgpu ? "on" : "off"}`, async () => {
     const context = await launch({ webgpu });
     try {
-      const { page, requests, problems } = await openShop(context, webgpu ? "?device=gpu" : "");
+      const { page, requests, carrying, problems } = await openShop(context, webgpu ? "?device=gpu" : "");
 
       assert.equal(await page.textContent("#backend"), webgpu ? "WebGPU" : "CPU");
       assert.match(await page.textContent("#model"), /grocery/);
@@ -211,16 +221,29 @@ for (const webgpu of [false, true]) {
       assert.ok(bought.every((c) => c.why === "You bought this before"), JSON.stringify(bought));
       checkPrices(await prices(page));
 
-      // The privacy panel lists the session's events; forget leaves IndexedDB and the cart empty.
+      // The privacy panel lists the events, says how many are stored and for how long, and exports
+      // them; forget leaves IndexedDB and the cart empty.
       await page.click("#open-privacy");
       await page.waitForFunction(() => document.querySelectorAll("#events li").length >= 5);
+      const listed = await page.$$eval("#events li", (ls) => ls.length);
+      assert.equal(await page.textContent("#storage"), `${listed} events stored in this browser (IndexedDB), each kept 30 days at most, the newest 1,000 at most.`);
+      assert.equal(await page.isChecked("#consent"), true);
+      assert.equal(await page.isVisible("#storage-error"), false);
+      const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export")]);
+      const exported = JSON.parse(await readFile(await download.path(), "utf8"));
+      assert.equal(exported.events.length, listed);
+      assert.deepEqual(exported.events.filter((e) => e.type === "purchase").map((e) => e.item).sort(), [milk, bacon].sort());
+      await shot(page, "privacy", webgpu);
       await page.click("#forget");
       await page.waitForFunction(() => !document.querySelector("#privacy").open);
       const held = await page.evaluate(() => new Promise((resolve, reject) => {
         const open = indexedDB.open("edgerec-shop");
         open.onsuccess = () => {
           const count = open.result.transaction("events").objectStore("events").count();
-          count.onsuccess = () => resolve(count.result);
+          count.onsuccess = () => {
+            open.result.close(); // an open connection would hold off the deletion below
+            resolve(count.result);
+          };
           count.onerror = () => reject(count.error);
         };
         open.onerror = () => reject(open.error);
@@ -228,9 +251,28 @@ for (const webgpu of [false, true]) {
       assert.equal(held, 0);
       assert.equal(await page.evaluate(() => localStorage.length), 0);
 
+      // Recording off: the database is deleted, what the shopper does next is not stored, and the
+      // choice holds after a reload.
+      await page.click("#open-privacy");
+      await page.uncheck("#consent");
+      await page.waitForFunction(() => document.querySelector("#storage").textContent.startsWith("Recording is off"));
+      await page.click("#privacy button[data-close]");
+      await page.click("#products .card:nth-child(1) button.add");
+      await page.waitForSelector("#with-cart:not([hidden])");
+      const databases = () => page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name));
+      assert.ok(!(await databases()).includes("edgerec-shop"), "no database while recording is off");
+      await page.reload();
+      await page.waitForSelector("body[data-ready]", { timeout: 120_000 });
+      await page.click("#open-privacy");
+      await page.waitForFunction(() => document.querySelector("#storage").textContent.startsWith("Recording is off"));
+      assert.equal(await page.isChecked("#consent"), false);
+      assert.equal(await page.textContent("#events"), "No events: this device holds nothing about you.");
+      assert.ok(!(await databases()).includes("edgerec-shop"));
+
       assert.deepEqual(problems, []);
       const allowed = /^\/(www\/.*|dist\/.*|pkg(-gpu)?\/.*|models\/grocery\/.*)$/;
       assert.deepEqual(strays(requests, allowed), [], "only the page, the package and the bundle are requested");
+      assert.deepEqual(carrying, [], "every request is a plain GET of a fixed file: none carries the shopper's data");
     } finally {
       await context.close();
     }
@@ -249,7 +291,7 @@ test("the shop on another bundle (?bundle= and ?key=, as serve-shop --bundle ope
     assert.match(await refused.textContent("#error"), /BAD_SIGNATURE/);
     await refused.close();
 
-    const { page, requests, problems } = await openShop(context, `?bundle=/models/fixture/&device=cpu&key=${publicKey}`);
+    const { page, requests, carrying, problems } = await openShop(context, `?bundle=/models/fixture/&device=cpu&key=${publicKey}`);
     assert.match(await page.textContent("#model"), /signature verified$/);
     assert.equal(await page.textContent("#objective"), "No prices: this bundle has no price head");
     const first = await rows(page);
@@ -260,6 +302,7 @@ test("the shop on another bundle (?bundle= and ?key=, as serve-shop --bundle ope
     assert.equal((await page.$$(".price[data-item]")).length, 0, "no prices without a price head");
     assert.deepEqual(problems, []);
     assert.deepEqual(strays(requests, /^\/(www\/.*|dist\/.*|pkg\/.*|models\/fixture\/.*)$/), [], "only the page, the package and that bundle");
+    assert.deepEqual(carrying, [], "every request is a plain GET of a fixed file");
   } finally {
     await context.close();
   }
