@@ -27,8 +27,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let verified = VerifiedBundle::verify(BundleFiles::read_dir(bundle.as_ref())?, None)?;
     let spec =
         (verified.manifest.encoder.clone()).ok_or("the bundle has no plain-weights encoder")?;
-    let mut plain = InterestModel::load_plain(&verified, &spec)?;
-    let mut engine = InterestModel::load(&verified)?;
+    let plain = InterestModel::load_plain(&verified, &spec)?;
+    let encoder = InterestModel::load(&verified)?;
     let exported = tract_onnx::onnx()
         .model_for_read(&mut &onnx[..])?
         .with_input_fact(0, f32::fact([1, seq_len, dims]).into())?
@@ -44,7 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         plain.encode(&emb)?;
         let fast = start.elapsed();
         let start = Instant::now();
-        engine.encode(&emb)?;
+        encoder.encode(&emb)?;
         let pruned = start.elapsed();
         let start = Instant::now();
         exported.run(tvec!(input.clone().into_tvalue()))?;

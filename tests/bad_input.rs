@@ -1,35 +1,40 @@
-//! Every bad input gets its named error, and the engine (or the next load) keeps working.
+//! Every bad input gets its named error, and the session (or the next load) keeps working.
 
 mod common;
 
-use common::{engine, expected, fixture_files, view, with_f32_column, with_file_rehashed, NOW_MS};
+use common::{
+    expected, fixture_files, load, model, view, with_f32_column, with_file_rehashed, NOW_MS,
+};
 use edgerec::bundle::parse_public_key_hex;
-use edgerec::{Engine, Error, RawEvent, RecommendRequest};
+use edgerec::{BundleFiles, Error, Model, PricingSettings, RawEvent, RecommendRequest, Session};
 
 /// The session is what it was, and recommendations still come.
-fn assert_unchanged_and_working(engine: &mut Engine, session_before: usize) {
+fn assert_unchanged_and_working(model: &Model, session: &mut Session, events_before: usize) {
     assert_eq!(
-        engine.session().len(),
-        session_before,
+        session.events().len(),
+        events_before,
         "a rejected call must change nothing"
     );
-    let top = engine
+    let top = session
         .recommend(
+            model,
             &RecommendRequest {
                 k: 5,
                 ..Default::default()
             },
-            NOW_MS,
         )
         .unwrap();
     assert_eq!(top.len(), 5);
 }
 
 fn observe_error(events: Vec<RawEvent>) -> Error {
-    let mut engine = engine();
-    engine.observe(&[view("SKU-0001", 1.0)], NOW_MS).unwrap();
-    let err = engine.observe(&events, NOW_MS).unwrap_err();
-    assert_unchanged_and_working(&mut engine, 1);
+    let model = model();
+    let mut session = Session::new();
+    session
+        .observe(&model, &[view("SKU-0001", 1.0)], NOW_MS)
+        .unwrap();
+    let err = session.observe(&model, &events, NOW_MS).unwrap_err();
+    assert_unchanged_and_working(&model, &mut session, 1);
     err
 }
 
@@ -74,8 +79,8 @@ fn a_future_timestamp() {
         "{err}"
     );
     // Within the allowed clock skew is fine.
-    engine()
-        .observe(&[view("SKU-0002", NOW_MS + 60_000.0)], NOW_MS)
+    Session::new()
+        .observe(&model(), &[view("SKU-0002", NOW_MS + 60_000.0)], NOW_MS)
         .unwrap();
 }
 
@@ -119,29 +124,32 @@ fn ten_thousand_events_at_once() {
         }
     );
 
-    let mut engine = engine();
-    let request = RecommendRequest {
-        events: Some(events),
-        ..Default::default()
-    };
+    let model = model();
     assert!(matches!(
-        engine.recommend(&request, NOW_MS),
+        Session::from_events(&model, &events, NOW_MS),
         Err(Error::TooManyEvents { .. })
     ));
-    assert_unchanged_and_working(&mut engine, 0);
+    // A session given too many at once keeps none of them.
+    let mut session = Session::new();
+    assert!(matches!(
+        session.observe(&model, &events, NOW_MS),
+        Err(Error::TooManyEvents { .. })
+    ));
+    assert_unchanged_and_working(&model, &mut session, 0);
 }
 
 #[test]
 fn k_zero_or_larger_than_the_catalogue() {
-    let mut engine = engine();
+    let model = model();
+    let mut session = Session::new();
     for k in [0, 61, usize::MAX] {
-        let err = engine
+        let err = session
             .recommend(
+                &model,
                 &RecommendRequest {
                     k,
                     ..Default::default()
                 },
-                NOW_MS,
             )
             .unwrap_err();
         assert!(
@@ -150,43 +158,44 @@ fn k_zero_or_larger_than_the_catalogue() {
         );
     }
     assert_eq!(
-        engine
+        session
             .recommend(
+                &model,
                 &RecommendRequest {
                     k: 60,
                     ..Default::default()
                 },
-                NOW_MS
             )
             .unwrap()
             .len(),
         60
     );
-    assert_unchanged_and_working(&mut engine, 0);
+    assert_unchanged_and_working(&model, &mut session, 0);
 }
 
 #[test]
 fn unknown_or_empty_candidates() {
-    let mut engine = engine();
+    let model = model();
+    let mut session = Session::new();
     let unknown = RecommendRequest {
         candidates: Some(vec!["SKU-0001".into(), "nope".into()]),
         ..Default::default()
     };
     assert!(
-        matches!(engine.recommend(&unknown, NOW_MS), Err(Error::UnknownItem { ref item, .. }) if item == "nope")
+        matches!(session.recommend(&model, &unknown), Err(Error::UnknownItem { ref item, .. }) if item == "nope")
     );
     let empty = RecommendRequest {
         candidates: Some(vec![]),
         ..Default::default()
     };
     assert!(matches!(
-        engine.recommend(&empty, NOW_MS),
+        session.recommend(&model, &empty),
         Err(Error::InvalidArgument {
             name: "candidates",
             ..
         })
     ));
-    assert_unchanged_and_working(&mut engine, 0);
+    assert_unchanged_and_working(&model, &mut session, 0);
 }
 
 #[test]
@@ -194,12 +203,12 @@ fn a_truncated_onnx_file_fails_its_size_check() {
     let mut files = fixture_files();
     let onnx = files.files.get_mut("interest.onnx").unwrap();
     onnx.truncate(onnx.len() / 2);
-    let err = Engine::load(files, None).unwrap_err();
+    let err = load(files).unwrap_err();
     assert!(
         matches!(err, Error::SizeMismatch { ref file, .. } if file == "interest.onnx"),
         "{err}"
     );
-    engine();
+    model();
 }
 
 #[test]
@@ -213,9 +222,9 @@ fn a_truncated_model_file_listed_as_such_fails_to_load_as_a_model() {
     let files = fixture_files();
     let bytes = files.files[name].clone();
     let files = with_file_rehashed(files, name, bytes[..bytes.len() / 2].to_vec());
-    let err = Engine::load(files, None).unwrap_err();
+    let err = load(files).unwrap_err();
     assert_eq!(err.code(), "INVALID_MODEL", "{err}");
-    engine();
+    model();
 }
 
 #[test]
@@ -224,7 +233,7 @@ fn a_sha256_mismatch() {
     let table = files.files.get_mut("items.safetensors").unwrap();
     let last = table.len() - 1;
     table[last] ^= 0x01;
-    let err = Engine::load(files, None).unwrap_err();
+    let err = load(files).unwrap_err();
     assert!(
         matches!(err, Error::ChecksumMismatch { ref file, .. } if file == "items.safetensors"),
         "{err}"
@@ -236,36 +245,39 @@ fn a_missing_file() {
     let mut files = fixture_files();
     files.files.remove("items.json");
     assert_eq!(
-        Engine::load(files, None).unwrap_err(),
+        load(files).unwrap_err(),
         Error::MissingFile("items.json".into())
     );
+}
+
+/// `files` loaded with `key` pinned.
+fn signed(files: BundleFiles, key: Option<&[u8; 32]>) -> Result<Model, Error> {
+    Model::load(files, key, PricingSettings::default())
 }
 
 #[test]
 fn signatures_verify_against_a_pinned_key() {
     let key = parse_public_key_hex(&expected().public_key).unwrap();
-    Engine::load(fixture_files(), Some(&key)).expect("the fixture is signed by its key");
+    signed(fixture_files(), Some(&key)).expect("the fixture is signed by its key");
 
     let mut tampered = fixture_files();
     tampered.signature.as_mut().unwrap()[10] ^= 0x40;
     assert_eq!(
-        Engine::load(tampered, Some(&key)).unwrap_err().code(),
+        signed(tampered, Some(&key)).unwrap_err().code(),
         "BAD_SIGNATURE"
     );
 
     let mut unsigned = fixture_files();
     unsigned.signature = None;
     assert_eq!(
-        Engine::load(unsigned.clone(), Some(&key))
-            .unwrap_err()
-            .code(),
+        signed(unsigned.clone(), Some(&key)).unwrap_err().code(),
         "BAD_SIGNATURE"
     );
-    Engine::load(unsigned, None).expect("no key pinned: no signature needed");
+    signed(unsigned, None).expect("no key pinned: no signature needed");
 
     let mut other_key = key;
     other_key[0] ^= 0x01;
-    assert!(Engine::load(fixture_files(), Some(&other_key)).is_err());
+    assert!(signed(fixture_files(), Some(&other_key)).is_err());
 }
 
 #[test]
@@ -277,7 +289,7 @@ fn a_manifest_edited_after_signing_is_rejected() {
         .replace("fixture-1", "fixture-2");
     files.manifest = text.into_bytes();
     assert_eq!(
-        Engine::load(files, Some(&key)).unwrap_err().code(),
+        signed(files, Some(&key)).unwrap_err().code(),
         "BAD_SIGNATURE"
     );
 }
@@ -302,7 +314,7 @@ fn a_manifest_of_an_unknown_format_version() {
     manifest["formatVersion"] = 3.into();
     files.manifest = serde_json::to_vec(&manifest).unwrap();
     assert_eq!(
-        Engine::load(files, None).unwrap_err(),
+        load(files).unwrap_err(),
         Error::UnsupportedFormatVersion {
             found: 3,
             supported: 2
@@ -322,7 +334,7 @@ fn a_manifest_that_is_not_json_or_lacks_fields() {
         let mut files = fixture_files();
         files.manifest = text.as_bytes().to_vec();
         assert_eq!(
-            Engine::load(files, None).unwrap_err().code(),
+            load(files).unwrap_err().code(),
             "INVALID_MANIFEST",
             "{text}"
         );
@@ -335,10 +347,7 @@ fn a_manifest_whose_shape_disagrees_with_the_table() {
     let mut manifest: serde_json::Value = serde_json::from_slice(&files.manifest).unwrap();
     manifest["itemCount"] = 61.into();
     files.manifest = serde_json::to_vec(&manifest).unwrap();
-    assert_eq!(
-        Engine::load(files, None).unwrap_err().code(),
-        "INVALID_CATALOG"
-    );
+    assert_eq!(load(files).unwrap_err().code(), "INVALID_CATALOG");
 }
 
 #[test]
@@ -347,11 +356,7 @@ fn duplicate_item_ids() {
     let text = String::from_utf8(files.files["items.json"].clone())
         .unwrap()
         .replace("SKU-0001", "SKU-0000");
-    let err = Engine::load(
-        with_file_rehashed(files, "items.json", text.into_bytes()),
-        None,
-    )
-    .unwrap_err();
+    let err = load(with_file_rehashed(files, "items.json", text.into_bytes())).unwrap_err();
     assert!(
         matches!(err, Error::InvalidCatalog(ref m) if m.contains("twice")),
         "{err}"
@@ -359,10 +364,10 @@ fn duplicate_item_ids() {
 }
 
 /// The fixture with a catalogue column set to `values` except one row, the result of its load.
-fn load_with_column(name: &str, fill: f32, row: usize, value: f32) -> Result<Engine, Error> {
+fn load_with_column(name: &str, fill: f32, row: usize, value: f32) -> Result<Model, Error> {
     let mut values = vec![fill; 60];
     values[row] = value;
-    Engine::load(with_f32_column(fixture_files(), name, &values), None)
+    load(with_f32_column(fixture_files(), name, &values))
 }
 
 #[test]
@@ -396,9 +401,9 @@ fn catalogue_columns_out_of_their_ranges_are_refused_naming_column_and_row() {
 fn a_cost_above_the_list_price_is_refused() {
     let files = with_f32_column(fixture_files(), "list_price", &[10.0; 60]);
     let mut costs = [5.0; 60];
-    assert!(Engine::load(with_f32_column(files.clone(), "cost", &costs), None).is_ok());
+    assert!(load(with_f32_column(files.clone(), "cost", &costs)).is_ok());
     costs[42] = 10.5;
-    let err = Engine::load(with_f32_column(files, "cost", &costs), None).unwrap_err();
+    let err = load(with_f32_column(files, "cost", &costs)).unwrap_err();
     assert!(
         err.to_string()
             .contains("`cost` of row 42 is 10.5, above its `list_price` 10"),

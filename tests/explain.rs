@@ -4,52 +4,67 @@
 use std::path::PathBuf;
 
 use edgerec::explain::MAX_REASONS;
-use edgerec::{BundleFiles, Engine, RawEvent, RecommendRequest};
+use edgerec::{
+    BundleFiles, Model, PricingSettings, RawEvent, RecommendRequest, Recommendation, Session,
+};
 
 const NOW_MS: f64 = 1_800_000_000_000.0;
 
-fn grocery() -> Engine {
+fn grocery() -> Model {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/grocery");
-    Engine::load(BundleFiles::read_dir(&dir).unwrap(), None).unwrap()
+    Model::load(
+        BundleFiles::read_dir(&dir).unwrap(),
+        None,
+        PricingSettings::default(),
+    )
+    .unwrap()
 }
 
-fn events(engine: &Engine, rows: &[usize]) -> Vec<RawEvent> {
+fn events(model: &Model, rows: &[usize]) -> Vec<RawEvent> {
     rows.iter()
         .enumerate()
         .map(|(i, &row)| RawEvent {
             kind: Some(if i % 2 == 0 { "view" } else { "purchase" }.into()),
-            item: Some(engine.catalog().item(row).id.clone()),
+            item: Some(model.catalog().item(row).id.clone()),
             ts: Some(1_700_000_000_000.0 + i as f64),
             price: None,
         })
         .collect()
 }
 
+/// The recommendations for a fresh session holding `history`.
+fn recommend(
+    model: &Model,
+    history: &[RawEvent],
+    request: &RecommendRequest,
+) -> Vec<Recommendation> {
+    Session::from_events(model, history, NOW_MS)
+        .unwrap()
+        .recommend(model, request)
+        .unwrap()
+}
+
 #[test]
 fn reasons_are_the_events_whose_absence_costs_the_most() {
-    let mut engine = grocery();
-    let history = events(&engine, &[12, 40, 40, 301, 77, 1500]);
-    let explained = engine
-        .recommend(
-            &RecommendRequest {
-                k: 8,
-                explain: true,
-                events: Some(history.clone()),
-                ..RecommendRequest::default()
-            },
-            NOW_MS,
-        )
-        .unwrap();
-    let plain = engine
-        .recommend(
-            &RecommendRequest {
-                k: 8,
-                events: Some(history.clone()),
-                ..RecommendRequest::default()
-            },
-            NOW_MS,
-        )
-        .unwrap();
+    let model = grocery();
+    let history = events(&model, &[12, 40, 40, 301, 77, 1500]);
+    let explained = recommend(
+        &model,
+        &history,
+        &RecommendRequest {
+            k: 8,
+            explain: true,
+            ..RecommendRequest::default()
+        },
+    );
+    let plain = recommend(
+        &model,
+        &history,
+        &RecommendRequest {
+            k: 8,
+            ..RecommendRequest::default()
+        },
+    );
     assert_eq!(
         explained
             .iter()
@@ -77,17 +92,15 @@ fn reasons_are_the_events_whose_absence_costs_the_most() {
             assert_eq!(history[index].item.as_deref(), Some(reason.item.as_str()));
             let mut without = history.clone();
             without.remove(index);
-            let rescored = engine
-                .recommend(
-                    &RecommendRequest {
-                        k: 1,
-                        candidates: Some(vec![rec.item.clone()]),
-                        events: Some(without),
-                        ..RecommendRequest::default()
-                    },
-                    NOW_MS,
-                )
-                .unwrap();
+            let rescored = recommend(
+                &model,
+                &without,
+                &RecommendRequest {
+                    k: 1,
+                    candidates: Some(vec![rec.item.clone()]),
+                    ..RecommendRequest::default()
+                },
+            );
             assert_eq!(
                 reason.effect,
                 rec.score - rescored[0].score,
@@ -102,16 +115,45 @@ fn reasons_are_the_events_whose_absence_costs_the_most() {
 
 #[test]
 fn an_empty_session_explains_nothing() {
-    let mut engine = grocery();
-    let top = engine
+    let model = grocery();
+    let top = recommend(
+        &model,
+        &[],
+        &RecommendRequest {
+            k: 3,
+            explain: true,
+            ..RecommendRequest::default()
+        },
+    );
+    assert!(top.iter().all(|r| r.why.as_deref() == Some(&[][..])));
+    let ids: Vec<String> = top.iter().map(|r| r.item.clone()).collect();
+    let why = Session::new().explain(&model, &ids).unwrap();
+    assert!(why.iter().all(Vec::is_empty));
+}
+
+#[test]
+fn explain_gives_the_reasons_recommend_gives() {
+    let model = grocery();
+    let mut session =
+        Session::from_events(&model, &events(&model, &[5, 90, 5, 2100, 64]), NOW_MS).unwrap();
+    let top = session
         .recommend(
+            &model,
             &RecommendRequest {
-                k: 3,
+                k: 6,
                 explain: true,
                 ..RecommendRequest::default()
             },
-            NOW_MS,
         )
         .unwrap();
-    assert!(top.iter().all(|r| r.why.as_deref() == Some(&[][..])));
+    let ids: Vec<String> = top.iter().map(|r| r.item.clone()).collect();
+    let why = session.explain(&model, &ids).unwrap();
+    assert_eq!(why.len(), ids.len());
+    for (rec, reasons) in top.iter().zip(&why) {
+        assert_eq!(rec.why.as_ref(), Some(reasons), "{}", rec.item);
+    }
+    let err = session
+        .explain(&model, &["no-such-sku".to_owned()])
+        .unwrap_err();
+    assert_eq!(err.code(), "UNKNOWN_ITEM", "{err}");
 }

@@ -1,18 +1,31 @@
-//! The engine, run natively, reproduces onnxruntime's outputs on the fixture bundle.
+//! The core, run natively, reproduces onnxruntime's outputs on the fixture bundle.
 
 mod common;
 
-use common::{engine, expected, NOW_MS};
-use edgerec::{Engine, RecommendRequest};
+use common::{expected, model, NOW_MS};
+use edgerec::{Model, RawEvent, RecommendRequest, Recommendation, Session};
 
 const TOLERANCE: f32 = 1e-4;
 
+/// The recommendations for a fresh session holding `events`.
+fn recommend(
+    model: &Model,
+    events: &[RawEvent],
+    request: &RecommendRequest,
+) -> Vec<Recommendation> {
+    Session::from_events(model, events, NOW_MS)
+        .unwrap()
+        .recommend(model, request)
+        .unwrap()
+}
+
 #[test]
 fn user_vectors_match_onnxruntime() {
-    let mut engine = engine();
+    let model = model();
     for case in expected().cases {
-        let user = engine
-            .user_vector(Some(&case.raw_events()), NOW_MS)
+        let user = Session::from_events(&model, &case.raw_events(), NOW_MS)
+            .unwrap()
+            .user_vector(&model)
             .unwrap();
         assert_eq!(user.len(), case.user.len(), "{}", case.name);
         for (got, want) in user.iter().zip(&case.user) {
@@ -28,14 +41,13 @@ fn user_vectors_match_onnxruntime() {
 #[test]
 fn top_k_matches_the_independent_ranking() {
     let expected = expected();
-    let mut engine = engine();
+    let model = model();
     for case in &expected.cases {
         let request = RecommendRequest {
             k: expected.k,
-            events: Some(case.raw_events()),
             ..Default::default()
         };
-        let top = engine.recommend(&request, NOW_MS).unwrap();
+        let top = recommend(&model, &case.raw_events(), &request);
         let got: Vec<&str> = top.iter().map(|r| r.item.as_str()).collect();
         let want: Vec<&str> = case.top.iter().map(|r| r.item.as_str()).collect();
         assert_eq!(got, want, "{}", case.name);
@@ -52,61 +64,51 @@ fn top_k_matches_the_independent_ranking() {
 }
 
 #[test]
-fn the_session_gives_what_the_same_events_give_statelessly() {
+fn events_observed_in_batches_give_what_they_give_at_once() {
     let expected = expected();
     let case = expected
         .cases
         .iter()
         .find(|c| c.events.len() > 8)
         .expect("a case longer than the window");
-    let mut engine = engine();
+    let model = model();
+    let mut session = Session::new();
     let events = case.raw_events();
     let (first, rest) = events.split_at(4);
-    engine.observe(first, NOW_MS).unwrap();
-    engine.observe(rest, NOW_MS).unwrap();
+    session.observe(&model, first, NOW_MS).unwrap();
+    session.observe(&model, rest, NOW_MS).unwrap();
     assert_eq!(
-        engine.session().len(),
+        session.events().len(),
         events.len(),
         "the session holds every event (up to 1,000); the encoder reads the last L"
     );
-    let from_session = engine
-        .recommend(
-            &RecommendRequest {
-                k: 10,
-                ..Default::default()
-            },
-            NOW_MS,
-        )
-        .unwrap();
-    let stateless = RecommendRequest {
+    let request = RecommendRequest {
         k: 10,
-        events: Some(events.clone()),
         ..Default::default()
     };
-    assert_eq!(engine.recommend(&stateless, NOW_MS).unwrap(), from_session);
+    let observed = session.recommend(&model, &request).unwrap();
+    assert_eq!(recommend(&model, &events, &request), observed);
 }
 
 #[test]
-fn stateless_calls_leave_the_session_untouched() {
+fn another_sessions_calls_leave_a_session_untouched() {
     let expected = expected();
-    let mut engine = engine();
-    engine
-        .observe(&expected.cases[1].raw_events(), NOW_MS)
-        .unwrap();
-    let before: Vec<_> = engine.session().copied().collect();
+    let model = model();
+    let mut session =
+        Session::from_events(&model, &expected.cases[1].raw_events(), NOW_MS).unwrap();
+    let before: Vec<_> = session.events().copied().collect();
     let request = RecommendRequest {
         k: 5,
-        events: Some(expected.cases[2].raw_events()),
         ..Default::default()
     };
-    engine.recommend(&request, NOW_MS).unwrap();
-    assert_eq!(engine.session().copied().collect::<Vec<_>>(), before);
+    let top = session.recommend(&model, &request).unwrap();
+    recommend(&model, &expected.cases[2].raw_events(), &request);
+    assert_eq!(session.events().copied().collect::<Vec<_>>(), before);
+    assert_eq!(session.recommend(&model, &request).unwrap(), top);
 }
 
-fn recommended_ids(engine: &mut Engine, request: &RecommendRequest) -> Vec<String> {
-    engine
-        .recommend(request, NOW_MS)
-        .unwrap()
+fn recommended_ids(model: &Model, events: &[RawEvent], request: &RecommendRequest) -> Vec<String> {
+    recommend(model, events, request)
         .into_iter()
         .map(|r| r.item)
         .collect()
@@ -116,15 +118,14 @@ fn recommended_ids(engine: &mut Engine, request: &RecommendRequest) -> Vec<Strin
 fn exclude_and_candidates_shape_the_ranking() {
     let expected = expected();
     let case = &expected.cases[2];
-    let mut engine = engine();
+    let model = model();
     let best = case.top[0].item.clone();
     let request = RecommendRequest {
         k: 3,
         exclude: vec![best.clone(), "NOT-IN-CATALOGUE".into()],
-        events: Some(case.raw_events()),
         ..Default::default()
     };
-    let items = recommended_ids(&mut engine, &request);
+    let items = recommended_ids(&model, &case.raw_events(), &request);
     let want: Vec<String> = case.top[1..4].iter().map(|t| t.item.clone()).collect();
     assert_eq!(items, want);
 
@@ -136,10 +137,9 @@ fn exclude_and_candidates_shape_the_ranking() {
     let request = RecommendRequest {
         k: 10,
         candidates: Some(pool),
-        events: Some(case.raw_events()),
         ..Default::default()
     };
-    let items = recommended_ids(&mut engine, &request);
+    let items = recommended_ids(&model, &case.raw_events(), &request);
     assert_eq!(
         items,
         vec![case.top[2].item.clone(), case.top[5].item.clone()],

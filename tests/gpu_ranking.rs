@@ -8,9 +8,11 @@
 use std::path::PathBuf;
 
 use edgerec::catalog::{Catalog, Embeddings, ItemInfo};
-use edgerec::gpu::{request_device, GpuDevice, GpuRanker};
+use edgerec::gpu::{request_device, GpuDevice, GpuPath, GpuRanker};
 use edgerec::retrieve::{merge_boosted, top_k, Pool, UserQuery};
-use edgerec::{Backend, BundleFiles, Engine, RawEvent, RecommendRequest};
+use edgerec::{
+    BundleFiles, Model, PricingSettings, RawEvent, RecommendRequest, Recommendation, Session,
+};
 
 const NOW_MS: f64 = 1_800_000_000_000.0;
 
@@ -115,62 +117,80 @@ fn gpu_and_cpu_rank_identically() {
     }
 }
 
-fn grocery() -> Engine {
+fn grocery() -> Model {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/grocery");
-    Engine::load(BundleFiles::read_dir(&dir).unwrap(), None).unwrap()
+    Model::load(
+        BundleFiles::read_dir(&dir).unwrap(),
+        None,
+        PricingSettings::default(),
+    )
+    .unwrap()
 }
 
-fn purchases(engine: &Engine, rows: &[usize]) -> Vec<RawEvent> {
+fn purchases(model: &Model, rows: &[usize]) -> Vec<RawEvent> {
     rows.iter()
         .enumerate()
         .map(|(i, &row)| RawEvent {
             kind: Some("purchase".into()),
-            item: Some(engine.catalog().item(row).id.clone()),
+            item: Some(model.catalog().item(row).id.clone()),
             ts: Some(1_700_000_000_000.0 + i as f64),
             price: None,
         })
         .collect()
 }
 
+/// The session's recommendations through the GPU path (which may decline and use the CPU).
+fn on_gpu(
+    model: &Model,
+    session: &mut Session,
+    gpu: &mut GpuPath,
+    request: &RecommendRequest,
+) -> Vec<Recommendation> {
+    pollster::block_on(session.recommend_on_gpu(model, gpu, request)).unwrap()
+}
+
 #[test]
-fn the_engine_ranks_on_the_gpu_like_the_cpu_and_falls_back_when_the_device_is_lost() {
-    let mut cpu = grocery();
-    let mut gpu = grocery();
-    gpu.use_gpu(device()).expect("the grocery table fits");
-    assert_eq!(gpu.backend(), Backend::Gpu);
-    let history = purchases(&cpu, &[3, 17, 17, 250, 1999, 3, 640]);
-    cpu.observe(&history, NOW_MS).unwrap();
-    gpu.observe(&history, NOW_MS).unwrap();
+fn a_session_ranks_on_the_gpu_like_the_cpu_and_falls_back_when_the_device_is_lost() {
+    let model = grocery();
+    let mut gpu = GpuPath::default();
+    gpu.use_device(device(), model.catalog())
+        .expect("the grocery table fits");
+    assert!(gpu.in_use());
+    let history = purchases(&model, &[3, 17, 17, 250, 1999, 3, 640]);
+    let mut session = Session::from_events(&model, &history, NOW_MS).unwrap();
     let request = RecommendRequest {
         k: 50,
-        exclude: vec![cpu.catalog().item(17).id.clone()],
+        exclude: vec![model.catalog().item(17).id.clone()],
         ..RecommendRequest::default()
     };
-    let expected = cpu.recommend(&request, NOW_MS).unwrap();
-    assert_eq!(gpu.recommend(&request, NOW_MS).unwrap(), expected);
+    let expected = session.recommend(&model, &request).unwrap();
+    assert_eq!(on_gpu(&model, &mut session, &mut gpu, &request), expected);
+    assert!(gpu.in_use(), "still on the GPU after a ranking");
+    // Another session shares the path and gets its own ranking.
+    let mut other = Session::from_events(&model, &purchases(&model, &[8, 900]), NOW_MS).unwrap();
     assert_eq!(
-        gpu.backend(),
-        Backend::Gpu,
-        "still on the GPU after a ranking"
+        on_gpu(&model, &mut other, &mut gpu, &request),
+        other.recommend(&model, &request).unwrap()
     );
 
-    gpu.lose_gpu_device();
+    gpu.lose_device();
     assert_eq!(
-        gpu.recommend(&request, NOW_MS).unwrap(),
+        on_gpu(&model, &mut session, &mut gpu, &request),
         expected,
         "the CPU answers instead"
     );
-    assert_eq!(gpu.backend(), Backend::Cpu);
-    assert_eq!(gpu.recommend(&request, NOW_MS).unwrap(), expected);
+    assert!(!gpu.in_use());
+    assert_eq!(on_gpu(&model, &mut session, &mut gpu, &request), expected);
 }
 
 #[test]
 fn requests_the_gpu_cannot_serve_rank_on_the_cpu() {
-    let mut cpu = grocery();
-    let mut gpu = grocery();
-    gpu.use_gpu(device()).unwrap();
+    let model = grocery();
+    let mut gpu = GpuPath::default();
+    gpu.use_device(device(), model.catalog()).unwrap();
+    let mut session = Session::new();
     let ids: Vec<String> = (0..40)
-        .map(|r| cpu.catalog().item(r * 3).id.clone())
+        .map(|r| model.catalog().item(r * 3).id.clone())
         .collect();
     for request in [
         RecommendRequest {
@@ -184,13 +204,9 @@ fn requests_the_gpu_cannot_serve_rank_on_the_cpu() {
         },
     ] {
         assert_eq!(
-            gpu.recommend(&request, NOW_MS).unwrap(),
-            cpu.recommend(&request, NOW_MS).unwrap()
+            on_gpu(&model, &mut session, &mut gpu, &request),
+            session.recommend(&model, &request).unwrap()
         );
     }
-    assert_eq!(
-        gpu.backend(),
-        Backend::Gpu,
-        "declining a request is not a failure"
-    );
+    assert!(gpu.in_use(), "declining a request is not a failure");
 }

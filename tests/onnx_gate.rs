@@ -9,12 +9,11 @@ mod common;
 use std::path::Path;
 use std::time::Instant;
 
-use common::{fixture_files, with_file_rehashed};
+use common::{fixture_files, load, with_file_rehashed};
 
 use edgerec::interest::onnx::OnnxEncoder;
 use edgerec::onnx_gate::{self, LIMITS};
 use edgerec::pricing::head::onnx::OnnxHead;
-use edgerec::Engine;
 use prost::Message;
 use tract_onnx::pb;
 
@@ -239,7 +238,7 @@ fn a_bundle_with_a_hostile_encoder_is_refused_at_create() {
                 "interest.onnx",
                 std::fs::read(&path).unwrap(),
             );
-            let err = Engine::load(files, None).unwrap_err();
+            let err = load(files).unwrap_err();
             assert_eq!(err.code(), "INVALID_MODEL", "{}: {err}", path.display());
         }
     }

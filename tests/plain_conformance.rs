@@ -84,8 +84,7 @@ fn random_encoders_of_every_shape_match_onnxruntime_and_tract() {
         )
         .unwrap();
         #[cfg(feature = "onnx")]
-        let mut tract =
-            OnnxEncoder::load(&read("interest.onnx"), shape.seq_len, shape.dims).unwrap();
+        let tract = OnnxEncoder::load(&read("interest.onnx"), shape.seq_len, shape.dims).unwrap();
         for case in &cases {
             let user = plain.encode(&case.emb).unwrap();
             let off = worst(&user, &case.user);
@@ -155,8 +154,8 @@ fn plain_encoders_compute_what_their_onnx_graphs_compute() {
             .encoder
             .clone()
             .expect("a plain-weights encoder");
-        let mut plain = InterestModel::load_plain(&bundle, &spec).unwrap();
-        let mut onnx = InterestModel::load(&bundle).unwrap();
+        let plain = InterestModel::load_plain(&bundle, &spec).unwrap();
+        let onnx = InterestModel::load(&bundle).unwrap();
         assert!(
             matches!(onnx, InterestModel::Onnx(_)),
             "the onnx build runs the graph"

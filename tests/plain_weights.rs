@@ -5,8 +5,8 @@
 
 mod common;
 
-use common::{fixture_files, with_file_rehashed};
-use edgerec::{BundleFiles, Engine};
+use common::{fixture_files, load, with_file_rehashed};
+use edgerec::BundleFiles;
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
@@ -45,7 +45,7 @@ fn with_encoder_field(field: &str, value: serde_json::Value) -> BundleFiles {
 }
 
 fn refused(files: BundleFiles, naming: &str) {
-    let err = Engine::load(files, None).unwrap_err();
+    let err = load(files).unwrap_err();
     assert_eq!(err.code(), "INVALID_MODEL", "{err}");
     assert!(
         err.to_string().contains(naming),
@@ -55,7 +55,7 @@ fn refused(files: BundleFiles, naming: &str) {
 
 #[test]
 fn the_fixture_loads_from_its_plain_weights() {
-    Engine::load(fixture_files(), None).unwrap();
+    load(fixture_files()).unwrap();
 }
 
 #[test]
@@ -142,7 +142,7 @@ fn a_price_head_whose_departments_miss_an_item_is_refused_at_load() {
     let mut manifest: serde_json::Value = serde_json::from_slice(&files.manifest).unwrap();
     manifest["priceHead"]["departments"] = 3.into();
     files.manifest = serde_json::to_vec(&manifest).unwrap();
-    let err = Engine::load(files, None).unwrap_err();
+    let err = load(files).unwrap_err();
     assert_eq!(err.code(), "INVALID_CATALOG", "{err}");
     assert!(err.to_string().contains("department"), "{err}");
 }

@@ -1,7 +1,7 @@
 //! Property tests: for any model output (NaN, ±inf, extreme values) and any valid guardrail
 //! configuration, every quote respects every guardrail; invalid configurations fail clearly.
 
-use edgerec::pricing::{ItemPrices, Jurisdiction, Objective, Pricer, PricingSettings, NEW_YORK};
+use edgerec::pricing::{ItemPrices, Jurisdiction, Objective, Pricing, PricingSettings, NEW_YORK};
 use proptest::prelude::*;
 
 fn model_output() -> impl Strategy<Value = f32> {
@@ -70,8 +70,8 @@ proptest! {
             cost: list as f64 * cost_share,
             low_30d: ((list as f64 * low_share).round() as i64).max(1),
         };
-        let pricer = Pricer::new(settings.clone(), None).unwrap();
-        let q = pricer.quote("sku", &prices, (base, elasticity), objective);
+        let pricing = Pricing::new(settings.clone(), None).unwrap();
+        let q = pricing.quote("sku", &prices, (base, elasticity), objective);
         let cents = (q.price * 100.0).round() as i64;
         prop_assert!(cents <= list, "above list: {q:?}");
         prop_assert_eq!(q.personalised, cents < list);
@@ -116,7 +116,7 @@ proptest! {
             PricingSettings { max_discount: if ratio == 1.0 { 1.5 } else { ratio }, ..PricingSettings::default() },
             PricingSettings { floor_ratio: ratio, ..PricingSettings::default() },
         ] {
-            let err = Pricer::new(settings, None).unwrap_err();
+            let err = Pricing::new(settings, None).unwrap_err();
             prop_assert_eq!(err.code(), "INVALID_PRICING");
         }
     }

@@ -1,26 +1,34 @@
-//! Quotes from the grocery bundle's price head through the engine: guardrails, disclosures,
-//! one price per item per session, and clear errors that change nothing.
+//! Quotes from the grocery bundle's price head through a session: guardrails, disclosures,
+//! one price per item per session (and none shared between sessions), and clear errors that
+//! change nothing.
 
 mod common;
 
 use std::path::PathBuf;
 
-use common::{engine as fixture_engine, with_f32_column, NOW_MS};
+use common::{model as fixture_model, with_f32_column, NOW_MS};
 use edgerec::pricing::{Jurisdiction, NEW_YORK};
-use edgerec::{BundleFiles, Engine, Objective, PricingSettings, QuoteRequest, RawEvent};
+use edgerec::{
+    BundleFiles, Model, Objective, PricingSettings, Quote, QuoteOptions, RawEvent, Session,
+    SessionStore, StoreLimits,
+};
 
 fn grocery_files() -> BundleFiles {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/grocery");
     BundleFiles::read_dir(&dir).expect("models/grocery is readable")
 }
 
-fn grocery() -> Engine {
-    Engine::load(grocery_files(), None).expect("the grocery bundle loads")
+fn grocery_with(settings: PricingSettings) -> Model {
+    Model::load(grocery_files(), None, settings).expect("the grocery bundle loads")
 }
 
-fn ids(engine: &Engine, n: usize) -> Vec<String> {
+fn grocery() -> Model {
+    grocery_with(PricingSettings::default())
+}
+
+fn ids(model: &Model, n: usize) -> Vec<String> {
     (0..n)
-        .map(|row| engine.catalog().item(row).id.clone())
+        .map(|row| model.catalog().item(row).id.clone())
         .collect()
 }
 
@@ -37,29 +45,49 @@ fn purchases(items: &[String]) -> Vec<RawEvent> {
         .collect()
 }
 
-fn request(items: Vec<String>) -> QuoteRequest {
-    QuoteRequest {
-        items,
-        ..QuoteRequest::default()
+/// The options a caller writes for `objective`.
+fn options(objective: Objective) -> QuoteOptions {
+    let (name, min_margin) = match objective {
+        Objective::Margin => ("margin", None),
+        Objective::Revenue => ("revenue", None),
+        Objective::Conversion { min_margin } => ("conversion", Some(min_margin)),
+    };
+    QuoteOptions {
+        objective: Some(name.into()),
+        min_margin,
+        ..QuoteOptions::default()
     }
+}
+
+fn explained() -> QuoteOptions {
+    QuoteOptions {
+        explain: true,
+        ..QuoteOptions::default()
+    }
+}
+
+/// The interest each quote's explanation records.
+fn interests(quotes: &[Quote]) -> Vec<Option<f32>> {
+    quotes
+        .iter()
+        .map(|q| q.explanation.as_ref().unwrap().interest)
+        .collect()
 }
 
 #[test]
 fn quotes_respect_the_guardrails_and_disclose_personalised_prices() {
-    let items = ids(&grocery(), 300);
+    let model = grocery();
+    let items = ids(&model, 300);
+    let settings = model.pricing().settings().clone();
     for objective in [
         Objective::Margin,
         Objective::Revenue,
         Objective::Conversion { min_margin: 0.1 },
     ] {
-        let mut engine = grocery();
-        engine.observe(&purchases(&items[..12]), NOW_MS).unwrap();
-        let settings = engine.pricing().clone();
-        let request = QuoteRequest {
-            objective: Some(objective),
-            ..request(items.clone())
-        };
-        let quotes = engine.quote(&request, NOW_MS).unwrap();
+        let mut session = Session::from_events(&model, &purchases(&items[..12]), NOW_MS).unwrap();
+        let quotes = session
+            .quote(&model, &items, &options(objective), NOW_MS)
+            .unwrap();
         assert_eq!(quotes.len(), items.len());
         for (q, id) in quotes.iter().zip(&items) {
             assert_eq!(&q.item, id);
@@ -101,56 +129,102 @@ fn quotes_respect_the_guardrails_and_disclose_personalised_prices() {
 
 #[test]
 fn an_item_keeps_its_first_price_for_the_session_and_forget_lets_it_go() {
-    let mut engine = grocery();
-    let items = ids(&engine, 40);
-    engine.observe(&purchases(&items[..3]), NOW_MS).unwrap();
-    let first = engine.quote(&request(items.clone()), NOW_MS).unwrap();
-    engine.observe(&purchases(&items[20..40]), NOW_MS).unwrap();
-    let again = engine.quote(&request(items.clone()), NOW_MS).unwrap();
+    let model = grocery();
+    let items = ids(&model, 40);
+    let none = QuoteOptions::default();
+    let mut session = Session::from_events(&model, &purchases(&items[..3]), NOW_MS).unwrap();
+    let first = session.quote(&model, &items, &none, NOW_MS).unwrap();
+    session
+        .observe(&model, &purchases(&items[20..40]), NOW_MS)
+        .unwrap();
+    let again = session.quote(&model, &items, &none, NOW_MS).unwrap();
     assert_eq!(
         first, again,
         "the same shopper saw the same items at new prices"
     );
+    session.forget();
+    assert_eq!(session.events().len(), 0);
+    assert_eq!(
+        session.approx_bytes(),
+        Session::new().approx_bytes(),
+        "forget leaves nothing of the shopper: no events, no vector, no prices"
+    );
+}
 
-    let edge = |key: &str, events: &[String]| QuoteRequest {
-        items: items.clone(),
-        events: Some(purchases(events)),
-        session_key: Some(key.into()),
-        ..QuoteRequest::default()
+#[test]
+fn sessions_never_share_prices() {
+    let model = grocery();
+    let items = ids(&model, 40);
+    let mut a = Session::from_events(&model, &purchases(&items[..3]), NOW_MS).unwrap();
+    let a_quotes = a.quote(&model, &items, &explained(), NOW_MS).unwrap();
+    // B has another history: its prices are its own, as a fresh session's, not A's.
+    let b_events = purchases(&items[20..40]);
+    let mut b = Session::from_events(&model, &b_events, NOW_MS).unwrap();
+    let b_quotes = b.quote(&model, &items, &explained(), NOW_MS).unwrap();
+    let mut fresh = Session::from_events(&model, &b_events, NOW_MS).unwrap();
+    assert_eq!(
+        b_quotes,
+        fresh.quote(&model, &items, &explained(), NOW_MS).unwrap()
+    );
+    assert_ne!(
+        interests(&a_quotes),
+        interests(&b_quotes),
+        "B was priced from A's interest"
+    );
+    // And A still has its own.
+    assert_eq!(
+        a.quote(&model, &items, &explained(), NOW_MS).unwrap(),
+        a_quotes
+    );
+
+    // The same through a store, by key.
+    let mut store = SessionStore::new(StoreLimits::default()).unwrap();
+    let quote_as = |store: &mut SessionStore, key: &str, events: &[RawEvent]| {
+        store
+            .with(key, NOW_MS, |s| {
+                s.observe(&model, events, NOW_MS)?;
+                s.quote(&model, &items, &explained(), NOW_MS)
+            })
+            .unwrap()
     };
-    let a = engine
-        .quote(&edge("shopper-a", &items[..3]), NOW_MS)
-        .unwrap();
-    let a_later = engine
-        .quote(&edge("shopper-a", &items[20..40]), NOW_MS)
-        .unwrap();
-    assert_eq!(a, a_later, "an edge session keeps its prices by key");
-    engine.forget();
-    assert_eq!(engine.session().len(), 0);
+    let by_a = quote_as(&mut store, "shopper-a", &purchases(&items[..3]));
+    assert_eq!(by_a, a_quotes);
+    let by_b = quote_as(&mut store, "shopper-b", &b_events);
+    assert_eq!(by_b, b_quotes, "shopper-b is priced for its own events");
+    assert_eq!(
+        quote_as(&mut store, "shopper-a", &b_events),
+        a_quotes,
+        "a key keeps its prices"
+    );
+    assert!(store.remove("shopper-a"));
+    assert_eq!(
+        quote_as(&mut store, "shopper-a", &b_events),
+        b_quotes,
+        "a removed key is a new session, priced anew"
+    );
 }
 
 #[test]
 fn jurisdiction_and_objectives_shape_the_quote() {
-    let mut engine = grocery();
-    engine
-        .set_pricing(PricingSettings {
-            jurisdiction: Jurisdiction::NewYork,
-            ..PricingSettings::default()
-        })
+    let model = grocery_with(PricingSettings {
+        jurisdiction: Jurisdiction::NewYork,
+        ..PricingSettings::default()
+    });
+    let items = ids(&model, 300);
+    let mut session = Session::from_events(&model, &purchases(&items[..12]), NOW_MS).unwrap();
+    // The conversion objective personalises most prices (the margin objective, on this bundle,
+    // few or none), so that the disclosures are there to check.
+    let conversion = |min_margin| options(Objective::Conversion { min_margin });
+    let quotes = session
+        .quote(&model, &items, &conversion(0.1), NOW_MS)
         .unwrap();
-    let items = ids(&engine, 300);
-    engine.observe(&purchases(&items[..12]), NOW_MS).unwrap();
-    let quotes = engine.quote(&request(items.clone()), NOW_MS).unwrap();
+    assert!(quotes.iter().any(|q| q.personalised));
     for q in quotes.iter().filter(|q| q.personalised) {
         assert_eq!(q.disclosure.as_deref(), Some(NEW_YORK));
     }
-    engine.forget();
-    let conversion = QuoteRequest {
-        objective: Some(Objective::Conversion { min_margin: 0.2 }),
-        ..request(items)
-    };
-    for q in engine
-        .quote(&conversion, NOW_MS)
+    session.forget();
+    for q in session
+        .quote(&model, &items, &conversion(0.2), NOW_MS)
         .unwrap()
         .iter()
         .filter(|q| q.personalised)
@@ -161,59 +235,89 @@ fn jurisdiction_and_objectives_shape_the_quote() {
 
 #[test]
 fn bad_requests_are_named_and_change_nothing() {
-    let mut engine = grocery();
-    let items = ids(&engine, 5);
-    let code = |engine: &mut Engine, r: QuoteRequest| engine.quote(&r, NOW_MS).unwrap_err().code();
-    assert_eq!(code(&mut engine, request(vec![])), "INVALID_ARGUMENT");
+    let model = grocery();
+    let items = ids(&model, 5);
+    let mut session = Session::from_events(&model, &purchases(&items[..2]), NOW_MS).unwrap();
+    session
+        .quote(&model, &items[..1], &QuoteOptions::default(), NOW_MS)
+        .unwrap();
+    let bytes = session.approx_bytes();
+    let mut refused = |items: &[String], options: QuoteOptions| {
+        let err = session.quote(&model, items, &options, NOW_MS).unwrap_err();
+        assert_eq!(session.approx_bytes(), bytes, "{err}: the session changed");
+        assert_eq!(session.events().len(), 2);
+        err
+    };
+    let code = |err: edgerec::Error| err.code();
+    let none = QuoteOptions::default;
+    assert_eq!(code(refused(&[], none())), "INVALID_ARGUMENT");
     assert_eq!(
-        code(&mut engine, request(vec!["no-such-sku".into()])),
+        code(refused(&["no-such-sku".into()], none())),
         "UNKNOWN_ITEM"
     );
     assert_eq!(
-        code(&mut engine, request(vec![items[0].clone(); 1001])),
+        code(refused(&vec![items[0].clone(); 1001], none())),
         "INVALID_ARGUMENT"
     );
-    let nan_margin = QuoteRequest {
-        objective: Some(Objective::Conversion {
-            min_margin: f64::NAN,
-        }),
-        ..request(items.clone())
-    };
-    assert_eq!(code(&mut engine, nan_margin), "INVALID_ARGUMENT");
+    for (objective, min_margin, naming) in [
+        (Some("conversion"), Some(f64::NAN), "minMargin"),
+        (Some("conversion"), Some(-0.5), "minMargin"),
+        (Some("conversion"), None, "minMargin"),
+        (Some("margin"), Some(0.1), "minMargin"),
+        (None, Some(0.1), "minMargin"),
+        (Some("revenue"), Some(0.1), "minMargin"),
+        (Some("profit"), None, "objective"),
+    ] {
+        let options = QuoteOptions {
+            objective: objective.map(str::to_owned),
+            min_margin,
+            ..QuoteOptions::default()
+        };
+        let err = refused(&items, options);
+        assert!(
+            matches!(err, edgerec::Error::InvalidArgument { name, .. } if name == naming),
+            "{objective:?} {min_margin:?}: {err}"
+        );
+    }
     let bad = PricingSettings {
         max_discount: 2.0,
         ..PricingSettings::default()
     };
+    let err = Model::load(grocery_files(), None, bad).unwrap_err();
+    assert_eq!(err.code(), "INVALID_PRICING", "{err}");
+    assert!(err.to_string().contains("maxDiscount"), "{err}");
     assert_eq!(
-        engine.set_pricing(bad).unwrap_err().code(),
-        "INVALID_PRICING"
+        session
+            .quote(&model, &items, &QuoteOptions::default(), NOW_MS)
+            .unwrap()
+            .len(),
+        5
     );
-    assert_eq!(
-        engine.pricing(),
-        &PricingSettings::default(),
-        "a rejected setting changes nothing"
-    );
-    assert_eq!(engine.quote(&request(items), NOW_MS).unwrap().len(), 5);
 
-    let mut fixture = fixture_engine();
-    let err = fixture
-        .quote(&request(vec!["SKU-0001".into()]), NOW_MS)
+    let fixture = fixture_model();
+    let err = Session::new()
+        .quote(&fixture, &["SKU-0001".into()], &none(), NOW_MS)
         .unwrap_err();
     assert_eq!(err.code(), "PRICING_UNAVAILABLE", "{err}");
 }
 
 #[test]
 fn the_catalogues_costs_replace_the_default_assumption() {
-    let engine = grocery();
-    let list = engine.catalog().prices().list_price.clone().unwrap();
-    let items = ids(&engine, 50);
+    let model = grocery();
+    let list = model.catalog().prices().list_price.clone().unwrap();
+    let items = ids(&model, 50);
     // Costs at the list price: no price keeps the minimum margin, so every quote is the list price.
-    let mut costly = Engine::load(with_f32_column(grocery_files(), "cost", &list), None).unwrap();
-    let conversion = QuoteRequest {
-        objective: Some(Objective::Conversion { min_margin: 0.0 }),
-        ..request(items)
-    };
-    for q in costly.quote(&conversion, NOW_MS).unwrap() {
+    let costly = Model::load(
+        with_f32_column(grocery_files(), "cost", &list),
+        None,
+        PricingSettings::default(),
+    )
+    .unwrap();
+    let conversion = options(Objective::Conversion { min_margin: 0.0 });
+    for q in Session::new()
+        .quote(&costly, &items, &conversion, NOW_MS)
+        .unwrap()
+    {
         assert!(
             !q.personalised && q.reason == "GUARDRAILS_INFEASIBLE",
             "{q:?}"
@@ -221,28 +325,34 @@ fn the_catalogues_costs_replace_the_default_assumption() {
     }
     let mut bad = list.clone();
     bad[3] = f32::NAN;
-    let err = Engine::load(with_f32_column(grocery_files(), "cost", &bad), None).unwrap_err();
+    let err = Model::load(
+        with_f32_column(grocery_files(), "cost", &bad),
+        None,
+        PricingSettings::default(),
+    )
+    .unwrap_err();
     assert_eq!(err.code(), "INVALID_CATALOG", "{err}");
 }
 
 #[test]
 fn explained_quotes_carry_the_curve_guardrails_and_objective_that_chose_them() {
-    let mut engine = grocery();
-    let items = ids(&engine, 300);
-    engine.observe(&purchases(&items[..12]), NOW_MS).unwrap();
-    let settings = engine.pricing().clone();
-    let plain = engine.quote(&request(items[..5].to_vec()), NOW_MS).unwrap();
+    let model = grocery();
+    let items = ids(&model, 300);
+    let mut session = Session::from_events(&model, &purchases(&items[..12]), NOW_MS).unwrap();
+    let settings = model.pricing().settings().clone();
+    let plain = session
+        .quote(&model, &items[..5], &QuoteOptions::default(), NOW_MS)
+        .unwrap();
     for q in &plain {
         assert!(q.explanation.is_none(), "{q:?}");
         let json = serde_json::to_value(q).unwrap();
         assert!(json.get("explanation").is_none(), "{json}");
     }
-    let explained = QuoteRequest {
-        objective: Some(Objective::Revenue),
+    let explained = QuoteOptions {
         explain: true,
-        ..request(items.clone())
+        ..options(Objective::Revenue)
     };
-    let quotes = engine.quote(&explained, NOW_MS).unwrap();
+    let quotes = session.quote(&model, &items, &explained, NOW_MS).unwrap();
     assert_eq!(
         quotes[..5]
             .iter()
@@ -300,26 +410,25 @@ fn explained_quotes_carry_the_curve_guardrails_and_objective_that_chose_them() {
 
 #[test]
 fn a_remembered_quote_keeps_the_explanation_of_the_moment_it_was_priced() {
-    let mut engine = grocery();
-    let items = ids(&engine, 40);
-    let explained = |items: &[String]| QuoteRequest {
-        explain: true,
-        ..request(items.to_vec())
-    };
-    engine.observe(&purchases(&items[..3]), NOW_MS).unwrap();
-    let first = engine.quote(&explained(&items), NOW_MS).unwrap();
-    engine.observe(&purchases(&items[20..40]), NOW_MS).unwrap();
-    let again = engine.quote(&explained(&items), NOW_MS).unwrap();
+    let model = grocery();
+    let items = ids(&model, 40);
+    let mut session = Session::from_events(&model, &purchases(&items[..3]), NOW_MS).unwrap();
+    let first = session.quote(&model, &items, &explained(), NOW_MS).unwrap();
+    session
+        .observe(&model, &purchases(&items[20..40]), NOW_MS)
+        .unwrap();
+    let again = session.quote(&model, &items, &explained(), NOW_MS).unwrap();
     assert_eq!(first, again, "the same prices and the same explanations");
-    engine.forget();
-    engine.observe(&purchases(&items[20..40]), NOW_MS).unwrap();
-    let fresh = engine.quote(&explained(&items), NOW_MS).unwrap();
+    session.forget();
+    session
+        .observe(&model, &purchases(&items[20..40]), NOW_MS)
+        .unwrap();
+    let fresh = session.quote(&model, &items, &explained(), NOW_MS).unwrap();
     assert!(
-        fresh
+        interests(&fresh)
             .iter()
-            .zip(&first)
-            .any(|(f, e)| f.explanation.as_ref().unwrap().interest
-                != e.explanation.as_ref().unwrap().interest),
+            .zip(interests(&first))
+            .any(|(f, e)| *f != e),
         "after forget, the items are priced anew for the new history"
     );
 }

@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::{fixture_files, with_f32_column, NOW_MS};
-use edgerec::{BundleFiles, Engine, RawEvent, RecommendRequest};
+use common::{fixture_files, load, with_f32_column, NOW_MS};
+use edgerec::{BundleFiles, Model, RawEvent, RecommendRequest, Session};
 
 /// The fixture with a `repeat` column added to its item table.
 fn with_repeat(weights: &[f32]) -> BundleFiles {
@@ -30,15 +30,16 @@ fn views(items: &[&str]) -> Vec<RawEvent> {
         .collect()
 }
 
-fn scores(engine: &mut Engine, events: Vec<RawEvent>) -> Vec<(String, f32)> {
-    let n = engine.catalog().len();
+/// Every item's score for a session holding `events`, by item id.
+fn scores(files: BundleFiles, events: &[RawEvent]) -> Vec<(String, f32)> {
+    let model: Model = load(files).unwrap();
     let request = RecommendRequest {
-        k: n,
-        events: Some(events),
+        k: model.catalog().len(),
         ..RecommendRequest::default()
     };
-    let mut all: Vec<(String, f32)> = engine
-        .recommend(&request, NOW_MS)
+    let mut all: Vec<(String, f32)> = Session::from_events(&model, events, NOW_MS)
+        .unwrap()
+        .recommend(&model, &request)
         .unwrap()
         .into_iter()
         .map(|r| (r.item, r.score))
@@ -52,14 +53,8 @@ fn items_in_the_window_gain_their_repeat_term() {
     let n = item_count();
     let weights: Vec<f32> = (0..n).map(|i| if i == 3 { 0.0 } else { 0.5 }).collect();
     let events = views(&["SKU-0001", "SKU-0002", "SKU-0001", "SKU-0003"]);
-    let plain = scores(
-        &mut Engine::load(fixture_files(), None).unwrap(),
-        events.clone(),
-    );
-    let boosted = scores(
-        &mut Engine::load(with_repeat(&weights), None).unwrap(),
-        events,
-    );
+    let plain = scores(fixture_files(), &events);
+    let boosted = scores(with_repeat(&weights), &events);
     for ((item, before), (_, after)) in plain.iter().zip(&boosted) {
         let expected = match item.as_str() {
             "SKU-0001" => 0.5 * 3f32.ln(),
@@ -79,14 +74,8 @@ fn a_decay_counts_older_events_less() {
     let with_decay =
         |decay: f32| with_f32_column(with_repeat(&vec![0.5; n]), "repeat_decay", &[decay]);
     let events = views(&["SKU-0001", "SKU-0002", "SKU-0001", "SKU-0003"]);
-    let plain = scores(
-        &mut Engine::load(fixture_files(), None).unwrap(),
-        events.clone(),
-    );
-    let decayed = scores(
-        &mut Engine::load(with_decay(0.5), None).unwrap(),
-        events.clone(),
-    );
+    let plain = scores(fixture_files(), &events);
+    let decayed = scores(with_decay(0.5), &events);
     for ((item, before), (_, after)) in plain.iter().zip(&decayed) {
         let count = match item.as_str() {
             "SKU-0001" => 0.5f32.powi(3) + 0.5, // three and one events after them
@@ -100,21 +89,15 @@ fn a_decay_counts_older_events_less() {
             "{item}: {before} -> {after}, expected +{expected}"
         );
     }
-    let undecayed = scores(
-        &mut Engine::load(with_decay(1.0), None).unwrap(),
-        events.clone(),
-    );
-    let counted = scores(
-        &mut Engine::load(with_repeat(&vec![0.5; n]), None).unwrap(),
-        events,
-    );
+    let undecayed = scores(with_decay(1.0), &events);
+    let counted = scores(with_repeat(&vec![0.5; n]), &events);
     assert_eq!(undecayed, counted, "decay 1 is the plain count");
     for bad in [0.0, -0.5, 1.5, f32::NAN] {
-        let err = Engine::load(with_decay(bad), None).unwrap_err();
+        let err = load(with_decay(bad)).unwrap_err();
         assert_eq!(err.code(), "INVALID_CATALOG", "decay {bad}: {err}");
     }
     let orphan = with_f32_column(fixture_files(), "repeat_decay", &[0.9]);
-    let err = Engine::load(orphan, None).unwrap_err();
+    let err = load(orphan).unwrap_err();
     assert_eq!(
         err.code(),
         "INVALID_CATALOG",
@@ -128,10 +111,10 @@ fn negative_or_non_finite_weights_are_rejected() {
     for bad in [-1.0, f32::NAN, f32::INFINITY] {
         let mut weights = vec![0.5; n];
         weights[7] = bad;
-        let err = Engine::load(with_repeat(&weights), None).unwrap_err();
+        let err = load(with_repeat(&weights)).unwrap_err();
         assert_eq!(err.code(), "INVALID_CATALOG", "{err}");
     }
-    let err = Engine::load(with_repeat(&[0.5; 3]), None).unwrap_err();
+    let err = load(with_repeat(&[0.5; 3])).unwrap_err();
     assert_eq!(
         err.code(),
         "INVALID_CATALOG",

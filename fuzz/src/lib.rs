@@ -69,7 +69,7 @@ pub fn onnx_gate(data: &[u8]) {
     use edgerec::onnx_gate::{check, LIMITS};
     const SEQ_LEN: usize = 50;
     if check(data, &[&[Some(1), Some(SEQ_LEN), Some(DIMS)]], LIMITS).is_ok() {
-        if let Ok(mut encoder) = OnnxEncoder::load(data, SEQ_LEN, DIMS) {
+        if let Ok(encoder) = OnnxEncoder::load(data, SEQ_LEN, DIMS) {
             let _ = encoder.encode(&[0.1; SEQ_LEN * DIMS]);
         }
     }

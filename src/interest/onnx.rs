@@ -235,7 +235,7 @@ mod tests {
             .and_then(|m| m.into_optimized())
             .and_then(|m| m.into_runnable())
             .unwrap();
-        let mut pruned = OnnxEncoder::load(&onnx, SEQ_LEN, DIMS).unwrap();
+        let pruned = OnnxEncoder::load(&onnx, SEQ_LEN, DIMS).unwrap();
         for filled in [1, 7, SEQ_LEN] {
             let mut emb = vec![0.0f32; SEQ_LEN * DIMS];
             for (i, v) in emb[(SEQ_LEN - filled) * DIMS..].iter_mut().enumerate() {

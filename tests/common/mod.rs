@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use edgerec::bundle::sha256_hex;
-use edgerec::{BundleFiles, Engine, RawEvent};
+use edgerec::{BundleFiles, Model, PricingSettings, RawEvent, Result};
 use serde::Deserialize;
 
 /// Later than every fixture timestamp, so none of them lies in the future.
@@ -51,8 +51,14 @@ pub fn with_f32_column(files: BundleFiles, name: &str, values: &[f32]) -> Bundle
     with_file_rehashed(files, "items.safetensors", table)
 }
 
-pub fn engine() -> Engine {
-    Engine::load(fixture_files(), None).expect("the fixture bundle loads")
+/// `files` loaded with the default pricing settings and no pinned key.
+pub fn load(files: BundleFiles) -> Result<Model> {
+    Model::load(files, None, PricingSettings::default())
+}
+
+/// The fixture bundle, loaded.
+pub fn model() -> Model {
+    load(fixture_files()).expect("the fixture bundle loads")
 }
 
 #[derive(Deserialize)]
