@@ -158,9 +158,10 @@ pub struct SessionWindow {
 impl SessionWindow {
     /// An empty window holding at most `capacity` events.
     pub fn new(capacity: usize) -> Self {
+        // Grown as events come, not reserved: most of an edge store's sessions hold a few events.
         SessionWindow {
             capacity,
-            events: VecDeque::with_capacity(capacity),
+            events: VecDeque::new(),
         }
     }
 
@@ -189,6 +190,11 @@ impl SessionWindow {
     /// Whether no event is held.
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
+    }
+
+    /// An estimate of the heap bytes held: the slots reserved for events.
+    pub fn approx_bytes(&self) -> usize {
+        self.events.capacity() * std::mem::size_of::<Event>()
     }
 
     /// Drops every held event.

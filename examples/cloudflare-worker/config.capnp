@@ -13,10 +13,12 @@ const edgerec :Workerd.Worker = (
   modules = [
     (name = "examples/cloudflare-worker/worker.mjs", esModule = embed "worker.mjs"),
     (name = "examples/cloudflare-worker/handler.mjs", esModule = embed "handler.mjs"),
+    (name = "examples/cloudflare-worker/session-cookie.mjs", esModule = embed "session-cookie.mjs"),
     (name = "dist/index.js", esModule = embed "../../dist/index.js"),
     (name = "dist/errors.js", esModule = embed "../../dist/errors.js"),
     (name = "dist/fetch-bundle.js", esModule = embed "../../dist/fetch-bundle.js"),
     (name = "dist/cache.js", esModule = embed "../../dist/cache.js"),
+    (name = "dist/persist.js", esModule = embed "../../dist/persist.js"),
     (name = "dist/wasm-loader.js", esModule = embed "../../dist/wasm-loader.js"),
     (name = "pkg/edgerec.js", esModule = embed "../../pkg/edgerec.js"),
     (name = "pkg/edgerec_bg.wasm", wasm = embed "../../pkg/edgerec_bg.wasm"),

@@ -2,10 +2,10 @@
 //   deno run --allow-read=. --allow-net=127.0.0.1 examples/cloudflare-worker/deno-server.mjs [port]
 import { Edgerec } from "../../dist/index-node.js"; // the package's node/deno entry: its wasm read from disk
 import { readBundleDir } from "../../dist/node.js";
-import { createHandler } from "./handler.mjs";
+import { createHandler, SESSION_LIMITS } from "./handler.mjs";
 
 const bundleDir = new URL("../../models/grocery/", import.meta.url).pathname;
-const engine = Edgerec.create({ bundle: await readBundleDir(bundleDir), device: "cpu" });
+const engine = Edgerec.create({ bundle: await readBundleDir(bundleDir), device: "cpu", sessions: SESSION_LIMITS });
 await engine;
 const handle = createHandler(() => engine);
 

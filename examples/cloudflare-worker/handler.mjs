@@ -1,14 +1,29 @@
-// The edge handler, the same in every runtime (workerd, Deno, Node): a request carries the
-// shopper's recent events and gets the top k with a quote for each. The engine is created once
-// per isolate (process) and holds no session: every request brings its own events.
+// The edge handler, the same in every runtime (workerd, Deno, Node). The engine is created once
+// per isolate (process) and keeps each shopper's session in its bounded store, keyed by a session
+// id the server issued in a signed cookie (session-cookie.mjs): a request sends only its new
+// events, and gets the top k with a quote for each. A request without a valid cookie starts a
+// fresh session (and gets its cookie); no key a client sends is ever used.
 //
-//   POST /recommend  { "events": [{ "type", "item", "ts" }], "k": 10, "sessionKey": "…" }
+//   POST /recommend  { "events": [{ "type", "item", "ts" }], "k": 10 }   (both optional)
 //   → 200 { "modelVersion", "items": [{ "item", "score", "quote": { "price", "listPrice", … } }] }
 //   → 4xx { "error": { "code", "message" } } for a bad request; the isolate keeps serving.
+//   POST /forget     → 204: the shopper's session is dropped.
+import { sessionCookies } from "./session-cookie.mjs";
+
 
 /** The largest request body read, in bytes (1,000 events fit in about 100 KB). */
 export const MAX_BODY_BYTES = 256 * 1024;
 const MAX_K = 100;
+
+/**
+ * The caps of the engine's session store, which every runtime's server passes to `create`: the
+ * isolate's memory for sessions stays under 32 MiB however many shoppers (or attackers without a
+ * cookie, each of whom starts a session) come.
+ */
+export const SESSION_LIMITS = { maxSessions: 10_000, maxBytes: 32 * 2 ** 20, idleMinutes: 30 };
+
+/** The fields a request body may have. */
+const FIELDS = new Set(["events", "k"]);
 
 /** The HTTP status of each engine error a request can cause. */
 const STATUS = { TOO_MANY_EVENTS: 413, UNKNOWN_ITEM: 422, INVALID_EVENT: 400, INVALID_ARGUMENT: 400 };
@@ -48,33 +63,53 @@ async function boundedText(request) {
   return new TextDecoder().decode(bytes);
 }
 
-/** A fetch-style handler over `engine()`, which resolves to the isolate's one Edgerec. */
-export function createHandler(engine) {
+/**
+ * A fetch-style handler over `engine()`, which resolves to the isolate's one Edgerec. `options`:
+ * the session cookies' `secret` and `maxAgeSeconds` (see session-cookie.mjs).
+ */
+export function createHandler(engine, options = {}) {
+  // Made at the first request: Workers allow no random values in the global scope.
+  let cookies;
   return async function handle(request) {
     const { pathname } = new URL(request.url);
-    if (pathname !== "/recommend") return problem(404, "NOT_FOUND", "POST /recommend");
+    if (pathname !== "/recommend" && pathname !== "/forget") return problem(404, "NOT_FOUND", "POST /recommend or POST /forget");
     if (request.method !== "POST") return problem(405, "METHOD_NOT_ALLOWED", "use POST");
+    cookies ??= sessionCookies(options);
+    const sessions = await cookies;
+    const known = await sessions.read(request);
+    const issued = known === undefined ? await sessions.issue() : undefined;
+    const rec = await engine();
+    const session = rec.session(known ?? issued.id);
+    const withCookie = (response) => {
+      if (issued) response.headers.append("set-cookie", issued.setCookie);
+      return response;
+    };
+    if (pathname === "/forget") {
+      await session.forget();
+      return withCookie(new Response(null, { status: 204 }));
+    }
     const text = await boundedText(request);
-    if (text === null) return problem(413, "BODY_TOO_LARGE", `the body exceeds ${MAX_BODY_BYTES} bytes`);
+    if (text === null) return withCookie(problem(413, "BODY_TOO_LARGE", `the body exceeds ${MAX_BODY_BYTES} bytes`));
     let body;
     try {
-      body = JSON.parse(text);
+      body = text === "" ? {} : JSON.parse(text);
     } catch (e) {
-      return problem(400, "MALFORMED_JSON", `the body is not JSON: ${e.message}`);
+      return withCookie(problem(400, "MALFORMED_JSON", `the body is not JSON: ${e.message}`));
     }
     if (typeof body !== "object" || body === null || Array.isArray(body)) {
-      return problem(400, "INVALID_ARGUMENT", "expected an object such as { events: [...], k: 10 }");
+      return withCookie(problem(400, "INVALID_ARGUMENT", "expected an object such as { events: [...], k: 10 }"));
     }
-    const { events = [], k = 10, sessionKey } = body;
-    if (!Number.isInteger(k) || k < 1 || k > MAX_K) return problem(400, "INVALID_ARGUMENT", `k must be an integer from 1 to ${MAX_K}`);
-    if (sessionKey !== undefined && typeof sessionKey !== "string") return problem(400, "INVALID_ARGUMENT", "sessionKey must be a string");
-    const rec = await engine();
+    const unknown = Object.keys(body).find((key) => !FIELDS.has(key));
+    if (unknown !== undefined) return withCookie(problem(400, "INVALID_ARGUMENT", `unknown field ${JSON.stringify(unknown.slice(0, 40))}: a request has events and k`));
+    const { events = [], k = 10 } = body;
+    if (!Number.isInteger(k) || k < 1 || k > MAX_K) return withCookie(problem(400, "INVALID_ARGUMENT", `k must be an integer from 1 to ${MAX_K}`));
     try {
-      const top = await rec.recommend({ k, events });
-      const quotes = await rec.quote(top.map((t) => t.item), { events, sessionKey, objective: "revenue" });
-      return reply(200, { modelVersion: rec.modelVersion, items: top.map((t, i) => ({ ...t, quote: quotes[i] })) });
+      session.observeMany(events);
+      const top = await session.recommend({ k });
+      const quotes = await session.quote(top.map((t) => t.item), { objective: "revenue" });
+      return withCookie(reply(200, { modelVersion: rec.modelVersion, items: top.map((t, i) => ({ ...t, quote: quotes[i] })) }));
     } catch (e) {
-      if (e?.name === "EdgerecError" && e.code in STATUS) return problem(STATUS[e.code], e.code, e.message);
+      if (e?.name === "EdgerecError" && e.code in STATUS) return withCookie(problem(STATUS[e.code], e.code, e.message));
       throw e;
     }
   };

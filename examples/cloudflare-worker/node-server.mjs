@@ -8,17 +8,25 @@ import { fileURLToPath } from "node:url";
 
 import { Edgerec } from "edgerec";
 import { readBundleDir } from "edgerec/node";
-import { createHandler } from "./handler.mjs";
+import { createHandler, SESSION_LIMITS } from "./handler.mjs";
 
 const { values } = parseArgs({ options: { port: { type: "string", default: "8788" } } });
 const bundleDir = fileURLToPath(new URL("../../models/grocery/", import.meta.url));
-const engine = Edgerec.create({ bundle: await readBundleDir(bundleDir), device: "cpu" });
+const engine = Edgerec.create({ bundle: await readBundleDir(bundleDir), device: "cpu", sessions: SESSION_LIMITS });
 await engine;
 const handle = createHandler(() => engine);
 
 const server = createServer(async (req, res) => {
+  let url;
   try {
-    const request = new Request(`http://${req.headers.host ?? "localhost"}${req.url}`, {
+    // The handler reads only the path; a Host header or a target that makes no URL is the client's error.
+    url = new URL(req.url, "http://localhost");
+  } catch {
+    res.writeHead(400, { "content-type": "application/json", connection: "close" }).end(JSON.stringify({ error: { code: "BAD_REQUEST", message: "the request target is not a URL path" } }));
+    return;
+  }
+  try {
+    const request = new Request(url, {
       method: req.method,
       headers: req.headers,
       body: req.method === "GET" || req.method === "HEAD" ? undefined : Readable.toWeb(req),

@@ -8,13 +8,14 @@ import encoder from "../../models/grocery/encoder.safetensors";
 import items from "../../models/grocery/items.json";
 import table from "../../models/grocery/items.safetensors";
 import price from "../../models/grocery/price.safetensors";
-import { createHandler } from "./handler.mjs";
+import { createHandler, SESSION_LIMITS } from "./handler.mjs";
 
 let engine;
 const handle = createHandler(() => {
   engine ??= Edgerec.create({
     wasm,
     device: "cpu",
+    sessions: SESSION_LIMITS,
     bundle: Object.fromEntries(
       Object.entries({ "manifest.json": manifest, "encoder.safetensors": encoder, "items.json": items, "items.safetensors": table, "price.safetensors": price })
         .map(([name, data]) => [name, new Uint8Array(data)]),

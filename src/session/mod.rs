@@ -168,11 +168,13 @@ impl Session {
     /// An estimate of the heap bytes the session holds (events, cached vector, prices): what a
     /// [`store::SessionStore`] counts against its byte cap.
     pub fn approx_bytes(&self) -> usize {
-        let events = self.window.len() * std::mem::size_of::<Event>();
         let encoded = self.encoded.as_ref().map_or(0, |e| {
-            e.rows.len() * std::mem::size_of::<usize>() + e.user.len() * 4
+            e.rows.capacity() * std::mem::size_of::<usize>() + e.user.capacity() * 4
         });
-        std::mem::size_of::<Session>() + events + encoded + self.prices.approx_bytes()
+        std::mem::size_of::<Session>()
+            + self.window.approx_bytes()
+            + encoded
+            + self.prices.approx_bytes()
     }
 }
 

@@ -1,6 +1,8 @@
-// The edge example (examples/cloudflare-worker/) in workerd, Node and Deno: a request with the
-// shopper's events gets the top k with guarded quotes; bad requests get a 4xx with a clear
-// message and the isolate keeps serving; every runtime answers the same.
+// The edge example (examples/cloudflare-worker/) in workerd, Node and Deno: a shopper's session is
+// kept in the engine under a server-issued, signed cookie; a request sends its new events and gets
+// the top k with guarded quotes; bad requests get a 4xx with a clear message and the isolate keeps
+// serving; no client-chosen key reaches a session; memory stays bounded under a flood of
+// cookie-less sessions; every runtime answers the same.
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
@@ -14,21 +16,38 @@ const now = Date.now();
 const events = [3, 17, 250, 17].map((row, i) => ({ type: i % 2 ? "cart" : "view", item: ids[row], ts: now - 10_000 + i }));
 const answers = {};
 
-function post(url, body, init = {}) {
-  return fetch(`${url}/recommend`, { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body), ...init });
+function post(url, body, { cookie, path = "/recommend" } = {}) {
+  const headers = cookie ? { cookie } : {};
+  return fetch(`${url}${path}`, { method: "POST", headers, body: typeof body === "string" ? body : JSON.stringify(body) });
+}
+
+/** The `name=value` part of a response's Set-Cookie, or undefined. */
+function cookieOf(response) {
+  return response.headers.get("set-cookie")?.split(";")[0];
+}
+
+const priced = (body) => body.items.map((i) => [i.item, i.score, i.quote.price]);
+
+async function rssMb(pid) {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024;
 }
 
 for (const runtime of ["workerd", "node", "deno"]) {
   describe(`the edge example in ${runtime}`, () => {
     let server;
+    let shopper;
     before(async () => {
       server = await start(runtime);
     });
     after(async () => server?.stop());
 
-    test("events in, top k with quotes out", async () => {
-      const response = await post(server.url, { events, k: 10, sessionKey: "shopper-1" });
+    test("a first request gets a signed session cookie and the top k with quotes", async () => {
+      const response = await post(server.url, { events, k: 10 });
       assert.equal(response.status, 200);
+      shopper = cookieOf(response);
+      assert.match(shopper, /^edgerec_session=[\w-]{22}\.[\w-]{43}$/);
+      assert.match(response.headers.get("set-cookie"), /HttpOnly; Secure; SameSite=Lax/);
       const body = await response.json();
       assert.equal(body.modelVersion, modelVersion);
       assert.equal(body.items.length, 10);
@@ -36,7 +55,29 @@ for (const runtime of ["workerd", "node", "deno"]) {
         assert.equal(quote.item, item);
         assert.ok(quote.price <= quote.listPrice && quote.price >= 0.7 * 1.05 * quote.listPrice - 0.01, JSON.stringify(quote));
       }
-      answers[runtime] = body.items.map((i) => [i.item, i.score, i.quote.price]);
+      answers[runtime] = priced(body);
+    });
+
+    test("the session is kept in the engine: a later request sends no events and gets the same answer", async () => {
+      const response = await post(server.url, { k: 10 }, { cookie: shopper });
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get("set-cookie"), null, "a valid cookie is kept");
+      assert.deepEqual(priced(await response.json()), answers[runtime]);
+    });
+
+    test("sessions never cross: another shopper, a forged cookie and a client-sent key each get their own", async () => {
+      const other = await post(server.url, { k: 10 });
+      assert.notEqual(cookieOf(other), shopper);
+      const empty = priced(await other.json());
+      assert.notDeepEqual(empty, answers[runtime], "a new shopper does not see the first one's events");
+      const [name, value] = shopper.split("=");
+      const forged = `${name}=${value.slice(0, 23)}${value[23] === "A" ? "B" : "A"}${value.slice(24)}`;
+      const withForged = await post(server.url, { k: 10 }, { cookie: forged });
+      assert.ok(cookieOf(withForged), "a cookie the server did not sign starts a fresh session");
+      assert.deepEqual(priced(await withForged.json()), empty);
+      const keyed = await post(server.url, { k: 10, sessionKey: value.split(".")[0] });
+      assert.equal(keyed.status, 400);
+      assert.match((await keyed.json()).error.message, /sessionKey/);
     });
 
     test("bad requests get a 4xx with a clear message, and the isolate keeps serving", async () => {
@@ -52,7 +93,7 @@ for (const runtime of ["workerd", "node", "deno"]) {
         [" ".repeat(1_000_000), 413, "BODY_TOO_LARGE"],
       ];
       for (const [body, status, code] of cases) {
-        const response = await post(server.url, body);
+        const response = await post(server.url, body, { cookie: shopper });
         const answer = await response.json();
         assert.equal(response.status, status, JSON.stringify(answer));
         assert.equal(answer.error.code, code);
@@ -60,9 +101,35 @@ for (const runtime of ["workerd", "node", "deno"]) {
       }
       assert.equal((await fetch(`${server.url}/recommend`)).status, 405);
       assert.equal((await fetch(`${server.url}/elsewhere`, { method: "POST" })).status, 404);
-      const again = await post(server.url, { events, k: 10, sessionKey: "shopper-1" });
+      const again = await post(server.url, { k: 10 }, { cookie: shopper });
       assert.equal(again.status, 200, "still serving");
-      assert.deepEqual((await again.json()).items.map((i) => [i.item, i.score, i.quote.price]), answers[runtime]);
+      assert.deepEqual(priced(await again.json()), answers[runtime], "refused requests changed nothing");
+    });
+
+    test("POST /forget drops the shopper's session", async () => {
+      const response = await post(server.url, "", { cookie: shopper, path: "/forget" });
+      assert.equal(response.status, 204);
+      const after = await post(server.url, { k: 10 }, { cookie: shopper });
+      assert.notDeepEqual(priced(await after.json()), answers[runtime]);
+    });
+    test("a flood of cookie-less sessions of 1,000 events each: memory flat once the store is full", async () => {
+      const flood = JSON.stringify({ k: 1, events: Array.from({ length: 1000 }, (_, i) => ({ type: "view", item: ids[(i * 7) % ids.length], ts: now - 100_000 + i })) });
+      const send = async (count) => {
+        for (let i = 0; i < count; i++) {
+          const response = await post(server.url, flood);
+          assert.equal(response.status, 200);
+          await response.arrayBuffer();
+        }
+        return rssMb(server.pid);
+      };
+      const warm = await rssMb(server.pid);
+      // 1,500 sessions of about 40 KB each would be 60 MB: the store keeps 32 MiB of them, and the
+      // runtime's own heaps grow with 150 MB of request bodies parsed (measured: 55-70 MB in all).
+      const full = await send(1500);
+      const later = await send(1500);
+      console.log(`${runtime}: RSS ${warm.toFixed(0)} MB before, ${full.toFixed(0)} MB after 1,500 flooding sessions, ${later.toFixed(0)} MB after 3,000`);
+      assert.ok(full - warm < 80, `${runtime} grew ${(full - warm).toFixed(0)} MB through 1,500 flooding sessions (cap 32 MiB)`);
+      assert.ok(later - full < 12, `${runtime} grew ${(later - full).toFixed(0)} MB more through 1,500 more: not flat`);
     });
   });
 }
