@@ -11,7 +11,8 @@
  * @module
  */
 import type { Engine } from "../pkg/edgerec.js";
-import { EdgerecError, rethrowing } from "./errors.js";
+import { Contained } from "./contain.js";
+import { EdgerecError } from "./errors.js";
 import { fetchBundle, platformDigests, type FetchedBundle, type FileChoice } from "./fetch-bundle.js";
 import type {
   Backend,
@@ -27,6 +28,7 @@ import type {
   RecommendOptions,
   ShopperEvent,
 } from "./types.js";
+import { createOptions, plain } from "./plain.js";
 import { loadWasm, type GpuEngine } from "./wasm-loader.js";
 
 export { EdgerecError } from "./errors.js";
@@ -45,21 +47,24 @@ export const AUTO_GPU_MIN_ITEMS = 100_000;
 
 /** One loaded model bundle and one shopper's session. Create with `Edgerec.create`. */
 export class Edgerec {
-  #engine: Engine | undefined;
+  /** The raw engine, alone in its own wasm instance: a trap there fails this engine only. */
+  readonly #engine: Contained<Engine>;
   readonly #manifest: Manifest;
   readonly #build: BuildName;
 
-  private constructor(engine: Engine, build: BuildName) {
+  private constructor(engine: Contained<Engine>, build: BuildName) {
     this.#engine = engine;
-    this.#manifest = engine.manifest() as Manifest;
+    this.#manifest = engine.call((e) => e.manifest()) as Manifest;
     this.#build = build;
   }
 
   /**
-   * Fetches or takes the bundle (only the files its build reads), loads the wasm build it needs
-   * (once per JS module), and verifies and loads the bundle: no file is hashed twice.
+   * Fetches or takes the bundle (only the files its build reads), instantiates the wasm build it
+   * needs (compiled once per JS module, one instance per engine), and verifies and loads the
+   * bundle: no file is hashed twice.
    */
-  static async create(options: CreateOptions): Promise<Edgerec> {
+  static async create(given: CreateOptions): Promise<Edgerec> {
+    const options = createOptions(given);
     const device = options?.device ?? "auto";
     if (!DEVICES.includes(device)) {
       throw new EdgerecError("INVALID_ARGUMENT", `invalid argument \`device\`: expected "auto", "cpu" or "gpu", got ${JSON.stringify(device)}`);
@@ -78,12 +83,12 @@ export class Edgerec {
     });
     const source = { cpu: options.wasm, gpu: options.gpuWasm, onnx: options.onnxWasm }[build];
     const glue = await loadWasm(build, source);
-    const engine = rethrowing(
+    const engine = Contained.create(
       () => new glue.Engine(bundle.manifest, bundle.signature, bundle.files, options.publicKey, options.pricing, bundle.digests),
     );
     if (build === "gpu") {
       // A missing adapter or a failed request leaves the engine on the CPU: never an error.
-      await (engine as GpuEngine).useGpu(device === "gpu");
+      await engine.callAsync((e) => (e as GpuEngine).useGpu(device === "gpu"));
     }
     return new Edgerec(engine, build);
   }
@@ -108,12 +113,12 @@ export class Edgerec {
    * on the next call; rankings are the same on both.
    */
   get backend(): Backend {
-    return this.#live().backend as Backend;
+    return this.#engine.call((e) => e.backend) as Backend;
   }
 
   /** The events held in the session (the last 1,000; the model reads the last `seqLen`), oldest first. */
   get events(): ShopperEvent[] {
-    return rethrowing(() => this.#live().session()) as ShopperEvent[];
+    return this.#engine.call((e) => e.session()) as ShopperEvent[];
   }
 
   /** Adds one event to the session; an invalid event throws and changes nothing. */
@@ -123,16 +128,17 @@ export class Edgerec {
 
   /** Adds events to the session: all of them, or none if any is invalid. At most 1,000 per call. */
   observeMany(events: ShopperEvent[]): void {
-    rethrowing(() => this.#live().observe(events));
+    const copied = plain(events, "events");
+    this.#engine.call((e) => e.observe(copied));
   }
 
   /** The top `k` items for the session, or for `options.events` (leaving the session untouched). */
   async recommend(options: RecommendOptions = {}): Promise<Recommendation[]> {
+    const request = plain(options, "options");
     if (this.#build === "gpu") {
-      const pending = rethrowing(() => (this.#live() as GpuEngine).recommendOnGpu(options));
-      return (await pending) as Recommendation[];
+      return (await this.#engine.callAsync((e) => (e as GpuEngine).recommendOnGpu(request))) as Recommendation[];
     }
-    return rethrowing(() => this.#live().recommend(options)) as Recommendation[];
+    return this.#engine.call((e) => e.recommend(request)) as Recommendation[];
   }
 
   /**
@@ -142,23 +148,21 @@ export class Edgerec {
    * `explanation`: the demand curve, each guardrail's bound and the objective it was priced with.
    */
   async quote(items: string[], options: QuoteOptions = {}): Promise<Quote[]> {
-    return rethrowing(() => this.#live().quote(items, options)) as Quote[];
+    const [ids, request] = [plain(items, "items"), plain(options, "options")];
+    return this.#engine.call((e) => e.quote(ids, request)) as Quote[];
   }
 
   /** Wipes every event the engine holds for this shopper, and the prices quoted to them. */
   async forget(): Promise<void> {
-    rethrowing(() => this.#live().forget());
+    this.#engine.call((e) => e.forget());
   }
 
-  /** Frees the engine's memory; any later call throws `DISPOSED`. Safe to call twice. */
+  /**
+   * Frees the engine's memory; any later call throws `DISPOSED`. Safe to call twice, and on an
+   * engine whose wasm trapped (`ENGINE_FAILED`).
+   */
   dispose(): void {
-    this.#engine?.free();
-    this.#engine = undefined;
-  }
-
-  #live(): Engine {
-    if (!this.#engine) throw new EdgerecError("DISPOSED", "this engine was disposed; create a new one");
-    return this.#engine;
+    this.#engine.dispose();
   }
 }
 
