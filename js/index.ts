@@ -14,6 +14,7 @@ import type { Engine } from "../pkg/edgerec.js";
 import { Contained } from "./contain.js";
 import { EdgerecError } from "./errors.js";
 import { fetchBundle, platformDigests, type FetchedBundle, type FileChoice } from "./fetch-bundle.js";
+import { createOptions, plain } from "./plain.js";
 import type {
   Backend,
   BuildChoice,
@@ -28,7 +29,6 @@ import type {
   RecommendOptions,
   ShopperEvent,
 } from "./types.js";
-import { createOptions, plain } from "./plain.js";
 import { loadWasm, type GpuEngine } from "./wasm-loader.js";
 
 export { EdgerecError } from "./errors.js";
