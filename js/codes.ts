@@ -46,7 +46,9 @@ export type ErrorCode =
   /** (JS) The wasm given is not the build asked for: say, the CPU file as `gpuWasm` or `onnxWasm`, or the GPU file as `wasm`. */
   | "WASM_MISMATCH"
   /** (JS) The engine was disposed. */
-  | "DISPOSED";
+  | "DISPOSED"
+  /** (JS) The engine's WebAssembly trapped: it was stopped, and throws this until disposed (other engines are unaffected). */
+  | "ENGINE_FAILED";
 
 /** `Quote.reason`: why a quote has its price. */
 export type QuoteReason =

@@ -13,9 +13,11 @@
  * @module
  */
 import type { Engine } from "../pkg/edgerec.js";
-import { EdgerecError, rethrowing, rethrowingAsync } from "./errors.js";
+import { Contained } from "./contain.js";
+import { EdgerecError } from "./errors.js";
 import { fetchBundle, platformDigests, type FetchedBundle, type FileChoice } from "./fetch-bundle.js";
 import { EventStore, exportEvents, persistSettings } from "./persist.js";
+import { createOptions, plain } from "./plain.js";
 import type {
   Backend,
   BuildChoice,
@@ -49,9 +51,9 @@ const BUILD_CHOICES: readonly BuildChoice[] = ["auto", "onnx"];
  */
 export const AUTO_GPU_MIN_ITEMS = 100_000;
 
-/** How calls reach the wasm engine: the live engine and the build it runs (shared by sessions). */
+/** How sessions reach their engine: the raw engine, alone in its wasm instance, and its build. */
 interface EngineAccess {
-  live(): Engine;
+  readonly engine: Contained<Engine>;
   readonly build: BuildName;
 }
 
@@ -83,7 +85,7 @@ export class Session {
 
   /** The events held (the last 1,000; the model reads the last `seqLen`), oldest first. */
   get events(): ShopperEvent[] {
-    return rethrowing(() => this.#engine.live().events(this.#key)) as ShopperEvent[];
+    return this.#engine.engine.call((e) => e.events(this.#key)) as ShopperEvent[];
   }
 
   /** Adds one event; an invalid event throws and changes nothing. */
@@ -93,17 +95,19 @@ export class Session {
 
   /** Adds events: all of them, or none if any is invalid. At most 1,000 per call. */
   observeMany(events: ShopperEvent[]): void {
-    rethrowing(() => this.#engine.live().observe(this.#key, events));
+    const copied = plain(events, "events");
+    this.#engine.engine.call((e) => e.observe(this.#key, copied));
     this.#store?.record(events);
   }
 
   /** The top `k` items for the session (or, on the page's own shopper, for `options.events`). */
   async recommend(options: RecommendOptions = {}): Promise<Recommendation[]> {
-    const { events, ...request } = options ?? {};
-    if (this.#engine.build === "gpu") {
-      return (await rethrowingAsync(() => (this.#engine.live() as GpuEngine).recommendOnGpu(this.#key, request, events))) as Recommendation[];
+    const { events, ...request } = (plain(options, "options") ?? {}) as RecommendOptions;
+    const { engine, build } = this.#engine;
+    if (build === "gpu") {
+      return (await engine.callAsync((e) => (e as GpuEngine).recommendOnGpu(this.#key, request, events))) as Recommendation[];
     }
-    return rethrowing(() => this.#engine.live().recommend(this.#key, request, events)) as Recommendation[];
+    return engine.call((e) => e.recommend(this.#key, request, events)) as Recommendation[];
   }
 
   /**
@@ -113,8 +117,9 @@ export class Session {
    * `explanation`: the demand curve, each guardrail's bound and the objective it was priced with.
    */
   async quote(items: string[], options: QuoteOptions = {}): Promise<Quote[]> {
-    const { events, ...rest } = options ?? {};
-    return rethrowing(() => this.#engine.live().quote(this.#key, items, rest, events)) as Quote[];
+    const ids = plain(items, "items");
+    const { events, ...rest } = (plain(options, "options") ?? {}) as QuoteOptions;
+    return this.#engine.engine.call((e) => e.quote(this.#key, ids, rest, events)) as Quote[];
   }
 
   /**
@@ -123,7 +128,8 @@ export class Session {
    * gives them for the items it returns).
    */
   async explain(items: string[]): Promise<Reason[][]> {
-    return rethrowing(() => this.#engine.live().explain(this.#key, items, undefined)) as Reason[][];
+    const ids = plain(items, "items");
+    return this.#engine.engine.call((e) => e.explain(this.#key, ids, undefined)) as Reason[][];
   }
 
   /**
@@ -131,7 +137,7 @@ export class Session {
    * `persist`, the stored events too (resolving once they are deleted).
    */
   async forget(): Promise<void> {
-    rethrowing(() => this.#engine.live().forget(this.#key));
+    this.#engine.engine.call((e) => e.forget(this.#key));
     await this.#store?.clear();
   }
 }
@@ -142,25 +148,28 @@ export class Session {
  * for its one shopper; an edge function keeps each shopper in `rec.session(key)`.
  */
 export class Edgerec {
-  #engine: Engine | undefined;
+  /** The raw engine, alone in its own wasm instance: a trap there fails this engine only. */
+  readonly #engine: Contained<Engine>;
   readonly #manifest: Manifest;
   readonly #build: BuildName;
   readonly #shopper: Session;
   readonly #store: EventStore | undefined;
 
-  private constructor(engine: Engine, build: BuildName, store: EventStore | undefined) {
+  private constructor(engine: Contained<Engine>, build: BuildName, store: EventStore | undefined) {
     this.#engine = engine;
-    this.#manifest = engine.manifest() as Manifest;
+    this.#manifest = engine.call((e) => e.manifest()) as Manifest;
     this.#build = build;
     this.#store = store;
     this.#shopper = new Session(this.#access(), undefined, store);
   }
 
   /**
-   * Fetches or takes the bundle (only the files its build reads), loads the wasm build it needs
-   * (once per JS module), and verifies and loads the bundle: no file is hashed twice.
+   * Fetches or takes the bundle (only the files its build reads), instantiates the wasm build it
+   * needs (compiled once per JS module, one instance per engine), and verifies and loads the
+   * bundle: no file is hashed twice.
    */
-  static async create(options: CreateOptions): Promise<Edgerec> {
+  static async create(given: CreateOptions): Promise<Edgerec> {
+    const options = createOptions(given);
     refuseUnknown("options", options, CREATE_OPTIONS);
     const device = options?.device ?? "auto";
     if (!DEVICES.includes(device)) {
@@ -181,15 +190,15 @@ export class Edgerec {
     });
     const source = { cpu: options.wasm, gpu: options.gpuWasm, onnx: options.onnxWasm }[build];
     const glue = await loadWasm(build, source);
-    const engine = rethrowing(
+    const engine = Contained.create(
       () => new glue.Engine(bundle.manifest, bundle.signature, bundle.files, options.publicKey, options.pricing, bundle.digests, options.sessions),
     );
     if (build === "gpu") {
       // A missing adapter or a failed request leaves the engine on the CPU: never an error.
-      await rethrowingAsync(() => (engine as GpuEngine).useGpu(device === "gpu"));
+      await engine.callAsync((e) => (e as GpuEngine).useGpu(device === "gpu"));
     }
     // The shopper's stored events into the page's own session; the store never fails `create`.
-    const store = persist && (await EventStore.open(persist, (events) => rethrowing(() => engine.observe(undefined, events))));
+    const store = persist && (await EventStore.open(persist, (events) => engine.call((e) => e.observe(undefined, plain(events, "events")))));
     return new Edgerec(engine, build, store);
   }
 
@@ -213,7 +222,7 @@ export class Edgerec {
    * on the next call; rankings are the same on both.
    */
   get backend(): Backend {
-    return this.#live().backend as Backend;
+    return this.#engine.call((e) => e.backend) as Backend;
   }
 
   /** The page's own shopper: the session `observe`, `recommend`, `quote`, `explain` and `forget` act on. */
@@ -236,7 +245,7 @@ export class Edgerec {
 
   /** What the store of keyed sessions holds, against its caps. */
   get sessions(): SessionStats {
-    return rethrowing(() => this.#live().sessionStats()) as SessionStats;
+    return this.#engine.call((e) => e.sessionStats()) as SessionStats;
   }
 
   /** The events held for the page's own shopper, oldest first (`shopper.events`). */
@@ -284,7 +293,7 @@ export class Edgerec {
    * writing and deletes the stored events; `true` writes from now on. Resolves once done.
    */
   async setConsent(consent: boolean): Promise<void> {
-    this.#live();
+    this.#engine.call(() => undefined); // DISPOSED or ENGINE_FAILED first
     if (!this.#store) throw new EdgerecError("INVALID_ARGUMENT", "setConsent needs an engine created with `persist`");
     await this.#store.setConsent(consent);
   }
@@ -294,20 +303,17 @@ export class Edgerec {
     return exportEvents(this.events, this.#store);
   }
 
-  /** Frees the engine's memory, every session's included (and closes the event store); any later call throws `DISPOSED`. Safe to call twice. */
+  /**
+   * Frees the engine's memory, every session's included (and closes the event store); any later
+   * call throws `DISPOSED`. Safe to call twice, and on an engine whose wasm trapped (`ENGINE_FAILED`).
+   */
   dispose(): void {
-    this.#engine?.free();
-    this.#engine = undefined;
+    this.#engine.dispose();
     this.#store?.close();
   }
 
   #access(): EngineAccess {
-    return { live: () => this.#live(), build: this.#build };
-  }
-
-  #live(): Engine {
-    if (!this.#engine) throw new EdgerecError("DISPOSED", "this engine was disposed; create a new one");
-    return this.#engine;
+    return { engine: this.#engine, build: this.#build };
   }
 }
 

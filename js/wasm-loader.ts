@@ -2,8 +2,11 @@ import type * as CpuGlue from "../pkg/edgerec.js";
 import { EdgerecError } from "./errors.js";
 import type { WasmSource } from "./types.js";
 
-/** What either build's JS glue exports (the GPU build's adds the WebGPU calls). */
-export type Glue = typeof CpuGlue;
+/**
+ * One instance of a build's wasm, with a copy of its JS glue of its own (the GPU build's engine
+ * adds the WebGPU calls): what `loadWasm` gives each engine.
+ */
+export type Glue = CpuGlue.Instance;
 
 /** The GPU build's engine: the CPU build's, plus the WebGPU calls. */
 export interface GpuEngine extends CpuGlue.Engine {
@@ -18,7 +21,7 @@ interface BuildEntry {
   file: string;
   /** The option of `Edgerec.create` that gives its wasm instead of the package's file. */
   option: string;
-  /** Its glue, imported on first use (a literal import, so that bundlers find it). */
+  /** Its glue factory, imported on first use (a literal import, so that bundlers find it). */
   glue(): Promise<unknown>;
   /** Its wasm next to the glue (a literal `new URL`, so that bundlers that follow them emit it). */
   url(): URL;
@@ -70,19 +73,28 @@ export function setDefaultWasmSource(read: (url: URL) => Promise<WasmSource>): v
   defaultSource = read;
 }
 
-const ready: Partial<Record<Build, Promise<Glue>>> = {};
+/** Each build's compiled module, checked, once per JS module. */
+const compiled: Partial<Record<Build, Promise<WebAssembly.Module>>> = {};
 
 /**
- * Instantiates one build of the engine's WebAssembly once per JS module. Later calls reuse the
- * first instance, whatever source they name; a failed one is tried again by the next call.
+ * A fresh instance of one build of the engine's WebAssembly, with its own memory, tables and glue
+ * state: a trap in one instance can never reach another. The module is compiled once per JS
+ * module and shared: later calls reuse the first one, whatever source they name; a failed
+ * compilation is tried again by the next call.
  */
-export function loadWasm(build: Build, source?: WasmSource): Promise<Glue> {
-  ready[build] ??= instantiate(build, source).catch((e) => {
-    ready[build] = undefined;
+export async function loadWasm(build: Build, source?: WasmSource): Promise<Glue> {
+  compiled[build] ??= compileBuild(build, source).catch((e) => {
+    compiled[build] = undefined;
+    throw e;
+  });
+  try {
+    const module = await compiled[build];
+    const glue = (await BUILDS[build].glue()) as typeof CpuGlue;
+    return SYNC_ALLOWED ? glue.instantiateSync(module) : await glue.instantiate(module);
+  } catch (e) {
     if (e instanceof EdgerecError) throw e;
     throw new EdgerecError("WASM_LOAD_FAILED", `could not instantiate edgerec's ${build} WebAssembly: ${(e as Error).message}`);
-  });
-  return ready[build];
+  }
 }
 
 /**
@@ -93,13 +105,11 @@ export function loadWasm(build: Build, source?: WasmSource): Promise<Glue> {
  */
 const SYNC_ALLOWED = (globalThis as { window?: unknown }).window === undefined;
 
-async function instantiate(build: Build, source: WasmSource | undefined): Promise<Glue> {
+/** Compiles a build's wasm (the package's own file unless a source is given) and checks that it is that build's. */
+async function compileBuild(build: Build, source: WasmSource | undefined): Promise<WebAssembly.Module> {
   const module = await compile(source ?? (await defaultSource(BUILDS[build].url())));
   checkPairing(build, module);
-  const glue = (await BUILDS[build].glue()) as Glue;
-  if (SYNC_ALLOWED) glue.initSync({ module });
-  else await glue.default({ module_or_path: module });
-  return glue;
+  return module;
 }
 
 /** Compiles a source into a module (a module is taken as it is: Cloudflare Workers compile none). */

@@ -1,15 +1,19 @@
 // Builds the crate's WebAssembly as wasm-pack.toml lists it: one `wasm-pack build` per build, each
 // with its own CARGO_TARGET_DIR (so the CPU and GPU builds stop invalidating each other), and none
-// at all for a build whose inputs are unchanged since it wrote its files.
+// at all for a build whose inputs are unchanged since it wrote its files. Each glue is then made a
+// factory of instances (scripts/glue-factory.mjs); wasm-bindgen's own glue is kept next to it, so
+// a change of the transform alone re-applies it without running cargo.
 //   node scripts/build-wasm.mjs [name ...] [--force]     (npm run build:wasm; default: every build)
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
 import { parse } from "smol-toml";
+
+import { factoryTypes, toFactory } from "./glue-factory.mjs";
 
 /** The repository root, where wasm-pack.toml is. */
 export const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -23,6 +27,14 @@ export function outputs(build) {
     wasmTypes: join(build.outDir, `${build.outName}_bg.wasm.d.ts`),
   };
 }
+
+/** Where wasm-bindgen's own glue and its types are kept once the factory replaces them. */
+function rawGlue(build) {
+  return { glue: join(build.outDir, ".wasm-bindgen.js"), glueTypes: join(build.outDir, ".wasm-bindgen.d.ts") };
+}
+
+/** The transform's version: a hash of its source, recorded in the stamp. */
+const TRANSFORM = createHash("sha256").update(readFileSync(new URL("./glue-factory.mjs", import.meta.url))).digest("hex");
 
 /** The builds of wasm-pack.toml, checked: `{ name, features, outDir, outName, targetDir, wasmOpt }`. */
 export function readBuilds(file = join(ROOT, "wasm-pack.toml")) {
@@ -91,17 +103,44 @@ export function fingerprint(build, tools) {
 const sha256 = (path) => createHash("sha256").update(readFileSync(path)).digest("hex");
 const stampPath = (build) => join(ROOT, build.outDir, ".edgerec-build.json");
 
-/** Whether `build`'s files are there, unaltered, and were made from inputs with this fingerprint. */
-function upToDate(build, print) {
+/** Whether every file a stamp lists is there with the hash it records. */
+const unaltered = (files) =>
+  Object.entries(files ?? {}).every(([file, hash]) => existsSync(join(ROOT, file)) && sha256(join(ROOT, file)) === hash);
+
+/**
+ * What `build` needs: `"none"` (its files are there, unaltered, made from inputs with this
+ * fingerprint by this transform), `"transform"` (wasm-bindgen's output is there and current, the
+ * factory is not: re-apply the transform) or `"build"` (run wasm-pack).
+ */
+function needs(build, print) {
   let stamp;
   try {
     stamp = JSON.parse(readFileSync(stampPath(build), "utf8"));
   } catch {
-    return false;
+    return "build";
   }
-  if (stamp.fingerprint !== print) return false;
-  return Object.entries(stamp.files ?? {}).length === 4 &&
-    Object.entries(stamp.files).every(([file, hash]) => existsSync(join(ROOT, file)) && sha256(join(ROOT, file)) === hash);
+  if (stamp.fingerprint !== print || Object.keys(stamp.files ?? {}).length !== 4) return "build";
+  if (stamp.transform === undefined) {
+    // Stamped before the transform existed: its glue is wasm-bindgen's own, kept as the raw copy.
+    if (!unaltered(stamp.files)) return "build";
+    const out = outputs(build);
+    for (const [kind, path] of Object.entries(rawGlue(build))) copyFileSync(join(ROOT, out[kind]), join(ROOT, path));
+    return "transform";
+  }
+  if (!unaltered(stamp.raw)) return "build";
+  return stamp.transform === TRANSFORM && unaltered(stamp.files) ? "none" : "transform";
+}
+
+/** Writes the factory glue and its types from wasm-bindgen's (kept aside), and the build's stamp. */
+function makeFactory(build, print) {
+  const out = outputs(build);
+  const raw = rawGlue(build);
+  const { glue, names } = toFactory(readFileSync(join(ROOT, raw.glue), "utf8"), out.glue);
+  writeFileSync(join(ROOT, out.glue), glue);
+  writeFileSync(join(ROOT, out.glueTypes), readFileSync(join(ROOT, raw.glueTypes), "utf8") + factoryTypes(names));
+  const hashes = (files) => Object.fromEntries(Object.values(files).map((f) => [f, sha256(join(ROOT, f))]));
+  const stamp = { fingerprint: print, transform: TRANSFORM, raw: hashes(raw), files: hashes(out) };
+  writeFileSync(stampPath(build), `${JSON.stringify(stamp, null, 2)}\n`);
 }
 
 /** Runs wasm-pack for one build, in its own cargo target directory. */
@@ -129,14 +168,19 @@ export function buildWasm({ names = [], force = false } = {}) {
   for (const build of builds.filter((b) => names.length === 0 || names.includes(b.name))) {
     const started = performance.now();
     const print = fingerprint(build, tools);
-    if (!force && upToDate(build, print)) {
+    const need = force ? "build" : needs(build, print);
+    if (need === "none") {
       console.log(`build-wasm: ${build.name}: up to date (${build.outDir}/), checked in ${Math.round(performance.now() - started)} ms`);
       continue;
     }
-    runWasmPack(build);
-    const files = Object.fromEntries(Object.values(outputs(build)).map((f) => [f, sha256(join(ROOT, f))]));
-    writeFileSync(stampPath(build), `${JSON.stringify({ fingerprint: print, files }, null, 2)}\n`);
-    console.log(`build-wasm: ${build.name}: built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    if (need === "build") {
+      runWasmPack(build);
+      const out = outputs(build);
+      for (const [kind, path] of Object.entries(rawGlue(build))) copyFileSync(join(ROOT, out[kind]), join(ROOT, path));
+    }
+    makeFactory(build, print);
+    const what = need === "build" ? "built" : "glue made a factory";
+    console.log(`build-wasm: ${build.name}: ${what} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
 }
 

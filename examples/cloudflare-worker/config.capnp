@@ -16,6 +16,8 @@ const edgerec :Workerd.Worker = (
     (name = "examples/cloudflare-worker/session-cookie.mjs", esModule = embed "session-cookie.mjs"),
     (name = "dist/index.js", esModule = embed "../../dist/index.js"),
     (name = "dist/errors.js", esModule = embed "../../dist/errors.js"),
+    (name = "dist/contain.js", esModule = embed "../../dist/contain.js"),
+    (name = "dist/plain.js", esModule = embed "../../dist/plain.js"),
     (name = "dist/fetch-bundle.js", esModule = embed "../../dist/fetch-bundle.js"),
     (name = "dist/cache.js", esModule = embed "../../dist/cache.js"),
     (name = "dist/persist.js", esModule = embed "../../dist/persist.js"),

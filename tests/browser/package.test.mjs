@@ -63,6 +63,38 @@ test("in a module Web Worker", async () => {
   assert.deepEqual(reply.top.map((t) => t.item), c.top.map((t) => t.item));
 });
 
+test("on a page: a trap fails only its engine (ENGINE_FAILED), a throwing getter is INVALID_ARGUMENT", async () => {
+  const result = await page.evaluate(async ({ events }) => {
+    // The main thread instantiates asynchronously: each instance made is kept, to reach one's stack.
+    const made = [];
+    const instantiate = WebAssembly.instantiate;
+    WebAssembly.instantiate = async (...args) => {
+      const out = await instantiate(...args);
+      made.push(out.exports ? out : out.instance);
+      return out;
+    };
+    const { Edgerec } = await import("/dist/index.js");
+    const bystander = await Edgerec.create({ bundle: "/models/fixture/" });
+    const victim = await Edgerec.create({ bundle: "/models/fixture/" });
+    WebAssembly.instantiate = instantiate;
+    const before = await bystander.recommend({ k: 5, events });
+    made.at(-1).exports.__wbindgen_add_to_stack_pointer(0x7fff_fff0); // the victim's stack, beyond its memory
+    const codes = [];
+    for (const call of [() => victim.recommend({ k: 5, events }), () => victim.recommend({ k: 5 })]) {
+      codes.push(await call().then(() => "answered", (e) => e.code));
+    }
+    const getter = { k: 5, get events() { throw new Error("boom"); } };
+    const bad = await bystander.recommend(getter).then(() => "answered", (e) => e.code);
+    const after = await bystander.recommend({ k: 5, events });
+    victim.dispose();
+    return { instances: made.length, codes, bad, same: JSON.stringify(after) === JSON.stringify(before) };
+  }, { events: expected.cases.find((x) => x.name === "full window").events });
+  assert.equal(result.instances, 2, "one instance per engine");
+  assert.deepEqual(result.codes, ["ENGINE_FAILED", "ENGINE_FAILED"]);
+  assert.equal(result.bad, "INVALID_ARGUMENT");
+  assert.ok(result.same, "the bystander answers as before");
+});
+
 test("no request leaves the page's own server", () => {
   assert.deepEqual(offsite, []);
   assert.ok(server.requests.includes("/pkg/edgerec_bg.wasm"));

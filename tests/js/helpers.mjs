@@ -21,10 +21,12 @@ export function create(options) {
   return Edgerec.create({ build: BUILD, ...options });
 }
 
-/** The raw engine class of the build under test, its wasm instantiated. */
+/** The raw engine class of the build under test, from its glue's shared copy (instantiated here). */
 export async function rawEngine() {
-  await create({ bundle: await fixtureBytes() }); // instantiates the build's wasm
-  const glue = BUILD === "onnx" ? await import("../../pkg-onnx/edgerec-onnx.js") : await import("../../pkg/edgerec.js");
+  const [glue, file] = BUILD === "onnx"
+    ? [await import("../../pkg-onnx/edgerec-onnx.js"), "pkg-onnx/edgerec-onnx_bg.wasm"]
+    : [await import("../../pkg/edgerec.js"), "pkg/edgerec_bg.wasm"];
+  glue.initSync({ module: await readFile(new URL(`../../${file}`, import.meta.url)) });
   return glue.Engine;
 }
 

@@ -29,6 +29,7 @@ function describe(code: ErrorCode): string {
     case "WASM_LOAD_FAILED":
     case "WASM_MISMATCH":
     case "DISPOSED":
+    case "ENGINE_FAILED":
       return "the set-up";
     default: {
       const unreachable: never = code;
