@@ -133,7 +133,10 @@ pub enum Transposed {
 /// The matrix kernel chosen for each shape of product the encoder has run, so that a kernel is
 /// chosen once per shape rather than once per product (at most a few per window length).
 #[derive(Default)]
-pub struct ChosenKernels(RefCell<HashMap<(usize, usize, usize), Arc<dyn MatMatMul>>>);
+pub struct ChosenKernels(RefCell<HashMap<Shape, Arc<dyn MatMatMul>>>);
+
+/// A product's shape: `(m, k, n)`.
+type Shape = (usize, usize, usize);
 
 impl ChosenKernels {
     fn get(&self, m: usize, k: usize, n: usize) -> TractResult<Arc<dyn MatMatMul>> {

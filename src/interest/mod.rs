@@ -18,8 +18,8 @@ use crate::error::Result;
 /// The encoder a build runs for a bundle.
 #[derive(Debug)]
 pub enum InterestModel {
-    /// The plain-weights form.
-    Plain(plain::PlainEncoder),
+    /// The plain-weights form (boxed: it is by far the larger of the two).
+    Plain(Box<plain::PlainEncoder>),
     /// `interest.onnx`, run by tract.
     #[cfg(feature = "onnx")]
     Onnx(onnx::OnnxEncoder),
@@ -55,12 +55,12 @@ impl InterestModel {
     pub fn load_plain(bundle: &VerifiedBundle, spec: &spec::EncoderSpec) -> Result<InterestModel> {
         let manifest = &bundle.manifest;
         let weights = bundle.file(&spec.weights)?;
-        Ok(InterestModel::Plain(plain::PlainEncoder::load(
+        Ok(InterestModel::Plain(Box::new(plain::PlainEncoder::load(
             spec,
             weights,
             manifest.seq_len,
             manifest.dims,
-        )?))
+        )?)))
     }
 
     /// Runs the encoder on `emb` (`L × d` values, row-major) and returns the user vector.

@@ -71,7 +71,7 @@ impl EncoderSpec {
                 self.blocks
             ));
         }
-        if self.heads == 0 || dims % self.heads != 0 {
+        if self.heads == 0 || !dims.is_multiple_of(self.heads) {
             return bad(format!(
                 "heads` must divide dims {dims}, got {}",
                 self.heads

@@ -175,8 +175,9 @@ impl SessionStore {
     fn drop_idle(&mut self, now_ms: f64) {
         let idle_ms = self.limits.idle_minutes * 60_000.0;
         while let Some((_, key)) = self.by_use.first_key_value() {
-            let last = self.entries[key].last_used_ms;
-            if !(now_ms - last > idle_ms) {
+            let idle = now_ms - self.entries[key].last_used_ms;
+            // Only a session idle for longer than the idle time goes (not one at a NaN clock).
+            if idle.partial_cmp(&idle_ms) != Some(std::cmp::Ordering::Greater) {
                 break;
             }
             let key = key.clone();

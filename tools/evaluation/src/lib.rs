@@ -2,6 +2,7 @@
 //! the product: `edgerec` is what ships) (tract and the same quantised
 //! scoring): leave-one-out next-item ranking under the protocols of `../shared/data/README.md`,
 //! and next purchases over held-out weeks ([`weeks`]).
+#![warn(missing_docs)]
 
 pub mod data;
 pub mod weeks;
