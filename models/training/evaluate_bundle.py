@@ -1,8 +1,9 @@
 """Evaluates a bundle the way the engine does, in Python: onnxruntime runs `interest.onnx` on the
 dequantised item rows, the user vector is quantised to int8 and scored in integers against the
 int8 table (or in f32 against a float table), the repeat term is added where the bundle has one,
-ties rank by item index. The Rust evaluator
-(`cargo run --release --example evaluate`) must agree with it within 0.002.
+ties rank by item index. The Rust evaluator (tools/evaluation:
+`cargo run --profile native -p edgerec-evaluation --example evaluate -- …`) must agree with it
+within 0.002.
 
     python3 models/training/evaluate_bundle.py --bundle models/beauty --data ../shared/data/amazon-beauty.txt
 """

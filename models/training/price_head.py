@@ -6,7 +6,8 @@
   same model without the interest feature;
 - the price elasticity of each department;
 - with --simulator-out, the same model fitted on weeks 46-53 (a different split), which plays the
-  shoppers in the policy simulation (`cargo run --release --example simulate_pricing`).
+  shoppers in the policy simulation (`cargo run --profile native -p edgerec-evaluation --features onnx
+  --example simulate_pricing`, in tools/evaluation).
 
     python3 models/training/price_head.py --bundle models/grocery --cache ~/.cache/edgerec/grocery/demand.parquet
 """
