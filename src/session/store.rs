@@ -114,7 +114,7 @@ impl SessionStore {
     /// Runs `call` on the session of `key` (a new, empty one if the store has none), at `now_ms`.
     /// Idle sessions are dropped first; after the call, the least recently used others go until
     /// the caps hold again. An error from `call` leaves the session as `call` left it (every
-    /// session call changes nothing when it fails).
+    /// session call changes nothing when it fails), and a session created for it is dropped.
     pub fn with<T>(
         &mut self,
         key: &str,
@@ -125,9 +125,13 @@ impl SessionStore {
         self.drop_idle(now_ms);
         let tick = self.next_tick;
         self.next_tick += 1;
-        if let Some(held) = self.entries.get(key) {
-            self.by_use.remove(&held.tick);
-        }
+        let created = match self.entries.get(key) {
+            Some(held) => {
+                self.by_use.remove(&held.tick);
+                false
+            }
+            None => true,
+        };
         let entry = self.entries.entry(key.to_owned()).or_insert_with(|| Entry {
             session: Session::new(),
             tick,
@@ -141,7 +145,12 @@ impl SessionStore {
         let bytes = entry_bytes(key, &entry.session);
         self.bytes = self.bytes - entry.bytes + bytes;
         entry.bytes = bytes;
-        self.evict_over_caps(key);
+        if created && result.is_err() {
+            // A refused call leaves no trace, not even an empty session.
+            self.remove(key);
+        } else {
+            self.evict_over_caps(key);
+        }
         result
     }
 
