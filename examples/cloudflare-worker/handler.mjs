@@ -71,7 +71,13 @@ export function createHandler(engine, options = {}) {
   // Made at the first request: Workers allow no random values in the global scope.
   let cookies;
   return async function handle(request) {
-    const { pathname } = new URL(request.url);
+    let pathname;
+    try {
+      ({ pathname } = new URL(request.url));
+    } catch {
+      // workerd builds the URL from the Host header: a Host that makes no URL is the client's error.
+      return problem(400, "BAD_REQUEST", "the request's URL (its Host header or target) is not a URL");
+    }
     if (pathname !== "/recommend" && pathname !== "/forget") return problem(404, "NOT_FOUND", "POST /recommend or POST /forget");
     if (request.method !== "POST") return problem(405, "METHOD_NOT_ALLOWED", "use POST");
     cookies ??= sessionCookies(options);
