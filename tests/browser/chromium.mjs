@@ -7,9 +7,12 @@ import { chromium } from "playwright-core";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
-/** A fresh browser context with its own profile; `webgpu` turns on the (SwiftShader) adapter. */
-export async function launch({ webgpu = false } = {}) {
-  const profile = await mkdtemp(join(tmpdir(), "edgerec-chromium-"));
+/**
+ * A fresh browser context with its own profile (a new temporary folder unless `profile` names
+ * one); `webgpu` turns on the (SwiftShader) adapter.
+ */
+export async function launch({ webgpu = false, profile } = {}) {
+  profile ??= await mkdtemp(join(tmpdir(), "edgerec-chromium-"));
   return chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
