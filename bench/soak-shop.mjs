@@ -10,7 +10,7 @@
 // slope, times that half's duration, must stay under --max-growth MB for the renderers' RSS
 // (default 48) and a quarter of that for the page's heap.
 //   node bench/soak-shop.mjs [--minutes 60] [--interval 60] [--seed 1] [--max-growth 48]
-import { mkdtemp, readdir, readFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -172,6 +172,7 @@ export async function soakShop({ minutes = 60, intervalSeconds = 60, seed = 1, m
   } finally {
     await context.close();
     await server.close();
+    await rm(profile, { recursive: true, force: true });
   }
   const growth = { rss: lateGrowth(rss), heap: lateGrowth(heap) };
   if (growth.rss >= maxGrowthMb) failures.push(`the renderers' RSS grew ${growth.rss.toFixed(1)} MB over the second half (rule: under ${maxGrowthMb} MB)`);
