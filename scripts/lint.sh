@@ -2,7 +2,7 @@
 # Lints the Rust before any test runs: rustfmt, then clippy with every warning an error (missing
 # docs among them: the crates say #![warn(missing_docs)]) on each build of the crate: natively the
 # default, ONNX and GPU builds (library, tests, examples, and the evaluator in tools/evaluation),
-# and the wasm32 library with and without the GPU path.
+# and the wasm32 library of each wasm build (CPU, GPU, ONNX).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,3 +17,4 @@ clippy --workspace --all-targets --features gpu
 # checked between runs and never invalidate the native builds' crates.
 CARGO_TARGET_DIR=target/wasm-cpu clippy --lib --target wasm32-unknown-unknown
 CARGO_TARGET_DIR=target/wasm-gpu clippy --lib --target wasm32-unknown-unknown --features gpu
+CARGO_TARGET_DIR=target/wasm-onnx clippy --lib --target wasm32-unknown-unknown --features onnx

@@ -8,6 +8,8 @@ mod common;
 use std::path::PathBuf;
 
 use common::{expected, model, view, NOW_MS};
+use edgerec::events::{MAX_EVENTS_PER_CALL, SESSION_HISTORY};
+use edgerec::pricing::MAX_PRICES_PER_SESSION;
 use edgerec::session::store::{MAX_KEY_BYTES, MIN_STORE_BYTES};
 use edgerec::{
     BundleFiles, Error, Model, PricingSettings, QuoteOptions, RawEvent, RecommendRequest, Session,
@@ -184,6 +186,44 @@ fn a_store_keeps_its_caps_over_ten_thousand_keys() {
     assert!(!store.remove("shopper-0"));
     assert_eq!(store.stats().sessions, 0);
     assert_eq!(store.stats().bytes, 0, "every byte counted is uncounted");
+}
+
+#[test]
+fn a_session_at_its_largest_fits_the_smallest_store() {
+    // Every event it may hold, and a price remembered, with its explanation, for every item it
+    // may remember: MIN_STORE_BYTES is documented as room for that.
+    let model = grocery();
+    let rows = 0..model.catalog().len().min(MAX_PRICES_PER_SESSION);
+    let items: Vec<String> = rows
+        .clone()
+        .map(|row| model.catalog().item(row).id.clone())
+        .collect();
+    let events: Vec<RawEvent> = (0..SESSION_HISTORY)
+        .map(|i| view(&items[i % items.len()], 1e12 + i as f64))
+        .collect();
+    let mut store = store(limits(10, MIN_STORE_BYTES, 30.0));
+    let conversion = QuoteOptions {
+        objective: Some("conversion".into()),
+        min_margin: Some(0.05),
+        explain: true,
+    };
+    store
+        .with("largest", NOW_MS, |s| {
+            for batch in events.chunks(MAX_EVENTS_PER_CALL) {
+                s.observe(&model, batch, NOW_MS)?;
+            }
+            s.quote(&model, &items, &conversion, NOW_MS)
+        })
+        .unwrap();
+    let stats = store.stats();
+    assert_eq!(stats.sessions, 1);
+    let session = store.get("largest").unwrap();
+    assert_eq!(session.events().len(), SESSION_HISTORY);
+    assert!(
+        stats.bytes <= MIN_STORE_BYTES,
+        "{} bytes for one session, above {MIN_STORE_BYTES}",
+        stats.bytes
+    );
 }
 
 #[test]
