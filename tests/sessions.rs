@@ -87,6 +87,40 @@ fn two_sessions_never_see_each_others_events_or_vectors() {
     assert_eq!(a.user_vector(&model).unwrap(), va);
 }
 
+#[test]
+fn one_model_serves_sessions_on_several_threads() {
+    fn shared<T: Send + Sync>(_: &T) {}
+    let model = std::sync::Arc::new(model());
+    shared(&*model);
+    let cases = expected().cases;
+    let request = RecommendRequest::default();
+    let alone: Vec<_> = cases
+        .iter()
+        .map(|case| {
+            Session::from_events(&model, &case.raw_events(), NOW_MS)
+                .unwrap()
+                .recommend(&model, &request)
+                .unwrap()
+        })
+        .collect();
+    let threads: Vec<_> = cases
+        .iter()
+        .map(|case| {
+            let (model, events, request) = (model.clone(), case.raw_events(), request.clone());
+            std::thread::spawn(move || {
+                let mut session = Session::from_events(&model, &events, NOW_MS).unwrap();
+                (0..20)
+                    .map(|_| session.recommend(&model, &request).unwrap())
+                    .last()
+                    .unwrap()
+            })
+        })
+        .collect();
+    for (thread, want) in threads.into_iter().zip(alone) {
+        assert_eq!(thread.join().unwrap(), want);
+    }
+}
+
 fn grocery() -> Model {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/grocery");
     Model::load(

@@ -3,9 +3,8 @@
 //! on its element-wise kernel, as tract's ONNX operators run them. Layer norm and softmax, a few
 //! thousand values a block, stay plain Rust (see [`Activations::softmax_rows`] for why).
 
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use tract_data::internal::{format_err, DatumType, Tensor, TractError, TractResult};
 use tract_linalg::element_wise::ElementWise;
@@ -131,25 +130,33 @@ pub enum Transposed {
 }
 
 /// The matrix kernel chosen for each shape of product the encoder has run, so that a kernel is
-/// chosen once per shape rather than once per product (at most a few per window length).
+/// chosen once per shape rather than once per product (at most a few per window length). Behind a
+/// lock, not a `RefCell`, so that a loaded model stays `Sync`: one model, shared between threads.
 #[derive(Default)]
-pub struct ChosenKernels(RefCell<HashMap<Shape, Arc<dyn MatMatMul>>>);
+pub struct ChosenKernels(RwLock<HashMap<Shape, Arc<dyn MatMatMul>>>);
 
 /// A product's shape: `(m, k, n)`.
 type Shape = (usize, usize, usize);
 
 impl ChosenKernels {
     fn get(&self, m: usize, k: usize, n: usize) -> TractResult<Arc<dyn MatMatMul>> {
-        if let Some(kernel) = self.0.borrow().get(&(m, k, n)) {
+        // A poisoned lock still holds whole entries: each is inserted in one step.
+        let known = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(kernel) = known.get(&(m, k, n)) {
             return Ok(kernel.clone());
         }
+        drop(known);
         let chosen: Arc<dyn MatMatMul> = Arc::from(kernel(m, k, n)?);
-        self.0.borrow_mut().insert((m, k, n), chosen.clone());
+        self.0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert((m, k, n), chosen.clone());
         Ok(chosen)
     }
 
     /// `c = a @ b` for row-major `a` [m, k] and `b` (see [`Transposed`]), both given per call
     /// (attention scores and mixing, the low-pass filter), into `c` (resized to [m, n]).
+    // A BLAS-style signature: the operands, their shape and layout, the output.
     #[allow(clippy::too_many_arguments)]
     pub fn matmul(
         &self,

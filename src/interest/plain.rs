@@ -348,6 +348,7 @@ impl PlainEncoder {
 
     /// The low-pass branch for the rows from `first_query` on: `norm(x + low + beta² (x - low))`,
     /// `low` the filter over the kept rows.
+    // The block's inputs and its scratch, each used once: a struct of them would only rename them.
     #[allow(clippy::too_many_arguments)]
     fn low_pass(
         &self,

@@ -1,5 +1,5 @@
 //! Shared helpers for the integration tests: the fixture bundle and its expected outputs.
-// Each test crate uses a different part of this module.
+// Each test crate uses a different part of this module: what one leaves unused is not dead.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
