@@ -234,11 +234,12 @@ export class Edgerec {
    * The session of `key` in the engine's store (created empty on first use): one per shopper of
    * an edge function, keyed by a credential the server issued (never one the client chose). The
    * store keeps at most `CreateOptions.sessions`' caps; the least recently used and the idle go
-   * first, so a session may come back empty. Keys are 1 to 128 bytes (`INVALID_ARGUMENT`).
+   * first, so a session may come back empty. Keys are 1 to 128 bytes of UTF-8, with no lone
+   * surrogate (which UTF-8 cannot hold: "\ud800" and "\udc00" would be one key) (`INVALID_ARGUMENT`).
    */
   session(key: string): Session {
-    if (typeof key !== "string") {
-      throw new EdgerecError("INVALID_ARGUMENT", "invalid argument `session`: a session key is a string of 1 to 128 bytes");
+    if (typeof key !== "string" || LONE_SURROGATE.test(key) || !(key.length > 0 && UTF8.encode(key).length <= MAX_KEY_BYTES)) {
+      throw new EdgerecError("INVALID_ARGUMENT", "invalid argument `session`: a session key is a string of 1 to 128 bytes of UTF-8, with no lone surrogate");
     }
     return new Session(this.#access(), key);
   }
@@ -316,6 +317,13 @@ export class Edgerec {
     return { engine: this.#engine, build: this.#build };
   }
 }
+
+/** The longest session key, in bytes of UTF-8 (the core's `MAX_KEY_BYTES`). */
+const MAX_KEY_BYTES = 128;
+const UTF8 = new TextEncoder();
+
+/** A UTF-16 surrogate not in a pair (a pair matches as one code point under the `u` flag). */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
 /** The options `Edgerec.create` knows. */
 const CREATE_OPTIONS: readonly (keyof CreateOptions)[] = [

@@ -14,7 +14,7 @@ const MAX_DEPTH = 8;
 const MAX_LENGTH = 1 << 24;
 
 /** The options of `create` whose values are data the core reads, copied deeply. */
-const CREATE_DATA = ["device", "build", "cache", "pricing"] as const;
+const CREATE_DATA = ["device", "build", "cache", "pricing", "sessions"] as const;
 
 /** `%TypedArray%.prototype`, whose getters read a typed array's internal slots (a proxy or a look-alike has none). */
 const TYPED_ARRAY = Object.getPrototypeOf(Uint8Array.prototype) as object;
@@ -25,8 +25,8 @@ const offsetOf = slot("byteOffset");
 const lengthOf = slot("byteLength");
 
 /**
- * A copy of `value` made only of primitives, arrays and plain objects (own enumerable string
- * keys, as JSON and structured clone read them; `toJSON` is never called). `name` is the
+ * A copy of `value` made only of primitives (no symbol or BigInt), arrays and plain objects (own
+ * enumerable string keys, as JSON and structured clone read them; `toJSON` is never called). `name` is the
  * argument's name in errors.
  */
 export function plain(value: unknown, name: string): unknown {
@@ -76,8 +76,10 @@ function uint8Array(value: unknown, name: string): unknown {
 }
 
 function copy(value: unknown, name: string, depth: number): unknown {
-  if (typeof value === "function") {
-    throw new EdgerecError("INVALID_ARGUMENT", `invalid argument \`${name}\`: expected data, got a function`);
+  // Not data: JSON would drop a function or a symbol silently (a `k` of one would become the
+  // default) and throw on a BigInt.
+  if (typeof value === "function" || typeof value === "symbol" || typeof value === "bigint") {
+    throw new EdgerecError("INVALID_ARGUMENT", `invalid argument \`${name}\`: expected data, got a ${typeof value === "bigint" ? "BigInt" : typeof value}`);
   }
   if (typeof value !== "object" || value === null) return value;
   if (depth >= MAX_DEPTH) {
