@@ -5,7 +5,8 @@
 // and the resident memory of the browser's renderer processes (/proc, the page and its Web
 // Worker, where the engine and its wasm memory live), and prints the series.
 //
-// It fails (exit 1) on any page error or console error, a step that does not finish in 60 s, or
+// It fails (exit 1) on any page error or console error, a step that does not finish in 60 s (a
+// reload: 120 s), or
 // memory that keeps growing after warm-up: over the second half of the samples the least-squares
 // slope, times that half's duration, must stay under --max-growth MB for the renderers' RSS
 // (default 48) and a quarter of that for the page's heap.
@@ -23,6 +24,8 @@ import { prng } from "./soak-edge.mjs";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const STEP_TIMEOUT = 60_000;
+/** How long a (re)loaded page may take to be ready: as the shop test allows. */
+const READY_TIMEOUT = 120_000;
 /** The shopper's pause between steps, in ms. */
 const THINK_MS = 250;
 
@@ -99,7 +102,14 @@ const STEPS = {
   },
   async reload(page) {
     await page.reload();
-    await page.waitForSelector("body[data-ready]", { timeout: STEP_TIMEOUT });
+    try {
+      await page.waitForSelector("body[data-ready]", { timeout: READY_TIMEOUT });
+    } catch (e) {
+      // What the page showed, and whether it became ready later (slow) or never (stuck).
+      const shown = await page.evaluate(() => `progress "${document.querySelector("#progress-text")?.textContent}", error "${document.querySelector("#error")?.textContent}"`);
+      const later = await page.waitForSelector("body[data-ready]", { timeout: READY_TIMEOUT }).then(() => "ready a while later", () => "still not ready after as long again");
+      throw new Error(`${e.message.split("\n")[0]}: ${shown}; ${later}`);
+    }
   },
   async privacy(page, random) {
     await page.click("#open-privacy");
@@ -141,7 +151,7 @@ export async function soakShop({ minutes = 60, intervalSeconds = 60, seed = 1, m
     const cdp = await context.newCDPSession(page);
     await cdp.send("Performance.enable");
     await page.goto(`${server.url}/www/?device=cpu`);
-    await page.waitForSelector("body[data-ready]", { timeout: 120_000 });
+    await page.waitForSelector("body[data-ready]", { timeout: READY_TIMEOUT });
     const began = Date.now();
     const sample = async () => {
       await cdp.send("HeapProfiler.collectGarbage");
