@@ -340,6 +340,7 @@ test(`the API fuzzed: ${CALLS} calls, seed ${SEED}`, async () => {
 
   for (let call = 0; call < CALLS; call++) {
     const what = `call ${call} (seed ${SEED})`;
+    if (CALLS > 20_000 && call % 20_000 === 0) console.log(`${new Date().toISOString()}: ${call} calls, ${counts.rejected} rejected, no violation`);
     // Now and then: create with random options, or an engine's lifecycle raced.
     if (v.chance(0.01)) {
       await lifecycle(v, what);
