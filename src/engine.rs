@@ -173,10 +173,16 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Verifies the bundle (signature when `public_key` is pinned, then each file's size and
-    /// sha256), then loads the catalogue and optimises the encoder.
-    pub fn load(files: BundleFiles, public_key: Option<&[u8; 32]>) -> Result<Engine> {
-        let bundle = VerifiedBundle::verify(files, public_key)?;
+    /// Verifies the bundle (signature when keys are pinned, any of `public_keys` signing; expiry
+    /// against the system clock; then each file's size and sha256), then loads the catalogue and
+    /// optimises the encoder.
+    /// `public_keys`: none (`None`), one (`Some(&key)`) or several (a slice).
+    pub fn load<'k>(
+        files: BundleFiles,
+        public_keys: impl IntoIterator<Item = &'k [u8; 32]>,
+    ) -> Result<Engine> {
+        let keys: Vec<[u8; 32]> = public_keys.into_iter().copied().collect();
+        let bundle = VerifiedBundle::verify(files, &keys, crate::clock::now_ms())?;
         let manifest = bundle.manifest.clone();
         let catalog = Catalog::load(
             bundle.file(ITEM_LIST)?,

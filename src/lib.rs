@@ -3,10 +3,13 @@
 //! `onnx` build, its ONNX graph run by tract) to a user vector, which is scored
 //! against the shop's catalogue; everything runs where the shopper is, in WebAssembly or natively.
 //!
-//! The core has no wasm dependency; [`wasm`] is the only JavaScript boundary.
+//! The core has no wasm dependency but the clock a bundle's expiry is read from (`Date.now()` in
+//! wasm); [`wasm`] is the only JavaScript boundary.
 
 pub mod bundle;
 pub mod catalog;
+pub mod clock;
+pub mod datetime;
 pub mod engine;
 pub mod error;
 #[cfg(not(target_arch = "wasm32"))]
