@@ -25,9 +25,9 @@ export interface Wanted {
 }
 
 /** `CreateOptions.timeoutMs` by default: the longest one file's request may take. */
-export const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_TIMEOUT_MS = 30_000;
 /** `CreateOptions.retries` by default. */
-export const DEFAULT_RETRIES = 2;
+const DEFAULT_RETRIES = 2;
 const MAX_RETRIES = 10;
 /** The longest timer a runtime keeps (setTimeout's limit, about 24.8 days). */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;

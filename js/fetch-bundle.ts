@@ -71,7 +71,7 @@ export function listedFiles(manifest: Uint8Array): [string, FileEntry][] {
 const SAFE_FILE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 
 /** The largest `manifest.json` fetched: a manifest lists a few files, in a few kilobytes. */
-export const MAX_MANIFEST_BYTES = 1 << 20;
+const MAX_MANIFEST_BYTES = 1 << 20;
 /** The largest `manifest.sig` fetched: a signature is 64 bytes (the core says so of another length). */
 const MAX_SIGNATURE_BYTES = 1024;
 
