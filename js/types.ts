@@ -100,7 +100,11 @@ export interface CreateOptions {
   publicKey?: string | string[];
   /** Called as bundle bytes arrive. Default: none. */
   onProgress?: (progress: Progress) => void;
-  /** Where verified files are cached, keyed by sha256. Default `"auto"`. */
+  /**
+   * Where verified files are cached, keyed by sha256, and where the highest release accepted for a
+   * pinned key is remembered (with `"auto"`, the Cache API where there is one; always in memory too).
+   * Default `"auto"`.
+   */
   cache?: CacheMode;
   /**
    * The engine's WebAssembly (the CPU build). Default: the package's own `edgerec/edgerec.wasm`,
