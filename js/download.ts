@@ -107,7 +107,9 @@ async function attemptOnce(url: URL, wanted: Wanted, limits: DownloadLimits): Pr
   let finished = false;
   try {
     try {
-      response = await Promise.race([limits.fetch(url, { credentials: "omit", signal: controller.signal }), stopped]);
+      // Called as a plain function: a browser's fetch throws "Illegal invocation" as a method of another object.
+      const fetchFn = limits.fetch;
+      response = await Promise.race([fetchFn(url, { credentials: "omit", signal: controller.signal }), stopped]);
     } catch (e) {
       if (e instanceof EdgerecError) throw e;
       if (controller.signal.aborted) throw stopError();

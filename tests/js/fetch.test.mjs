@@ -257,6 +257,20 @@ test("a corrupted cache entry is dropped, even when the refetch fails, and refet
   }
 });
 
+test("the fetch is called as a plain function, as a browser's own fetch must be", async () => {
+  const s = await server();
+  try {
+    function strictFetch(url, init) {
+      if (this !== undefined && this !== globalThis) throw new TypeError("Illegal invocation");
+      return globalThis.fetch(url, init);
+    }
+    const rec = await create({ bundle: s.url, fetch: strictFetch, retries: 0, cache: "none" });
+    rec.dispose();
+  } finally {
+    await s.close();
+  }
+});
+
 test("bad fetch options are INVALID_ARGUMENT, named, before anything is fetched", async () => {
   const s = await server();
   try {
