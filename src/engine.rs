@@ -173,10 +173,9 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Verifies the bundle (signature when keys are pinned, any of `public_keys` signing; expiry
-    /// against the system clock; then each file's size and sha256), then loads the catalogue and
-    /// optimises the encoder.
-    /// `public_keys`: none (`None`), one (`Some(&key)`) or several (a slice).
+    /// Verifies the bundle (the signature when keys are pinned: `public_keys` is none (`None`),
+    /// one (`Some(&key)`) or several (a slice), any of which may sign; the expiry, against the
+    /// system clock; each file's size and sha256), then loads the catalogue and the models.
     pub fn load<'k>(
         files: BundleFiles,
         public_keys: impl IntoIterator<Item = &'k [u8; 32]>,

@@ -75,13 +75,16 @@ fn raw_events(value: &JsValue) -> Result<Vec<RawEvent>, Error> {
         .collect()
 }
 
+/// The most keys pinned at once (the wrapper's limit too): a rotation needs two or three.
+const MAX_PINNED_KEYS: u32 = 16;
+
 /// The pinned keys: none (`undefined`), one (64 hex digits) or several (an array of them, for a key
 /// rotation); anything else, `null` included, is refused rather than read as "no key".
 fn pinned_keys(value: &JsValue) -> Result<Vec<[u8; 32]>, Error> {
     let wrong = || {
         invalid(
             "publicKey",
-            "expected 64 hex digits or a non-empty array of them",
+            format!("expected 64 hex digits or an array of 1 to {MAX_PINNED_KEYS} of them"),
         )
     };
     if value.is_undefined() {
@@ -91,7 +94,7 @@ fn pinned_keys(value: &JsValue) -> Result<Vec<[u8; 32]>, Error> {
         return Ok(vec![parse_public_key_hex(&hex)?]);
     }
     let array = value.dyn_ref::<Array>().ok_or_else(wrong)?;
-    if array.length() == 0 {
+    if array.length() == 0 || array.length() > MAX_PINNED_KEYS {
         return Err(wrong());
     }
     array
@@ -149,8 +152,8 @@ pub struct WasmEngine {
 impl WasmEngine {
     /// Verifies and loads a bundle. `files` maps file names (as in the manifest) to their bytes
     /// (those this build reads, at least); `publicKey`, when given, is the ed25519 key (64 hex
-    /// digits), or an array of keys, one of which must have signed the manifest; `pricing`, the merchant's pricing settings
-    /// (validated here); `digests`, the hex sha256 of files the caller hashed from their bytes
+    /// digits), or an array of keys, one of which must have signed the manifest; `pricing`, the
+    /// merchant's pricing settings (validated here); `digests`, the hex sha256 of files the caller hashed from their bytes
     /// already (the wrapper, with Web Crypto), so that none is hashed twice.
     #[wasm_bindgen(constructor)]
     pub fn new(

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { EdgerecError } from "edgerec";
-import { create, expected, fixtureBytes, serve } from "./helpers.mjs";
+import { create, expected, fixtureBytes, rawEngine, serve } from "./helpers.mjs";
 import { fixtureKey, freshKey, signedWith } from "./signing.mjs";
 
 const code = (c) => (e) => {
@@ -33,6 +33,17 @@ test("publicKey of the wrong type or form is INVALID_ARGUMENT naming it, before 
   } finally {
     await server.close();
   }
+});
+
+test("the wasm engine itself refuses a key of the wrong type, or too many keys, with INVALID_ARGUMENT", async () => {
+  const Engine = await rawEngine();
+  const { "manifest.json": manifest, "manifest.sig": sig, ...files } = await fixtureBytes();
+  const tooMany = Array.from({ length: 17 }, () => expected.publicKey);
+  for (const publicKey of [null, 42, true, {}, [], [7], tooMany, "not hex"]) {
+    assert.throws(() => new Engine(manifest, sig, files, publicKey), (e) => e.code === "INVALID_ARGUMENT" && /publicKey/.test(e.message), String(publicKey));
+  }
+  new Engine(manifest, sig, files, tooMany.slice(0, 16)).free();
+  new Engine(manifest, sig, files, expected.publicKey).free();
 });
 
 test("publicKey: null never skips verification", async () => {
@@ -86,6 +97,19 @@ test("a release older than one accepted for the key is BUNDLE_DOWNGRADE; the sam
 
   // Without a pinned key a release number proves nothing, and nothing is refused or remembered.
   assert.equal(await load(signedWith(files, null, (m) => (m.release = 1))), 1);
+});
+
+test("over HTTP, a CDN serving an older signed manifest back is refused: BUNDLE_DOWNGRADE", async () => {
+  const key = freshKey();
+  const files = await fixtureBytes();
+  const [newer, older] = await Promise.all([serve(signedWith(files, key, (m) => (m.release = 9))), serve(signedWith(files, key, (m) => (m.release = 8)))]);
+  try {
+    (await create({ bundle: newer.url, publicKey: key.publicHex })).dispose();
+    await assert.rejects(create({ bundle: older.url, publicKey: key.publicHex }), code("BUNDLE_DOWNGRADE"));
+    assert.equal(older.hits["manifest.sig"], 1, "the older manifest was verified first");
+  } finally {
+    await Promise.all([newer.close(), older.close()]);
+  }
 });
 
 test("a refused downgrade changes nothing: engines already made keep working", async () => {
