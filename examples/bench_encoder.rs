@@ -24,7 +24,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bench = EncoderBench::from_args(5000)?;
     let (seq_len, dims, runs) = (bench.seq_len, bench.dims, bench.runs);
     let (bundle, onnx) = (&bench.bundle, &bench.onnx);
-    let verified = VerifiedBundle::verify(BundleFiles::read_dir(bundle.as_ref())?, None)?;
+    let verified = VerifiedBundle::verify(
+        BundleFiles::read_dir(bundle.as_ref())?,
+        &[],
+        edgerec::clock::now_ms(),
+    )?;
     let spec =
         (verified.manifest.encoder.clone()).ok_or("the bundle has no plain-weights encoder")?;
     let plain = InterestModel::load_plain(&verified, &spec)?;

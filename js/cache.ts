@@ -6,6 +6,8 @@ export interface FileStore {
   get(sha256: string): Promise<Uint8Array | undefined>;
   /** Stores verified bytes under their `sha256`. */
   put(sha256: string, bytes: Uint8Array): Promise<void>;
+  /** Drops what is stored under `sha256` (bytes that no longer match it). */
+  delete(sha256: string): Promise<void>;
 }
 
 const memory = new Map<string, Uint8Array>();
@@ -18,6 +20,9 @@ const memoryStore: FileStore = {
   async put(sha256, bytes) {
     memory.set(sha256, bytes);
   },
+  async delete(sha256) {
+    memory.delete(sha256);
+  },
 };
 
 const noStore: FileStore = {
@@ -25,6 +30,7 @@ const noStore: FileStore = {
     return undefined;
   },
   async put() {},
+  async delete() {},
 };
 
 /** Files kept in the Cache API under a same-origin key per hash; memory if the Cache API fails. */
@@ -45,6 +51,14 @@ function cacheApiStore(base: URL): FileStore {
         await (await open()).put(key(sha256), new Response(bytes as BufferSource));
       } catch {
         await memoryStore.put(sha256, bytes);
+      }
+    },
+    async delete(sha256) {
+      await memoryStore.delete(sha256);
+      try {
+        await (await open()).delete(key(sha256));
+      } catch {
+        // No Cache API after all: memory held the entry, if anything did.
       }
     },
   };

@@ -27,6 +27,8 @@ export type ErrorCode =
   | "CHECKSUM_MISMATCH"
   /** A key is pinned and `manifest.sig` is missing or does not verify. */
   | "BAD_SIGNATURE"
+  /** The manifest's `expires` has passed. */
+  | "BUNDLE_EXPIRED"
   /** The item table breaks the bundle contract. */
   | "INVALID_CATALOG"
   /** The encoder or the price head breaks the bundle contract. */
@@ -39,8 +41,16 @@ export type ErrorCode =
   | "INVALID_PRICING"
   /** `quote` on a bundle without a price head or the catalogue's prices. */
   | "PRICING_UNAVAILABLE"
-  /** (JS) The bundle could not be fetched. */
+  /** (JS) The bundle could not be fetched (after the retries, for a transient failure). */
   | "FETCH_FAILED"
+  /** (JS) A bundle request took longer than `timeoutMs`. */
+  | "FETCH_TIMEOUT"
+  /** (JS) `create`'s `signal` fired. */
+  | "ABORTED"
+  /** (JS) `manifest.json` (over 1 MiB) or `manifest.sig` is larger than it may be. */
+  | "FILE_TOO_LARGE"
+  /** (JS) The bundle's release is older than one already accepted for the pinned key. */
+  | "BUNDLE_DOWNGRADE"
   /** (JS) The wasm could not be fetched, compiled or instantiated. */
   | "WASM_LOAD_FAILED"
   /** (JS) The wasm given is not the build asked for: say, the CPU file as `gpuWasm` or `onnxWasm`, or the GPU file as `wasm`. */

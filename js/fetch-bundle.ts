@@ -1,4 +1,5 @@
 import { fileStore, type FileStore } from "./cache.js";
+import { download, type DownloadLimits } from "./download.js";
 import { EdgerecError } from "./errors.js";
 import type { BundleBytes, CacheMode, FileEntry, Progress } from "./types.js";
 
@@ -17,7 +18,7 @@ export interface FetchedBundle {
 export type FileChoice = (manifest: Uint8Array) => (name: string) => boolean;
 
 interface FetchOptions {
-  fetch: typeof fetch;
+  limits: DownloadLimits;
   cache: CacheMode;
   wantSignature: boolean;
   onProgress?: (progress: Progress) => void;
@@ -69,11 +70,20 @@ export function listedFiles(manifest: Uint8Array): [string, FileEntry][] {
 /** A name inside the bundle's folder: no path separators, no leading dot. */
 const SAFE_FILE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 
-/** Fetches a bundle from its base URL: the manifest fresh, each file from the cache when its hash matches. */
+/** The largest `manifest.json` fetched: a manifest lists a few files, in a few kilobytes. */
+const MAX_MANIFEST_BYTES = 1 << 20;
+/** The largest `manifest.sig` fetched: a signature is 64 bytes (the core says so of another length). */
+const MAX_SIGNATURE_BYTES = 1024;
+
+/**
+ * Fetches a bundle from its base URL: the manifest fresh (at most 1 MiB), each file from the cache
+ * when its hash matches, else downloaded (at most its manifest's size).
+ */
 export async function fetchBundle(base: URL, options: FetchOptions): Promise<FetchedBundle> {
-  const manifest = await download(options.fetch, new URL("manifest.json", base));
+  const { limits } = options;
+  const manifest = await download(new URL("manifest.json", base), { maxBytes: MAX_MANIFEST_BYTES }, limits);
   const signature = options.wantSignature
-    ? await download(options.fetch, new URL("manifest.sig", base), { optional: true })
+    ? await download(new URL("manifest.sig", base), { maxBytes: MAX_SIGNATURE_BYTES, optional: true }, limits)
     : undefined;
   const reads = options.wanted(manifest);
   const entries = listedFiles(manifest).filter(([name]) => reads(name));
@@ -88,7 +98,7 @@ export async function fetchBundle(base: URL, options: FetchOptions): Promise<Fet
   const digests: Record<string, string> = {};
   await Promise.all(
     entries.map(async ([name, entry]) => {
-      files[name] = await cachedFile(store, options.fetch, new URL(name, base), name, entry, advance);
+      files[name] = await cachedFile(store, limits, new URL(name, base), name, entry, advance);
       // cachedFile accepts only bytes whose sha256 is the manifest's.
       digests[name] = entry.sha256;
     }),
@@ -96,75 +106,35 @@ export async function fetchBundle(base: URL, options: FetchOptions): Promise<Fet
   return { manifest, signature, files, digests };
 }
 
+/** One file: from the store when its bytes still match the manifest (else dropped), else downloaded. */
 async function cachedFile(
   store: FileStore,
-  fetchFn: typeof fetch,
+  limits: DownloadLimits,
   url: URL,
   name: string,
   entry: FileEntry,
   advance: (file: string, bytes: number, cached: boolean) => void,
 ): Promise<Uint8Array> {
   const hit = await store.get(entry.sha256);
-  if (hit && hit.byteLength === entry.bytes && (await sha256Hex(hit)) === entry.sha256) {
-    advance(name, hit.byteLength, true);
-    return hit;
+  if (hit) {
+    if (hit.byteLength === entry.bytes && (await sha256Hex(hit)) === entry.sha256) {
+      advance(name, hit.byteLength, true);
+      return hit;
+    }
+    // Corrupted where it was kept: never served again, whether or not the download succeeds.
+    await store.delete(entry.sha256);
   }
-  const bytes = await download(fetchFn, url, { expectedBytes: entry.bytes, onChunk: (n) => advance(name, n, false) });
+  // Progress counts each byte once, though a retried download receives some of them again.
+  let reported = 0;
+  const onBytes = (received: number) => {
+    if (received > reported) advance(name, received - reported, false);
+    reported = Math.max(reported, received);
+  };
+  const bytes = await download(url, { maxBytes: entry.bytes, exact: true, onBytes }, limits);
   const actual = await sha256Hex(bytes);
   if (actual !== entry.sha256) {
     throw new EdgerecError("CHECKSUM_MISMATCH", `bundle file "${name}" has sha256 ${actual}; the manifest says ${entry.sha256}`);
   }
   await store.put(entry.sha256, bytes);
   return bytes;
-}
-
-interface DownloadOptions {
-  /** A 404 gives `undefined` instead of an error. */
-  optional?: boolean;
-  /** Stop as soon as the body proves longer or shorter than this. */
-  expectedBytes?: number;
-  onChunk?: (bytes: number) => void;
-}
-
-async function download(fetchFn: typeof fetch, url: URL, options: { optional: true }): Promise<Uint8Array | undefined>;
-async function download(fetchFn: typeof fetch, url: URL, options?: DownloadOptions): Promise<Uint8Array>;
-async function download(fetchFn: typeof fetch, url: URL, options: DownloadOptions = {}): Promise<Uint8Array | undefined> {
-  let response: Response;
-  try {
-    response = await fetchFn(url, { credentials: "omit" });
-  } catch (e) {
-    throw new EdgerecError("FETCH_FAILED", `could not fetch ${url.href}: ${(e as Error).message}`);
-  }
-  if (options.optional && response.status === 404) return undefined;
-  if (!response.ok || !response.body) {
-    throw new EdgerecError("FETCH_FAILED", `could not fetch ${url.href}: HTTP ${response.status}`);
-  }
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    length += value.byteLength;
-    if (options.expectedBytes !== undefined && length > options.expectedBytes) {
-      await reader.cancel();
-      throw sizeMismatch(url, options.expectedBytes, `more than ${options.expectedBytes}`);
-    }
-    chunks.push(value);
-    options.onChunk?.(value.byteLength);
-  }
-  if (options.expectedBytes !== undefined && length !== options.expectedBytes) {
-    throw sizeMismatch(url, options.expectedBytes, String(length));
-  }
-  const bytes = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
-}
-
-function sizeMismatch(url: URL, expected: number, actual: string): EdgerecError {
-  return new EdgerecError("SIZE_MISMATCH", `bundle file ${url.href} is ${actual} bytes; the manifest says ${expected}`);
 }

@@ -14,15 +14,19 @@
  */
 import type { Engine } from "../pkg/edgerec.js";
 import { Contained } from "./contain.js";
+import { downloadLimits, throwIfAborted, type DownloadLimits } from "./download.js";
 import { EdgerecError } from "./errors.js";
 import { fetchBundle, platformDigests, type FetchedBundle, type FileChoice } from "./fetch-bundle.js";
+import { pinnedKeys } from "./keys.js";
 import { EventStore, exportEvents, persistSettings } from "./persist.js";
 import { createOptions, plain } from "./plain.js";
+import { acceptRelease } from "./releases.js";
 import type {
   Backend,
   BuildChoice,
   BuildName,
   BundleBytes,
+  CacheMode,
   CreateOptions,
   Device,
   Manifest,
@@ -43,6 +47,7 @@ export type * from "./types.js";
 
 const DEVICES: readonly Device[] = ["auto", "cpu", "gpu"];
 const BUILD_CHOICES: readonly BuildChoice[] = ["auto", "onnx"];
+const CACHE_MODES: readonly CacheMode[] = ["auto", "memory", "none"];
 
 /**
  * `device: "auto"` ranks on the GPU only for catalogues of at least this many items, and only on
@@ -178,21 +183,34 @@ export class Edgerec {
     if (!BUILD_CHOICES.includes(options?.build ?? "auto")) {
       throw new EdgerecError("INVALID_ARGUMENT", `invalid argument \`build\`: expected "auto" or "onnx", got ${JSON.stringify(options.build)}`);
     }
+    if (options?.cache !== undefined && !CACHE_MODES.includes(options.cache)) {
+      throw new EdgerecError("INVALID_ARGUMENT", `invalid argument \`cache\`: expected "auto", "memory" or "none", got ${JSON.stringify(options.cache)}`);
+    }
     if (!options?.bundle) {
       throw new EdgerecError("INVALID_ARGUMENT", "invalid argument `bundle`: a base URL or the bundle's files as bytes");
     }
     const persist = options.persist === undefined ? undefined : persistSettings(options.persist);
+    const keys = pinnedKeys(options.publicKey);
+    const limits = downloadLimits(options);
+    throwIfAborted(limits.signal);
     let build = "cpu" as BuildName;
-    const bundle = await readBundle(options, (manifest) => {
+    const bundle = await readBundle(options, keys.length > 0, limits, (manifest) => {
       const parsed = parseManifest(manifest);
       build = chooseBuild(options.build ?? "auto", device, parsed);
       return filesRead(build, parsed);
     });
     const source = { cpu: options.wasm, gpu: options.gpuWasm, onnx: options.onnxWasm }[build];
     const glue = await loadWasm(build, source);
+    throwIfAborted(limits.signal);
     const engine = Contained.create(
-      () => new glue.Engine(bundle.manifest, bundle.signature, bundle.files, options.publicKey, options.pricing, bundle.digests, options.sessions),
+      () => new glue.Engine(bundle.manifest, bundle.signature, bundle.files, keys.length > 0 ? keys : undefined, options.pricing, bundle.digests, options.sessions),
     );
+    try {
+      await acceptRelease(keys, (engine.call((e) => e.manifest()) as Manifest).release, options.cache ?? "auto");
+    } catch (e) {
+      engine.dispose();
+      throw e;
+    }
     if (build === "gpu") {
       // A missing adapter or a failed request leaves the engine on the CPU: never an error.
       await engine.callAsync((e) => (e as GpuEngine).useGpu(device === "gpu"));
@@ -327,7 +345,7 @@ const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
 /** The options `Edgerec.create` knows. */
 const CREATE_OPTIONS: readonly (keyof CreateOptions)[] = [
-  "bundle", "device", "build", "publicKey", "onProgress", "cache", "wasm", "gpuWasm", "onnxWasm", "fetch", "pricing", "sessions", "persist",
+  "bundle", "device", "build", "publicKey", "onProgress", "cache", "wasm", "gpuWasm", "onnxWasm", "fetch", "timeoutMs", "retries", "signal", "pricing", "sessions", "persist",
 ];
 
 /** Refuses an options object with a field not in `known` (a typo would otherwise be ignored). */
@@ -381,14 +399,13 @@ function chooseBuild(choice: BuildChoice, device: Device, manifest: Partial<Mani
   return device === "gpu" || (manifest.itemCount ?? 0) >= AUTO_GPU_MIN_ITEMS ? "gpu" : "cpu";
 }
 
-async function readBundle(options: CreateOptions, wanted: FileChoice): Promise<FetchedBundle> {
+async function readBundle(options: CreateOptions, wantSignature: boolean, limits: DownloadLimits, wanted: FileChoice): Promise<FetchedBundle> {
   const { bundle } = options;
   if (typeof bundle === "string" || bundle instanceof URL) {
-    const fetchFn = options.fetch ?? globalThis.fetch;
     return fetchBundle(baseUrl(bundle), {
-      fetch: fetchFn,
+      limits,
       cache: options.cache ?? "auto",
-      wantSignature: options.publicKey !== undefined,
+      wantSignature,
       onProgress: options.onProgress,
       wanted,
     });

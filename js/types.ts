@@ -55,6 +55,9 @@ export type UrlLike = typeof globalThis extends { URL: { prototype: infer U } } 
 /** `WebAssembly.Module`, where the program's types declare it; else any object. */
 export type WasmModule = typeof globalThis extends { WebAssembly: { Module: { prototype: infer M } } } ? M : object;
 
+/** `AbortSignal`, where the program's types declare it. */
+export type AbortSignalLike = typeof globalThis extends { AbortSignal: { prototype: infer S } } ? S : { readonly aborted: boolean };
+
 /** The type of `fetch`, where the program's types declare it. */
 export type FetchFunction = typeof globalThis extends { fetch: infer F } ? F : (input: string, init?: object) => Promise<unknown>;
 
@@ -88,11 +91,20 @@ export interface CreateOptions {
    * `interest.onnx` and `price.onnx` with tract, whatever else the bundle has (CPU scoring).
    */
   build?: BuildChoice;
-  /** An ed25519 public key, 64 hex digits. When set, `manifest.sig` must verify. Default: none. */
-  publicKey?: string;
+  /**
+   * The ed25519 public key (64 hex digits) that signs the bundle, or several during a key rotation
+   * (any of them may sign). When set, every bundle must carry a `manifest.sig` that verifies
+   * (`BAD_SIGNATURE`), and a release older than one already accepted for these keys is refused
+   * (`BUNDLE_DOWNGRADE`). Anything else, `null` included, is `INVALID_ARGUMENT`. Default: none.
+   */
+  publicKey?: string | string[];
   /** Called as bundle bytes arrive. Default: none. */
   onProgress?: (progress: Progress) => void;
-  /** Where verified files are cached, keyed by sha256. Default `"auto"`. */
+  /**
+   * Where verified files are cached, keyed by sha256, and where the highest release accepted for a
+   * pinned key is remembered (with `"auto"`, the Cache API where there is one; always in memory too).
+   * Default `"auto"`.
+   */
   cache?: CacheMode;
   /**
    * The engine's WebAssembly (the CPU build). Default: the package's own `edgerec/edgerec.wasm`,
@@ -112,6 +124,18 @@ export interface CreateOptions {
   onnxWasm?: WasmSource;
   /** The `fetch` used for the bundle. Default: `globalThis.fetch`. */
   fetch?: FetchFunction;
+  /**
+   * Milliseconds each bundle request may take, its body included, before `FETCH_TIMEOUT`.
+   * Default 30,000.
+   */
+  timeoutMs?: number;
+  /**
+   * How many times a transient failure (a network error, HTTP 5xx or 429) is tried again, after
+   * 200 ms, then 400 ms, 800 ms…; 0 to 10. Other HTTP errors fail at once. Default 2.
+   */
+  retries?: number;
+  /** Stops `create` (`ABORTED`): the downloads in flight are cancelled. Default: none. */
+  signal?: AbortSignalLike;
   /** The merchant's pricing settings, validated at creation (`INVALID_PRICING`). Default: the defaults below. */
   pricing?: PricingSettings;
   /** The caps of the store of keyed sessions (`rec.session(key)`). Default: the defaults below. */
@@ -372,6 +396,10 @@ export interface Manifest {
   formatVersion: number;
   /** The model's version. */
   modelVersion: string;
+  /** The release number: each bundle a key signs numbers higher than the last (0 when the manifest has none). */
+  release: number;
+  /** When the bundle expires (RFC 3339); absent: never. The engine refuses it after that (`BUNDLE_EXPIRED`). */
+  expires?: string;
   /** Embedding width. */
   dims: number;
   /** How many recent events the model reads. */

@@ -8,6 +8,7 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::datetime::parse_rfc3339_ms;
 use crate::error::{Error, Result};
 use crate::interest::spec::EncoderSpec;
 use crate::pricing::PriceHeadSpec;
@@ -30,6 +31,8 @@ pub const PRICE_MODEL: &str = "price.onnx";
 const REQUIRED_FILES: [&str; 2] = [ITEM_TABLE, ITEM_LIST];
 const MAX_DIMS: usize = 1024;
 const MAX_SEQ_LEN: usize = 512;
+/// The largest `release`: JavaScript compares releases as numbers, exact up to 2^53 − 1.
+pub const MAX_RELEASE: u64 = (1 << 53) - 1;
 
 /// One file's entry in the manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +51,14 @@ pub struct Manifest {
     pub format_version: u32,
     /// The model's own version, shown to shops and in explanations of quality.
     pub model_version: String,
+    /// The release number: each bundle a key signs numbers higher than the last (0 when absent,
+    /// as in manifests older than the field); the wrapper refuses a lower one than it accepted.
+    #[serde(default)]
+    pub release: u64,
+    /// When the bundle stops being valid: an RFC 3339 date-time with a zone; the engine refuses
+    /// to load it after that. None: it does not expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
     /// Embedding width d.
     pub dims: usize,
     /// Sequence length L the encoder reads.
@@ -106,6 +117,21 @@ impl Manifest {
         if self.item_count == 0 {
             return bad("`itemCount` must be at least 1".into());
         }
+        if self.release > MAX_RELEASE {
+            return bad(format!("`release` must be at most {MAX_RELEASE}"));
+        }
+        if let Some(expires) = self.expires.as_deref() {
+            if parse_rfc3339_ms(expires).is_none() {
+                return bad(format!(
+                    "`expires` must be an RFC 3339 date-time with a zone, such as 2027-01-31T00:00:00Z, got {expires:?}"
+                ));
+            }
+        }
+        if let Some(name) = self.files.keys().find(|name| !is_safe_file_name(name)) {
+            return bad(format!(
+                "`files` lists {name:?}: file names must be plain names inside the bundle folder"
+            ));
+        }
         for name in REQUIRED_FILES {
             if !self.files.contains_key(name) {
                 return bad(format!("`files` does not list {name:?}"));
@@ -147,6 +173,27 @@ impl Manifest {
         }
         Ok(())
     }
+
+    /// Refuses a manifest whose `expires` is at or before `now_ms` (milliseconds since the Unix
+    /// epoch).
+    pub fn check_expiry(&self, now_ms: f64) -> Result<()> {
+        match self.expires.as_deref() {
+            Some(expires) if parse_rfc3339_ms(expires).is_some_and(|at| at <= now_ms) => {
+                Err(Error::BundleExpired {
+                    expires: expires.to_owned(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A name inside the bundle's folder: ASCII letters, digits, `.`, `_` and `-`, not starting with
+/// a dot, so never a path (`/`, `\`, `..`) or a hidden file.
+fn is_safe_file_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    bytes.next().is_some_and(plain) && bytes.all(|b| plain(b) || b == b'.')
 }
 
 /// A bundle as received: the manifest's bytes, its signature if one was shipped, and files by name.
@@ -196,14 +243,21 @@ pub struct VerifiedBundle {
 }
 
 impl VerifiedBundle {
-    /// Verifies the signature (when `public_key` is pinned), parses the manifest and checks the
-    /// size and sha256 of every given file it lists. A listed file that was not given is missing
-    /// only if the build reads it ([`VerifiedBundle::file`]): the default build needs no ONNX.
-    pub fn verify(bundle: BundleFiles, public_key: Option<&[u8; 32]>) -> Result<VerifiedBundle> {
-        if let Some(key) = public_key {
-            verify_signature(&bundle.manifest, bundle.signature.as_deref(), key)?;
+    /// Verifies the signature (when keys are pinned: any one of `public_keys` may have signed),
+    /// parses the manifest, refuses it once expired at `now_ms` (milliseconds since the Unix
+    /// epoch), and checks the size and sha256 of every given file it lists. A listed file that
+    /// was not given is missing only if the build reads it ([`VerifiedBundle::file`]): the
+    /// default build needs no ONNX.
+    pub fn verify(
+        bundle: BundleFiles,
+        public_keys: &[[u8; 32]],
+        now_ms: f64,
+    ) -> Result<VerifiedBundle> {
+        if !public_keys.is_empty() {
+            verify_signature(&bundle.manifest, bundle.signature.as_deref(), public_keys)?;
         }
         let manifest = Manifest::parse(&bundle.manifest)?;
+        manifest.check_expiry(now_ms)?;
         let mut files = bundle.files;
         files.retain(|name, _| manifest.files.contains_key(name));
         for (name, bytes) in &files {
@@ -274,13 +328,23 @@ pub fn parse_public_key_hex(hex: &str) -> Result<[u8; 32]> {
     Ok(key)
 }
 
-fn verify_signature(manifest: &[u8], signature: Option<&[u8]>, key: &[u8; 32]) -> Result<()> {
-    let key = VerifyingKey::from_bytes(key).map_err(|_| Error::InvalidArgument {
-        name: "publicKey",
-        reason: "not a valid ed25519 public key".into(),
-    })?;
+/// Checks that one of the pinned `keys` signed `manifest`: several keys are pinned while a
+/// merchant rotates from one to the next.
+fn verify_signature(manifest: &[u8], signature: Option<&[u8]>, keys: &[[u8; 32]]) -> Result<()> {
+    let keys = keys
+        .iter()
+        .map(|key| {
+            VerifyingKey::from_bytes(key).map_err(|_| Error::InvalidArgument {
+                name: "publicKey",
+                reason: "not a valid ed25519 public key".into(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     let signature = signature.ok_or_else(|| {
-        Error::BadSignature("a public key is pinned but the bundle has no manifest.sig".into())
+        Error::BadSignature(
+            "a public key is pinned, so every bundle must be signed, and this one has no manifest.sig"
+                .into(),
+        )
     })?;
     let signature = Signature::from_slice(signature).map_err(|_| {
         Error::BadSignature(format!(
@@ -288,7 +352,13 @@ fn verify_signature(manifest: &[u8], signature: Option<&[u8]>, key: &[u8; 32]) -
             signature.len()
         ))
     })?;
-    key.verify_strict(manifest, &signature).map_err(|_| {
-        Error::BadSignature("the signature does not match manifest.json and the pinned key".into())
-    })
+    if keys
+        .iter()
+        .any(|key| key.verify_strict(manifest, &signature).is_ok())
+    {
+        return Ok(());
+    }
+    Err(Error::BadSignature(
+        "the signature does not match manifest.json and any pinned key".into(),
+    ))
 }

@@ -85,6 +85,13 @@ pub enum Error {
     #[error("manifest signature rejected: {0}")]
     BadSignature(String),
 
+    /// The manifest's `expires` date-time has passed: the bundle must not be used any more.
+    #[error("the bundle expired at {expires}: publish a newer release")]
+    BundleExpired {
+        /// The manifest's `expires`, as written.
+        expires: String,
+    },
+
     /// The item table (`items.safetensors` or `items.json`) is malformed or disagrees with the manifest.
     #[error("invalid item table: {0}")]
     InvalidCatalog(String),
@@ -125,6 +132,7 @@ impl Error {
             Error::SizeMismatch { .. } => "SIZE_MISMATCH",
             Error::ChecksumMismatch { .. } => "CHECKSUM_MISMATCH",
             Error::BadSignature(_) => "BAD_SIGNATURE",
+            Error::BundleExpired { .. } => "BUNDLE_EXPIRED",
             Error::InvalidCatalog(_) => "INVALID_CATALOG",
             Error::InvalidModel(_) => "INVALID_MODEL",
             Error::OnnxBuildRequired(_) => "ONNX_BUILD_REQUIRED",

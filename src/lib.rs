@@ -28,7 +28,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The core has no wasm dependency; `wasm` is the only JavaScript boundary.
+//! The core has no wasm dependency but the clock a bundle's expiry is read from (`Date.now()` in
+//! wasm); `wasm` is the only JavaScript boundary.
 #![warn(missing_docs)]
 
 pub mod bundle;
@@ -44,6 +45,9 @@ pub mod session;
 // test each against its reference, and hidden from the API's documentation.
 #[doc(hidden)]
 pub mod catalog;
+#[doc(hidden)]
+pub mod clock;
+mod datetime;
 #[doc(hidden)]
 #[cfg(feature = "gpu")]
 pub mod gpu;

@@ -18,15 +18,18 @@ pub struct Model {
 }
 
 impl Model {
-    /// Validates `settings`, verifies the bundle (signature when `public_key` is pinned, then each
-    /// file's size and sha256), and loads the catalogue, the encoder and the price head.
-    pub fn load(
+    /// Validates `settings`, verifies the bundle (the signature when keys are pinned:
+    /// `public_keys` is none (`None`), one (`Some(&key)`) or several (a slice), any of which may
+    /// sign; the expiry, against the system clock; each file's size and sha256), and loads the
+    /// catalogue, the encoder and the price head.
+    pub fn load<'k>(
         files: BundleFiles,
-        public_key: Option<&[u8; 32]>,
+        public_keys: impl IntoIterator<Item = &'k [u8; 32]>,
         settings: PricingSettings,
     ) -> Result<Model> {
         settings.validate()?;
-        let bundle = VerifiedBundle::verify(files, public_key)?;
+        let keys: Vec<[u8; 32]> = public_keys.into_iter().copied().collect();
+        let bundle = VerifiedBundle::verify(files, &keys, crate::clock::now_ms())?;
         let manifest = bundle.manifest.clone();
         let catalog = Catalog::load(
             bundle.file(ITEM_LIST)?,

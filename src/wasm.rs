@@ -122,6 +122,34 @@ fn raw_events(value: &JsValue) -> Result<Vec<RawEvent>, Error> {
         .collect()
 }
 
+/// The most keys pinned at once (the wrapper's limit too): a rotation needs two or three.
+const MAX_PINNED_KEYS: u32 = 16;
+
+/// The pinned keys: none (`undefined`), one (64 hex digits) or several (an array of them, for a key
+/// rotation); anything else, `null` included, is refused rather than read as "no key".
+fn pinned_keys(value: &JsValue) -> Result<Vec<[u8; 32]>, Error> {
+    let wrong = || {
+        invalid(
+            "publicKey",
+            format!("expected 64 hex digits or an array of 1 to {MAX_PINNED_KEYS} of them"),
+        )
+    };
+    if value.is_undefined() {
+        return Ok(Vec::new());
+    }
+    if let Some(hex) = value.as_string() {
+        return Ok(vec![parse_public_key_hex(&hex)?]);
+    }
+    let array = value.dyn_ref::<Array>().ok_or_else(wrong)?;
+    if array.length() == 0 || array.length() > MAX_PINNED_KEYS {
+        return Err(wrong());
+    }
+    array
+        .iter()
+        .map(|key| parse_public_key_hex(&key.as_string().ok_or_else(wrong)?))
+        .collect()
+}
+
 fn bundle_files(
     manifest: Vec<u8>,
     signature: Option<Vec<u8>>,
@@ -221,30 +249,27 @@ impl Inner {
 impl WasmEngine {
     /// Verifies and loads a bundle. `files` maps file names (as in the manifest) to their bytes
     /// (those this build reads, at least); `publicKey`, when given, is the ed25519 key (64 hex
-    /// digits) the manifest must be signed by; `pricing`, the merchant's pricing settings;
-    /// `digests`, the hex sha256 of files the caller hashed from their bytes already (the
-    /// wrapper, with Web Crypto), so that none is hashed twice; `sessions`, the caps of the store
-    /// of keyed sessions (`{ maxSessions, maxBytes, idleMinutes }`).
+    /// digits), or an array of keys, one of which must have signed the manifest; `pricing`, the
+    /// merchant's pricing settings; `digests`, the hex sha256 of files the caller hashed from
+    /// their bytes already (the wrapper, with Web Crypto), so that none is hashed twice;
+    /// `sessions`, the caps of the store of keyed sessions (`{ maxSessions, maxBytes,
+    /// idleMinutes }`).
     #[wasm_bindgen(constructor)]
     pub fn new(
         manifest: Vec<u8>,
         signature: Option<Vec<u8>>,
         files: &Object,
-        #[wasm_bindgen(js_name = publicKey)] public_key: Option<String>,
+        #[wasm_bindgen(js_name = publicKey)] public_key: JsValue,
         pricing: JsValue,
         digests: Option<Object>,
         sessions: JsValue,
     ) -> Result<WasmEngine, JsValue> {
-        let key = public_key
-            .as_deref()
-            .map(parse_public_key_hex)
-            .transpose()
-            .map_err(js_error)?;
+        let keys = pinned_keys(&public_key).map_err(js_error)?;
         let settings = pricing_settings(pricing).map_err(js_error)?;
         let limits = options::<StoreLimits>("sessions", sessions).map_err(js_error)?;
         let store = SessionStore::new(limits).map_err(js_error)?;
         let bundle = bundle_files(manifest, signature, files, digests).map_err(js_error)?;
-        let model = Model::load(bundle, key.as_ref(), settings).map_err(js_error)?;
+        let model = Model::load(bundle, &keys, settings).map_err(js_error)?;
         Ok(WasmEngine {
             inner: Rc::new(RefCell::new(Inner {
                 model,

@@ -126,7 +126,12 @@ fn bundles() -> Vec<PathBuf> {
 
 #[cfg(feature = "onnx")]
 fn verified(dir: &Path) -> VerifiedBundle {
-    VerifiedBundle::verify(BundleFiles::read_dir(dir).unwrap(), None).unwrap()
+    VerifiedBundle::verify(
+        BundleFiles::read_dir(dir).unwrap(),
+        &[],
+        edgerec::clock::now_ms(),
+    )
+    .unwrap()
 }
 
 #[cfg(feature = "onnx")]

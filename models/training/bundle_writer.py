@@ -3,6 +3,7 @@ each file's size and sha256 (format version 2, see docs/bundle.md), optionally s
 import hashlib
 import json
 import os
+import time
 
 import numpy as np
 from safetensors.numpy import save as save_safetensors
@@ -78,9 +79,16 @@ def write_bundle(
     training: dict,
     encoder_config: dict,
     signing_key=None,
+    release: int | None = None,
+    expires: str | None = None,
 ) -> dict:
     """Writes `files`, the plain-weights form of their ONNX graphs (see plain_weights.py) and
-    `manifest.json` (and `manifest.sig` when a key is given) into out_dir."""
+    `manifest.json` (and `manifest.sig` when a key is given) into out_dir. `release` numbers the
+    bundles a key signs, each higher than the last (default: the Unix time of writing, in
+    seconds); `expires`, an RFC 3339 date-time with a zone, is when engines stop loading it."""
+    release = int(time.time()) if release is None else release
+    if not 0 <= release <= 2**53 - 1:
+        raise ValueError(f"release must be a whole number from 0 to 2**53 - 1, got {release}")
     from plain_weights import plain_form
     files = dict(files)
     forms = plain_form(files, encoder_config)
@@ -88,6 +96,8 @@ def write_bundle(
     manifest = {
         "formatVersion": FORMAT_VERSION,
         "modelVersion": model_version,
+        "release": release,
+        **({"expires": expires} if expires is not None else {}),
         "dims": dims,
         "seqLen": seq_len,
         "itemCount": item_count,

@@ -78,6 +78,7 @@ def main() -> None:
         training={"script": "models/training/make_fixture.py", "data": "none (random)", "config": CONFIG.to_dict()},
         encoder_config=CONFIG.to_dict(),
         signing_key=key,
+        release=1,
     )
 
     sessions = {

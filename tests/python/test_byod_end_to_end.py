@@ -82,6 +82,7 @@ class EndToEnd(unittest.TestCase):
         self.assertEqual(set(os.listdir(bundle)), set(manifest["files"]) | {"manifest.json", "manifest.sig"})
         self.assertEqual(manifest["modelVersion"], "fixture-shop-1")
         self.assertEqual(manifest["itemCount"], 30)
+        self.assertGreater(manifest["release"], 1_700_000_000, "the release is the time of writing, in seconds")
         public = read(os.path.join(self.out, "public-key.txt")).strip()
         self.assertEqual(public, read(self.key + ".pub").strip())
         signed = read(os.path.join(bundle, "manifest.json"), mode="rb")

@@ -18,6 +18,9 @@ function describe(code: ErrorCode): string {
     case "SIZE_MISMATCH":
     case "CHECKSUM_MISMATCH":
     case "BAD_SIGNATURE":
+    case "BUNDLE_EXPIRED":
+    case "BUNDLE_DOWNGRADE":
+    case "FILE_TOO_LARGE":
     case "INVALID_CATALOG":
     case "INVALID_MODEL":
     case "ONNX_BUILD_REQUIRED":
@@ -26,6 +29,8 @@ function describe(code: ErrorCode): string {
     case "INVALID_PRICING":
     case "PRICING_UNAVAILABLE":
     case "FETCH_FAILED":
+    case "FETCH_TIMEOUT":
+    case "ABORTED":
     case "WASM_LOAD_FAILED":
     case "WASM_MISMATCH":
     case "DISPOSED":
@@ -45,7 +50,7 @@ function shown(reason: QuoteReason): boolean {
 export async function run(bundle: Record<string, Uint8Array>): Promise<string[]> {
   const event: ShopperEvent = { type: "view", item: "981760", ts: Date.now() };
   try {
-    const rec = await Edgerec.create({ bundle, device: "cpu", cache: "none", wasm, gpuWasm });
+    const rec = await Edgerec.create({ bundle, device: "cpu", cache: "none", wasm, gpuWasm, timeoutMs: 30_000, retries: 2 });
     rec.observe(event);
     const quotes: Quote[] = await rec.quote((await rec.recommend({ k: 3 })).map((t) => t.item));
     return quotes.filter((q) => shown(q.reason)).map((q) => q.item);
