@@ -14,7 +14,7 @@ const MAX_DEPTH = 8;
 const MAX_LENGTH = 1 << 24;
 
 /** The options of `create` whose values are data the core reads, copied deeply. */
-const CREATE_DATA = ["device", "build", "cache", "pricing", "sessions"] as const;
+const CREATE_DATA = ["device", "build", "cache", "pricing", "sessions", "publicKey", "timeoutMs", "retries"] as const;
 
 /** `%TypedArray%.prototype`, whose getters read a typed array's internal slots (a proxy or a look-alike has none). */
 const TYPED_ARRAY = Object.getPrototypeOf(Uint8Array.prototype) as object;
@@ -35,7 +35,7 @@ export function plain(value: unknown, name: string): unknown {
 
 /**
  * `create`'s options, copied: the data options deeply, the bundle's files as fresh views of
- * genuine `Uint8Array`s, a `URL` as its text, `publicKey` checked to be a string; other options
+ * genuine `Uint8Array`s, a `URL` as its text (`publicKey` is checked by `pinnedKeys`); other options
  * (functions, wasm sources) are taken as they are, read once.
  */
 export function createOptions<T extends object>(options: T | undefined | null): T {
@@ -43,9 +43,6 @@ export function createOptions<T extends object>(options: T | undefined | null): 
   const copied = ownEntries(options, "options");
   for (const key of CREATE_DATA) {
     if (Object.hasOwn(copied, key)) copied[key] = plain(copied[key], key);
-  }
-  if (Object.hasOwn(copied, "publicKey") && copied.publicKey !== undefined && typeof copied.publicKey !== "string") {
-    throw new EdgerecError("INVALID_ARGUMENT", "invalid argument `publicKey`: expected the ed25519 key as a string of 64 hex digits");
   }
   copied.bundle = bundle(copied.bundle);
   return copied as T;
