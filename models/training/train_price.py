@@ -49,8 +49,8 @@ class DemandModel(nn.Module):
         return F.softplus(self.department_elasticity.weight.squeeze(-1)).detach().numpy()
 
 
-def tensors(ex: pd.DataFrame) -> dict:
-    return {"features": torch.from_numpy(ex[FEATURES].to_numpy(np.float32)),
+def tensors(ex: pd.DataFrame, features: list[str] = FEATURES) -> dict:
+    return {"features": torch.from_numpy(ex[features].to_numpy(np.float32)),
             "item": torch.from_numpy(ex.row.to_numpy(np.int64)),
             "department": torch.from_numpy(ex.department.to_numpy(np.int64)),
             "log_price_ratio": torch.from_numpy(ex.log_price_ratio.to_numpy(np.float32)),
@@ -65,10 +65,11 @@ def weighted_log_loss(model: DemandModel, data: dict) -> float:
 
 
 def fit(train: dict, valid: dict, n_items: int, n_departments: int, use_interest: bool, seed: int = 0,
-        epochs: int = 30, batch: int = 65536, patience: int = 3) -> DemandModel:
-    """Adam on the weighted log-loss, early stopping on the validation weeks' log-loss."""
+        epochs: int = 30, batch: int = 65536, patience: int = 3, make_model=None, penalty: float = 0.0) -> nn.Module:
+    """Adam on the weighted log-loss (plus `penalty` × the model's `penalty()` if given), early
+    stopping on the validation weeks' log-loss. `make_model` builds another model than DemandModel."""
     torch.manual_seed(seed)
-    model = DemandModel(n_items, n_departments, use_interest)
+    model = make_model() if make_model else DemandModel(n_items, n_departments, use_interest)
     opt = torch.optim.Adam(model.parameters(), lr=0.05)
     best, best_state, since = float("inf"), None, 0
     n = len(train["label"])
@@ -77,6 +78,8 @@ def fit(train: dict, valid: dict, n_items: int, n_departments: int, use_interest
             part = {k: v[idx] for k, v in train.items()}
             loss = F.binary_cross_entropy_with_logits(model.logit(part), part["label"], weight=part["weight"],
                                                       reduction="sum") / part["weight"].sum()
+            if penalty:
+                loss = loss + penalty * model.penalty()
             opt.zero_grad()
             loss.backward()
             opt.step()
