@@ -1,7 +1,7 @@
 import { fileStore, type FileStore } from "./cache.js";
 import { download, type DownloadLimits } from "./download.js";
 import { EdgerecError } from "./errors.js";
-import type { BundleBytes, CacheMode, FileEntry, Progress } from "./types.js";
+import type { BundleBytes, CacheMode, FileEntry, Manifest, Progress } from "./types.js";
 
 /**
  * What a download hands to the core, which checks it before using any byte: the files the build
@@ -15,7 +15,7 @@ export interface FetchedBundle {
 }
 
 /** Given the manifest's bytes, which of its files the build that will run it reads. */
-export type FileChoice = (manifest: Uint8Array) => (name: string) => boolean;
+export type FileChoice = (manifest: Partial<Manifest> | undefined) => (name: string) => boolean;
 
 interface FetchOptions {
   limits: DownloadLimits;
@@ -43,15 +43,23 @@ export async function platformDigests(files: BundleBytes): Promise<Record<string
   return digests;
 }
 
-/** The files a manifest lists, read without trusting it: the core checks it properly. */
-export function listedFiles(manifest: Uint8Array): [string, FileEntry][] {
-  let parsed: unknown;
+/**
+ * The manifest as JSON, or `undefined` when it does not parse: the wrapper's one reading of it,
+ * for what it must know before any core runs (the build, and which files to fetch). The core
+ * parses and checks it properly.
+ */
+export function parseManifest(bytes: Uint8Array): Partial<Manifest> | undefined {
   try {
-    parsed = JSON.parse(new TextDecoder().decode(manifest));
-  } catch (e) {
-    throw new EdgerecError("INVALID_MANIFEST", `manifest.json is not JSON: ${(e as Error).message}`);
+    return JSON.parse(new TextDecoder().decode(bytes)) as Partial<Manifest>;
+  } catch {
+    return undefined;
   }
-  const files = (parsed as { files?: unknown })?.files;
+}
+
+/** The files a manifest lists, read without trusting it: the core checks it properly. */
+export function listedFiles(manifest: Partial<Manifest> | undefined): [string, FileEntry][] {
+  if (manifest === undefined) throw new EdgerecError("INVALID_MANIFEST", "manifest.json is not JSON");
+  const files = (manifest as { files?: unknown })?.files;
   if (typeof files !== "object" || files === null) {
     throw new EdgerecError("INVALID_MANIFEST", "manifest.json has no `files` object");
   }
@@ -85,8 +93,9 @@ export async function fetchBundle(base: URL, options: FetchOptions): Promise<Fet
   const signature = options.wantSignature
     ? await download(new URL("manifest.sig", base), { maxBytes: MAX_SIGNATURE_BYTES, optional: true }, limits)
     : undefined;
-  const reads = options.wanted(manifest);
-  const entries = listedFiles(manifest).filter(([name]) => reads(name));
+  const parsed = parseManifest(manifest);
+  const reads = options.wanted(parsed);
+  const entries = listedFiles(parsed).filter(([name]) => reads(name));
   const total = entries.reduce((sum, [, entry]) => sum + entry.bytes, 0);
   let loaded = 0;
   const advance = (file: string, bytes: number, cached: boolean) => {

@@ -16,7 +16,7 @@ import type { Engine } from "../pkg/edgerec.js";
 import { Contained } from "./contain.js";
 import { downloadLimits, throwIfAborted, type DownloadLimits } from "./download.js";
 import { EdgerecError } from "./errors.js";
-import { fetchBundle, platformDigests, type FetchedBundle, type FileChoice } from "./fetch-bundle.js";
+import { fetchBundle, parseManifest, platformDigests, type FetchedBundle, type FileChoice } from "./fetch-bundle.js";
 import { pinnedKeys } from "./keys.js";
 import { EventStore, exportEvents, persistSettings } from "./persist.js";
 import { createOptions, plain } from "./plain.js";
@@ -194,8 +194,7 @@ export class Edgerec {
     const limits = downloadLimits(options);
     throwIfAborted(limits.signal);
     let build = "cpu" as BuildName;
-    const bundle = await readBundle(options, keys.length > 0, limits, (manifest) => {
-      const parsed = parseManifest(manifest);
+    const bundle = await readBundle(options, keys.length > 0, limits, (parsed) => {
       build = chooseBuild(options.build ?? "auto", device, parsed);
       return filesRead(build, parsed);
     });
@@ -357,15 +356,6 @@ function refuseUnknown(name: string, options: object | undefined, known: readonl
   }
 }
 
-/** The manifest as JSON, or `undefined` when it does not parse (the engine reports that). */
-function parseManifest(bytes: Uint8Array): Partial<Manifest> | undefined {
-  try {
-    return JSON.parse(new TextDecoder().decode(bytes)) as Partial<Manifest>;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The manifest's `files`, or none when it has no such object (the engine reports that). */
 function listed(manifest: Partial<Manifest> | undefined): Record<string, unknown> {
   const files = manifest?.files;
@@ -434,7 +424,7 @@ async function splitBytes(bundle: BundleBytes, wanted: FileChoice): Promise<Fetc
       throw new EdgerecError("INVALID_ARGUMENT", `invalid argument \`files\`: ${JSON.stringify(name)} must be a Uint8Array`);
     }
   }
-  const reads = wanted(manifest);
+  const reads = wanted(parseManifest(manifest));
   // Copies: the caller's arrays could change after they are hashed here and before the core reads
   // them, and the core trusts these digests.
   const files = Object.fromEntries(Object.entries(given).filter(([name]) => reads(name)).map(([name, bytes]) => [name, bytes.slice()]));

@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 
 import { EdgerecError } from "./errors.js";
-import { listedFiles } from "./fetch-bundle.js";
+import { listedFiles, parseManifest } from "./fetch-bundle.js";
 import type { BundleBytes } from "./types.js";
 
 /** Reads a bundle folder: `manifest.json`, `manifest.sig` when present, and every file the manifest lists. */
@@ -25,6 +25,6 @@ export async function readBundleDir(dir: string): Promise<BundleBytes> {
   } catch {
     // An unsigned bundle: fine unless the caller pins a key, which the engine then reports.
   }
-  for (const [name] of listedFiles(manifest)) bundle[name] = await read(name);
+  for (const [name] of listedFiles(parseManifest(manifest))) bundle[name] = await read(name);
   return bundle;
 }
