@@ -2,6 +2,10 @@
 //! Nothing in a bundle is used before its size and sha256 match the manifest and, when the
 //! caller pins a public key, the manifest's signature verifies.
 
+mod entries;
+
+pub use entries::{Activation, EncoderSpec, Feature, LowPass, Norm, PriceHeadSpec};
+
 use std::collections::{BTreeMap, HashMap};
 
 use ed25519_dalek::{Signature, VerifyingKey};
@@ -10,8 +14,6 @@ use sha2::{Digest, Sha256};
 
 use crate::datetime::parse_rfc3339_ms;
 use crate::error::{Error, Result};
-use crate::interest::spec::EncoderSpec;
-use crate::pricing::PriceHeadSpec;
 
 /// The bundle format version this build writes about and reads: 2 adds the plain-weights form
 /// (the manifest's `encoder` and `priceHead` entries and their safetensors files).

@@ -10,8 +10,7 @@
 pub mod onnx;
 pub mod plain;
 
-use serde::{Deserialize, Serialize};
-
+pub use crate::bundle::Feature;
 use crate::bundle::{VerifiedBundle, PRICE_MODEL};
 use crate::error::Result;
 
@@ -41,22 +40,6 @@ pub struct ItemContext {
     pub display: f32,
     /// See `display`.
     pub mailer: f32,
-}
-
-/// A feature the price head may read: the bundle lists them, in the order of its weights.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Feature {
-    /// The engine's interest score for the item.
-    Interest,
-    /// Whether the item is on display (0 or 1).
-    Display,
-    /// Whether the item is in the mailer (0 or 1).
-    Mailer,
-    /// sin(2π (week − 1) / 52), the week of the year.
-    WeekSin,
-    /// cos(2π (week − 1) / 52).
-    WeekCos,
 }
 
 impl Feature {

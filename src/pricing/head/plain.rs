@@ -2,7 +2,7 @@
 //! `elasticity = softplus(department_elasticity[dept])`, from `price.safetensors`, computing what
 //! `price.onnx` computes (see `models/training/train_price.py`).
 
-use serde::{Deserialize, Serialize};
+pub use crate::bundle::PriceHeadSpec;
 
 use super::{Feature, ItemContext};
 use crate::error::{Error, Result};
@@ -10,20 +10,6 @@ use crate::weights::WeightFile;
 
 /// Most departments a price head may declare.
 const MAX_DEPARTMENTS: usize = 65_536;
-
-/// The manifest's `priceHead`: the plain head's weights file and its inputs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PriceHeadSpec {
-    /// The safetensors file of the weights, listed in the manifest's `files`.
-    pub weights: String,
-    /// The demand curve's form; `"logistic-log-price"` is the one there is.
-    pub demand: String,
-    /// The features, in the order of `feature_weight`.
-    pub features: Vec<Feature>,
-    /// Departments the head has weights for: every item's department must be below it.
-    pub departments: usize,
-}
 
 /// A loaded plain price head.
 #[derive(Debug)]

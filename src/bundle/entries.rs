@@ -1,0 +1,87 @@
+//! The manifest's model entries, `encoder` and `priceHead` (docs/bundle.md): the bundle contract
+//! written once, here, beside the manifest that holds them; what each model makes of its entry
+//! is checked where the model loads (`interest::spec`, `pricing::head::plain`).
+
+use serde::{Deserialize, Serialize};
+
+/// The feed-forward layer's activation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    /// The exact GELU, `x * (1 + erf(x / sqrt 2)) / 2`.
+    Gelu,
+    /// `max(x, 0)`.
+    Relu,
+}
+
+/// Where each sub-layer's layer norm sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Norm {
+    /// After the residual sum: `norm(x + f(x))` (SASRec's form in FMLP-Rec/BSARec).
+    Post,
+}
+
+/// BSARec's low-pass branch beside each block's attention.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LowPass {
+    /// How many of the lowest frequencies of the window's orthonormal real FFT the filter keeps.
+    pub frequencies: usize,
+    /// The branch's weight against the attention's (the attention gets `1 - alpha`).
+    pub alpha: f32,
+}
+
+/// The manifest's `encoder`: a SASRec-family encoder whose weights are in the named file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EncoderSpec {
+    /// The safetensors file of the weights, listed in the manifest's `files`.
+    pub weights: String,
+    /// Transformer blocks.
+    pub blocks: usize,
+    /// Attention heads per block; they divide the width `dims`.
+    pub heads: usize,
+    /// The feed-forward layer's inner width.
+    pub ffn_width: usize,
+    /// The feed-forward layer's activation.
+    pub activation: Activation,
+    /// Where the layer norms sit.
+    pub norm: Norm,
+    /// Every layer norm's epsilon.
+    pub layer_norm_epsilon: f32,
+    /// What the attention adds to a masked score (a future position, a padding row).
+    pub mask_value: f32,
+    /// The low-pass branch, when the blocks have one.
+    pub low_pass: Option<LowPass>,
+}
+
+/// The manifest's `priceHead`: the plain head's weights file and its inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PriceHeadSpec {
+    /// The safetensors file of the weights, listed in the manifest's `files`.
+    pub weights: String,
+    /// The demand curve's form; `"logistic-log-price"` is the one there is.
+    pub demand: String,
+    /// The features, in the order of `feature_weight`.
+    pub features: Vec<Feature>,
+    /// Departments the head has weights for: every item's department must be below it.
+    pub departments: usize,
+}
+
+/// A feature the price head may read: the bundle lists them, in the order of its weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Feature {
+    /// The engine's interest score for the item.
+    Interest,
+    /// Whether the item is on display (0 or 1).
+    Display,
+    /// Whether the item is in the mailer (0 or 1).
+    Mailer,
+    /// sin(2π (week − 1) / 52), the week of the year.
+    WeekSin,
+    /// cos(2π (week − 1) / 52).
+    WeekCos,
+}
