@@ -1,24 +1,13 @@
 //! `explain`: each recommendation names the recent events whose absence lowers its score most,
 //! and each effect is exactly that fall in score.
 
-use std::path::PathBuf;
+mod common;
 
+use common::grocery;
 use edgerec::explain::MAX_REASONS;
-use edgerec::{
-    BundleFiles, Model, PricingSettings, RawEvent, RecommendRequest, Recommendation, Session,
-};
+use edgerec::{Model, RawEvent, RecommendRequest, Recommendation, Session};
 
 const NOW_MS: f64 = 1_800_000_000_000.0;
-
-fn grocery() -> Model {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/grocery");
-    Model::load(
-        BundleFiles::read_dir(&dir).unwrap(),
-        None,
-        PricingSettings::default(),
-    )
-    .unwrap()
-}
 
 fn events(model: &Model, rows: &[usize]) -> Vec<RawEvent> {
     rows.iter()

@@ -5,14 +5,13 @@
 //!     cargo test --features gpu --test gpu_ranking
 #![cfg(feature = "gpu")]
 
-use std::path::PathBuf;
+mod common;
 
+use common::grocery;
 use edgerec::catalog::{Catalog, Embeddings, ItemInfo};
 use edgerec::gpu::{request_device, GpuDevice, GpuPath, GpuRanker};
 use edgerec::retrieve::{merge_boosted, top_k, Pool, UserQuery};
-use edgerec::{
-    BundleFiles, Model, PricingSettings, RawEvent, RecommendRequest, Recommendation, Session,
-};
+use edgerec::{Model, RawEvent, RecommendRequest, Recommendation, Session};
 
 const NOW_MS: f64 = 1_800_000_000_000.0;
 
@@ -115,16 +114,6 @@ fn gpu_and_cpu_rank_identically() {
             }
         }
     }
-}
-
-fn grocery() -> Model {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/grocery");
-    Model::load(
-        BundleFiles::read_dir(&dir).unwrap(),
-        None,
-        PricingSettings::default(),
-    )
-    .unwrap()
 }
 
 fn purchases(model: &Model, rows: &[usize]) -> Vec<RawEvent> {

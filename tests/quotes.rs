@@ -4,26 +4,15 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use common::{model as fixture_model, with_f32_column, NOW_MS};
+use common::{grocery, grocery_files, model as fixture_model, with_f32_column, NOW_MS};
 use edgerec::pricing::{Jurisdiction, NEW_YORK};
 use edgerec::{
-    BundleFiles, Model, Objective, PricingSettings, Quote, QuoteOptions, RawEvent, Session,
-    SessionStore, StoreLimits,
+    Model, Objective, PricingSettings, Quote, QuoteOptions, RawEvent, Session, SessionStore,
+    StoreLimits,
 };
-
-fn grocery_files() -> BundleFiles {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/grocery");
-    BundleFiles::read_dir(&dir).expect("models/grocery is readable")
-}
 
 fn grocery_with(settings: PricingSettings) -> Model {
     Model::load(grocery_files(), None, settings).expect("the grocery bundle loads")
-}
-
-fn grocery() -> Model {
-    grocery_with(PricingSettings::default())
 }
 
 fn ids(model: &Model, n: usize) -> Vec<String> {

@@ -5,15 +5,13 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use common::{expected, model, view, NOW_MS};
+use common::{expected, grocery, model, view, NOW_MS};
 use edgerec::events::{MAX_EVENTS_PER_CALL, SESSION_HISTORY};
 use edgerec::pricing::MAX_PRICES_PER_SESSION;
 use edgerec::session::store::{MAX_KEY_BYTES, MIN_STORE_BYTES};
 use edgerec::{
-    BundleFiles, Error, Model, PricingSettings, QuoteOptions, RawEvent, RecommendRequest, Session,
-    SessionStore, StoreLimits,
+    Error, PricingSettings, QuoteOptions, RawEvent, RecommendRequest, Session, SessionStore,
+    StoreLimits,
 };
 use serde_json::json;
 
@@ -119,16 +117,6 @@ fn one_model_serves_sessions_on_several_threads() {
     for (thread, want) in threads.into_iter().zip(alone) {
         assert_eq!(thread.join().unwrap(), want);
     }
-}
-
-fn grocery() -> Model {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/grocery");
-    Model::load(
-        BundleFiles::read_dir(&dir).unwrap(),
-        None,
-        PricingSettings::default(),
-    )
-    .unwrap()
 }
 
 #[test]

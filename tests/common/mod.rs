@@ -56,6 +56,17 @@ pub fn load(files: BundleFiles) -> Result<Model> {
     Model::load(files, None, PricingSettings::default())
 }
 
+/// The grocery bundle's files (the demo shop's: a price head, repeat weights, 4,000 items).
+pub fn grocery_files() -> BundleFiles {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/grocery");
+    BundleFiles::read_dir(&dir).expect("models/grocery is readable")
+}
+
+/// The grocery bundle, loaded with the default pricing settings.
+pub fn grocery() -> Model {
+    load(grocery_files()).expect("the grocery bundle loads")
+}
+
 /// The fixture bundle, loaded.
 pub fn model() -> Model {
     load(fixture_files()).expect("the fixture bundle loads")
