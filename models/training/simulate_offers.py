@@ -33,12 +33,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-import grocery
 import shopper_data
 from offers import allocate, allowed_prices
-from price_head import SIMULATOR_WEEKS, TEST_WEEKS, cached_examples, in_weeks
+from price_head import SIMULATOR_WEEKS, TEST_WEEKS, in_weeks
 from train_price import fit, tensors
-from train_price_shopper import ALL_FEATURES, ShopperDemandModel, machine
+from train_price_shopper import ALL_FEATURES, ShopperDemandModel, machine, shopper_examples
 
 COST_RATIO = 0.7
 MAX_LEVELS = 12
@@ -167,13 +166,7 @@ def main() -> None:
     started = time.time()
     print(machine(), flush=True)
     saved = torch.load(os.path.join(a.out, "models.pt"), weights_only=False)
-    with open(os.path.join(a.bundle, "manifest.json")) as f:
-        manifest = json.load(f)
-    run = manifest["training"]["run"]
-    shop = grocery.load(run["items"], run["held_out_share"], run["seed"], run["horizon_days"])
-    ex = cached_examples(a.bundle, os.path.join(a.out, "demand.parquet"), shop, manifest["seqLen"])
-    lines, _ = grocery.load_lines()
-    ex = shopper_data.attach(ex, lines, 45)
+    shop, ex = shopper_examples(a.bundle, a.out)
 
     def make() -> ShopperDemandModel:
         return ShopperDemandModel(saved["n_items"], saved["n_departments"], saved["mean"], saved["std"],

@@ -186,6 +186,18 @@ def shopper_elasticities(model: ShopperDemandModel, fit_ex: pd.DataFrame, test_e
     }
 
 
+def shopper_examples(bundle: str, out: str) -> tuple[grocery.Grocery, pd.DataFrame]:
+    """The bundle's shop data and its demand examples (cached under `out`), each with its household's
+    shopper signals counted from transactions before its week, the signals' prior from the fit weeks."""
+    with open(os.path.join(bundle, "manifest.json")) as f:
+        manifest = json.load(f)
+    run = manifest["training"]["run"]
+    shop = grocery.load(run["items"], run["held_out_share"], run["seed"], run["horizon_days"])
+    ex = cached_examples(bundle, os.path.join(out, "demand.parquet"), shop, manifest["seqLen"])
+    lines, _ = grocery.load_lines()
+    return shop, shopper_data.attach(ex, lines, FIT_WEEKS[1])
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bundle", default="models/grocery")
@@ -199,13 +211,7 @@ def main() -> None:
     started = time.time()
     print(machine(), flush=True)
 
-    with open(os.path.join(a.bundle, "manifest.json")) as f:
-        manifest = json.load(f)
-    run = manifest["training"]["run"]
-    shop = grocery.load(run["items"], run["held_out_share"], run["seed"], run["horizon_days"])
-    ex = cached_examples(a.bundle, os.path.join(a.out, "demand.parquet"), shop, manifest["seqLen"])
-    lines, _ = grocery.load_lines()
-    ex = shopper_data.attach(ex, lines, FIT_WEEKS[1])
+    shop, ex = shopper_examples(a.bundle, a.out)
     fit_ex, valid_ex, test_ex = (in_weeks(ex, w) for w in (FIT_WEEKS, VALID_WEEKS, TEST_WEEKS))
     fit_set, valid, test = (tensors(e, ALL_FEATURES) for e in (fit_ex, valid_ex, test_ex))
     today = {k: tensors(e, FEATURES) for k, e in (("fit", fit_ex), ("valid", valid_ex), ("test", test_ex))}
