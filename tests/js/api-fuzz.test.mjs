@@ -209,8 +209,12 @@ function checkError(e, allowed, what) {
   assert.ok(typeof e.message === "string" && e.message.length > 5, `${what}: no message`);
 }
 
-/** Each quote keeps the engine's guardrails (`pricing`, filled with the defaults). */
-function checkQuotes(quotes, items, pricing, objective, explain, what) {
+/**
+ * Each quote keeps the engine's guardrails (`pricing`), and the conversion objective's own
+ * margin unless the session gave the item its price before (`earlier`: an item keeps its first
+ * price, whatever a later call's objective).
+ */
+function checkQuotes(quotes, items, pricing, objective, explain, earlier, what) {
   assert.equal(quotes.length, items.length, what);
   for (const [i, q] of quotes.entries()) {
     const at = `${what}: ${JSON.stringify(q)}`;
@@ -222,7 +226,7 @@ function checkQuotes(quotes, items, pricing, objective, explain, what) {
     if (q.price < q.listPrice - 1e-9) {
       const cost = q.listPrice * pricing.defaultCostRatio;
       const floors = [cost * (1 + pricing.minMargin), q.listPrice * (1 - pricing.maxDiscount), q.listPrice * pricing.floorRatio];
-      if (objective?.objective === "conversion") floors.push(cost * (1 + objective.minMargin));
+      if (objective?.objective === "conversion" && !earlier.has(q.item)) floors.push(cost * (1 + objective.minMargin));
       for (const floor of floors) assert.ok(q.price >= floor - 0.005, `${at}: below a floor ${floor}`);
       assert.ok(pricing.priceEndings.includes(Math.round(q.price * 100) % 100), `${at}: an ending not in ${pricing.priceEndings}`);
       assert.ok(q.discountPct >= 0 && q.discountPct <= 100 * pricing.maxDiscount + 1e-6, at);
@@ -402,9 +406,10 @@ test(`the API fuzzed: ${CALLS} calls, seed ${SEED}`, async () => {
       const options = asData(made.options) ?? {};
       if (name === "recommend") checkRecommendations(answer, options.k ?? 10, what);
       if (made.quotes) {
-        checkQuotes(answer, asData(made.items), pricing, options, options.explain, what);
+        // A quote for `events` remembers nothing and reads no session's prices.
+        const memory = options.events === undefined ? quoted.get(made.key) ?? new Map() : new Map();
+        checkQuotes(answer, asData(made.items), pricing, options, options.explain, new Map(memory), what);
         if (options.events === undefined) {
-          const memory = quoted.get(made.key) ?? new Map();
           for (const q of answer) {
             if (memory.has(q.item)) assert.equal(q.price, memory.get(q.item), `${what}: ${q.item} quoted ${q.price}, earlier ${memory.get(q.item)}`);
             else memory.set(q.item, q.price);
