@@ -54,7 +54,7 @@ function kinds(random, shoppers) {
     returning: { share: 0.08, ok: [200], make: () => ({ shopper: aShopper(), body: json({ k: 10 }) }) },
     forget: { share: 0.01, ok: [204], make: () => ({ shopper: aShopper(), path: "/forget", body: "" }) },
     noCookieFlood: { share: 0.05, ok: [200], make: () => ({ body: json({ events: events(random, FLOOD_EVENTS), k: 1 }) }) },
-    forgedCookie: { share: 0.03, ok: [200], make: () => ({ cookie: `edgerec_session=${"A".repeat(21)}${"BCD"[Math.floor(random() * 3)]}.${"x".repeat(43)}`, body: json({ k: 3 }) }) },
+    forgedCookie: { share: 0.03, ok: [200], make: () => ({ cookie: `__Host-edgerec_session=${"A".repeat(21)}${"BCD"[Math.floor(random() * 3)]}.${"x".repeat(43)}`, body: json({ k: 3 }) }) },
     hugeBody: { share: 0.005, ok: [413], make: () => ({ body: HUGE }) },
     malformedJson: { share: 0.02, ok: [400], make: () => ({ body: `{"events": [${"{".repeat(Math.floor(random() * 50))}` }) },
     unknownFields: { share: 0.02, ok: [400], make: () => ({ body: json({ k: 3, sessionKey: "x".repeat(Math.floor(random() * 2000)), ["__proto__"]: 1 }) }) },

@@ -255,6 +255,7 @@ export class Edgerec {
    * surrogate (which UTF-8 cannot hold: "\ud800" and "\udc00" would be one key) (`INVALID_ARGUMENT`).
    */
   session(key: string): Session {
+    this.#engine.call(() => undefined); // DISPOSED or ENGINE_FAILED now, not at the first use
     if (typeof key !== "string" || LONE_SURROGATE.test(key) || !(key.length > 0 && UTF8.encode(key).length <= MAX_KEY_BYTES)) {
       throw new EdgerecError("INVALID_ARGUMENT", "invalid argument `session`: a session key is a string of 1 to 128 bytes of UTF-8, with no lone surrogate");
     }

@@ -3,8 +3,12 @@
 // another shopper's id, and a cookie the server did not sign is ignored (a fresh session instead).
 // Web Crypto only: the same code in workerd, Deno and Node.
 
-/** The cookie's name. */
-export const COOKIE = "edgerec_session";
+/**
+ * The cookie's name. `__Host-` makes browsers accept it only from this origin, Secure, with
+ * `Path=/` and no `Domain`, so a sibling subdomain cannot plant one of its own in the shopper's
+ * browser.
+ */
+export const COOKIE = "__Host-edgerec_session";
 
 const encoder = new TextEncoder();
 
@@ -31,7 +35,10 @@ export async function sessionCookies({ secret, maxAgeSeconds = 1800 } = {}) {
     /** The verified session id of `request`'s cookie, or `undefined` when it has none that verifies. */
     async read(request) {
       const cookie = request.headers.get("cookie") ?? "";
-      const value = cookie.split(";").map((c) => c.trim()).find((c) => c.startsWith(`${COOKIE}=`))?.slice(COOKIE.length + 1);
+      const values = cookie.split(";").map((c) => c.trim()).filter((c) => c.startsWith(`${COOKIE}=`));
+      // More than one is no session: the first could be one planted to pull the shopper into
+      // another's session (a fresh one is issued instead).
+      const value = values.length === 1 ? values[0].slice(COOKIE.length + 1) : undefined;
       const [id, mac] = value?.split(".") ?? [];
       if (!id || !mac || id.length !== 22 || mac.length !== 43) return undefined;
       try {

@@ -46,7 +46,7 @@ for (const runtime of ["workerd", "node", "deno"]) {
       const response = await post(server.url, { events, k: 10 });
       assert.equal(response.status, 200);
       shopper = cookieOf(response);
-      assert.match(shopper, /^edgerec_session=[\w-]{22}\.[\w-]{43}$/);
+      assert.match(shopper, /^__Host-edgerec_session=[\w-]{22}\.[\w-]{43}$/);
       assert.match(response.headers.get("set-cookie"), /HttpOnly; Secure; SameSite=Lax/);
       const body = await response.json();
       assert.equal(body.modelVersion, modelVersion);
@@ -75,6 +75,10 @@ for (const runtime of ["workerd", "node", "deno"]) {
       const withForged = await post(server.url, { k: 10 }, { cookie: forged });
       assert.ok(cookieOf(withForged), "a cookie the server did not sign starts a fresh session");
       assert.deepEqual(priced(await withForged.json()), empty);
+      const other2 = cookieOf(await post(server.url, { k: 10 }));
+      const planted = await post(server.url, { k: 10 }, { cookie: `${other2}; ${shopper}` });
+      assert.ok(cookieOf(planted), "two session cookies (one planted) are no session: a fresh one is issued");
+      assert.deepEqual(priced(await planted.json()), empty);
       const keyed = await post(server.url, { k: 10, sessionKey: value.split(".")[0] });
       assert.equal(keyed.status, 400);
       assert.match((await keyed.json()).error.message, /sessionKey/);
