@@ -14,6 +14,7 @@ use common::{fixture_files, load, with_file_rehashed};
 use edgerec::interest::onnx::OnnxEncoder;
 use edgerec::onnx_gate::{self, LIMITS};
 use edgerec::pricing::head::onnx::OnnxHead;
+use edgerec::pricing::PriceResponse;
 use prost::Message;
 use tract_onnx::pb;
 
@@ -207,18 +208,23 @@ fn a_short_chain_loads_and_a_long_one_is_refused_in_milliseconds() {
 #[test]
 fn the_onnx_price_head_refuses_a_catalogue_it_cannot_price() {
     let onnx = read("models/grocery/price.onnx");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&read("models/grocery/manifest.json")).unwrap();
+    let response: Option<PriceResponse> =
+        serde_json::from_value(manifest["priceHead"]["response"].clone()).unwrap();
+    let response = response.as_ref();
     let items = 4000;
     let mut departments = vec![3u32; items];
-    OnnxHead::load(&onnx, items, Some(&departments)).expect("the grocery head loads");
+    OnnxHead::load(&onnx, items, Some(&departments), response).expect("the grocery head loads");
     departments[17] = 14;
-    let e = OnnxHead::load(&onnx, items, Some(&departments)).unwrap_err();
+    let e = OnnxHead::load(&onnx, items, Some(&departments), response).unwrap_err();
     assert_eq!(e.code(), "INVALID_CATALOG", "{e}");
     assert!(
         e.to_string()
             .contains("row 17 is 14, outside the price head's 14 departments"),
         "{e}"
     );
-    let e = OnnxHead::load(&onnx, items + 1, None).unwrap_err();
+    let e = OnnxHead::load(&onnx, items + 1, None, response).unwrap_err();
     assert_eq!(e.code(), "INVALID_MODEL", "{e}");
     assert!(
         e.to_string().contains("4000 rows; the catalogue has 4001"),

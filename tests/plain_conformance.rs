@@ -197,6 +197,7 @@ fn the_plain_price_head_gives_the_onnx_head_curves() {
         bundle.file("price.onnx").unwrap(),
         bundle.manifest.item_count,
         None,
+        spec.response.as_ref(),
     )
     .unwrap();
     let items: Vec<ItemContext> = (0..bundle.manifest.item_count)
@@ -207,6 +208,7 @@ fn the_plain_price_head_gives_the_onnx_head_curves() {
             interest: (row as f32 * 0.37).sin() * 3.0,
             display: (row % 2) as f32,
             mailer: (row % 3 == 0) as u8 as f32,
+            deal_share: (row as f32 * 0.13).cos().abs(),
         })
         .collect();
     for week in [1, 20, 53] {

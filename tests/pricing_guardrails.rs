@@ -39,6 +39,7 @@ fn settings() -> impl Strategy<Value = PricingSettings> {
                     price_endings: endings.into_iter().collect(),
                     jurisdiction,
                     locale: "en".into(),
+                    max_shopper_spread: None,
                 }
             },
         )

@@ -228,6 +228,7 @@ fn a_session_at_its_largest_fits_the_smallest_store() {
         objective: Some("conversion".into()),
         min_margin: Some(0.05),
         explain: true,
+        ..QuoteOptions::default()
     };
     store
         .with("largest", NOW_MS, |s| {

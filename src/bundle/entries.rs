@@ -68,6 +68,27 @@ pub struct PriceHeadSpec {
     pub features: Vec<Feature>,
     /// Departments the head has weights for: every item's department must be below it.
     pub departments: usize,
+    /// The shopper-level price response, when the head has one: the elasticity moves with these
+    /// signals (`response_weight` in the weights file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<PriceResponse>,
+}
+
+/// How the elasticity depends on the shopper: `elasticity = softplus(department_elasticity[d] +
+/// Σ response_weight[j] · (signal_j − mean[j]) / std[j])`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PriceResponse {
+    /// The signals, in the order of `response_weight`, `mean` and `std`.
+    pub signals: Vec<Feature>,
+    /// Each signal's mean in the training examples: the shopper the shop knows nothing about.
+    pub mean: Vec<f32>,
+    /// Each signal's standard deviation in the training examples (positive).
+    pub std: Vec<f32>,
+    /// The population's deal share: a shopper's own share is shrunk towards it.
+    pub deal_share_prior: f32,
+    /// How many purchases' worth of weight the prior carries in a shopper's deal share.
+    pub pseudo_lines: f32,
 }
 
 /// A feature the price head may read: the bundle lists them, in the order of its weights.
@@ -84,4 +105,7 @@ pub enum Feature {
     WeekSin,
     /// cos(2π (week − 1) / 52).
     WeekCos,
+    /// The share of the shopper's purchases before this week paid below the list price, shrunk
+    /// towards the population's (`PriceResponse`); computed on the device from its own events.
+    DealShare,
 }

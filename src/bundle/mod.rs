@@ -4,7 +4,7 @@
 
 mod entries;
 
-pub use entries::{Activation, EncoderSpec, Feature, LowPass, Norm, PriceHeadSpec};
+pub use entries::{Activation, EncoderSpec, Feature, LowPass, Norm, PriceHeadSpec, PriceResponse};
 
 use std::collections::{BTreeMap, HashMap};
 

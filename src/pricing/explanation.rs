@@ -3,9 +3,11 @@
 
 use serde::Serialize;
 
+use super::budget::BudgetUse;
 use super::guardrails::{ItemPrices, PriceBounds};
 use super::optimiser::{DemandCurve, Objective};
 use super::settings::PricingSettings;
+use super::signals::ShopperSignals;
 
 /// The price head's demand curve for the item and shopper: P(buy at p) =
 /// sigmoid(base − elasticity · ln(p / list)).
@@ -15,6 +17,16 @@ pub struct CurveParams {
     pub base: f64,
     /// How fast the logit falls with ln(p / list); positive.
     pub elasticity: f64,
+}
+
+impl CurveParams {
+    /// The head's raw outputs as a curve, `None` when they are unusable.
+    pub fn usable(curve: (f32, f32)) -> Option<CurveParams> {
+        DemandCurve::new(curve.0, curve.1).map(|_| CurveParams {
+            base: f64::from(curve.0),
+            elasticity: f64::from(curve.1),
+        })
+    }
 }
 
 /// Each guardrail's bound on the item's price, in currency units.
@@ -45,8 +57,17 @@ pub struct QuoteExplanation {
     pub objective: &'static str,
     /// The demand curve, or `None` when the price head's outputs were unusable.
     pub curve: Option<CurveParams>,
-    /// The engine's interest score for the item and shopper: the only shopper input of the head.
+    /// The engine's interest score for the item and shopper.
     pub interest: Option<f32>,
+    /// What the shopper's own events say about their price response (their deal share, from
+    /// the purchases it counts), when the head has a shopper-level response.
+    pub shopper: Option<ShopperSignals>,
+    /// The curve the head gives a shopper the device knows nothing about (the population's
+    /// deal share and mean interest), when the head has a shopper-level response: the shopper's
+    /// elasticity against this one is what their signals moved.
+    pub reference_curve: Option<CurveParams>,
+    /// The promotion budget's part in the quote, when the call had a budget.
+    pub budget: Option<BudgetUse>,
     /// The cost assumed (the catalogue's, or list × defaultCostRatio).
     pub cost: f64,
     /// The guardrails' bounds.
@@ -75,11 +96,11 @@ impl QuoteExplanation {
         };
         QuoteExplanation {
             objective: name,
-            curve: DemandCurve::new(curve.0, curve.1).map(|_| CurveParams {
-                base: f64::from(curve.0),
-                elasticity: f64::from(curve.1),
-            }),
+            curve: CurveParams::usable(curve),
             interest: None,
+            shopper: None,
+            reference_curve: None,
+            budget: None,
             cost: units(prices.cost),
             guardrails: GuardrailBounds {
                 ceiling: units(prices.list as f64),

@@ -1,18 +1,23 @@
-//! One session's quoted prices: an item keeps its first price for the rest of the session.
+//! One session's quoted prices (an item keeps its first price for the rest of the session) and
+//! its promotion account.
 
 use std::collections::{HashMap, VecDeque};
 
-use super::{Quote, QuoteExplanation};
+use super::{PromotionAccount, Quote, QuoteExplanation};
 
 /// The most items one session remembers a price for; past it, the item priced first is
 /// forgotten first (and would be priced afresh if quoted again).
 pub const MAX_PRICES_PER_SESSION: usize = 1_000;
 
-/// The prices quoted in one session, by catalogue row, at most [`MAX_PRICES_PER_SESSION`].
+/// The prices quoted in one session, by catalogue row, at most [`MAX_PRICES_PER_SESSION`], and
+/// what its promotion budget allows and its offers committed (kept when old prices are
+/// forgotten, so a budget is never spent twice).
 #[derive(Debug, Clone, Default)]
 pub struct PriceMemory {
     quoted: HashMap<usize, Quote>,
     order: VecDeque<usize>,
+    /// The session's promotion account.
+    pub account: PromotionAccount,
 }
 
 impl PriceMemory {
@@ -43,10 +48,11 @@ impl PriceMemory {
         self.order.is_empty()
     }
 
-    /// Forgets every price.
+    /// Forgets every price and the promotion account.
     pub fn clear(&mut self) {
         self.quoted.clear();
         self.order.clear();
+        self.account = PromotionAccount::default();
     }
 
     /// An estimate of the heap bytes held: each entry's quote, explanation and strings, and the

@@ -3,6 +3,7 @@
 //! price endings, one price per shopper and item per session, discounts shown only against the
 //! 30-day low, a disclosure beside every personalised price).
 
+mod budget;
 mod disclosure;
 mod explanation;
 mod guardrails;
@@ -11,19 +12,22 @@ mod memory;
 mod optimiser;
 mod quote_items;
 mod settings;
+mod signals;
 
 use serde::Serialize;
 
+pub use budget::{allocate, Allocation, BudgetOptions, BudgetUse, Levels, PromotionAccount};
 pub use disclosure::{disclosure, NEW_YORK};
 pub use explanation::{CurveParams, GuardrailBounds, QuoteExplanation};
 pub use guardrails::{allowed_prices, shown_discount_pct, to_cents, ItemPrices, PriceBounds};
 pub use head::plain::PriceHeadSpec;
-pub use head::{Feature, ItemContext, PriceHead};
+pub use head::{Feature, ItemContext, PriceHead, PriceResponse};
 pub use memory::{PriceMemory, MAX_PRICES_PER_SESSION};
 pub use optimiser::{best_price, DemandCurve, Objective};
-pub(crate) use quote_items::{quote_items, ItemToQuote};
+pub(crate) use quote_items::{quote_items, ItemToQuote, QuoteCall};
 pub use quote_items::{week_of_year, QuoteOptions, MAX_QUOTE_ITEMS};
 pub use settings::{Jurisdiction, PricingSettings};
+pub use signals::{week_start_ms, ShopperSignals};
 
 /// One item's quote.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -45,7 +49,8 @@ pub struct Quote {
     /// The text to show beside a personalised price; `None` when the price is the list price.
     pub disclosure: Option<String>,
     /// Why this price, machine-readable: `PERSONAL_DISCOUNT`, `LIST_PRICE_BEST`,
-    /// `GUARDRAILS_INFEASIBLE`, `MODEL_OUTPUT_UNUSABLE`, `OBJECTIVE_INFEASIBLE`.
+    /// `GUARDRAILS_INFEASIBLE`, `MODEL_OUTPUT_UNUSABLE`, `OBJECTIVE_INFEASIBLE`, `BUDGET_SPENT`
+    /// (the promotion budget could not cover the offer the item would have had).
     pub reason: &'static str,
     /// What the price was computed from (curve, guardrails, objective), as it was when the
     /// item was first priced in the session; serialised only when the caller asks (`explain`).
@@ -62,9 +67,17 @@ pub struct Pricing {
 }
 
 impl Pricing {
-    /// Pricing with validated settings.
+    /// Pricing with validated settings; a spread cap needs a head with a shopper-level response
+    /// (the shopper it measures the spread from).
     pub fn new(settings: PricingSettings, head: Option<PriceHead>) -> crate::Result<Pricing> {
         settings.validate()?;
+        if settings.max_shopper_spread.is_some()
+            && head.as_ref().is_some_and(|h| h.response().is_none())
+        {
+            return Err(crate::Error::InvalidPricing(
+                "maxShopperSpread needs a price head with a shopper-level response (`priceHead.response`); this bundle's has none".into(),
+            ));
+        }
         Ok(Pricing { settings, head })
     }
 
@@ -105,25 +118,48 @@ impl Pricing {
         objective: Objective,
     ) -> Quote {
         let list_only = |reason| self.make_quote(item, prices, prices.list, reason);
-        let allowed = allowed_prices(prices, &self.settings);
-        if allowed.is_empty() {
+        let Some(candidates) = self.candidates(prices) else {
             return list_only("GUARDRAILS_INFEASIBLE");
-        }
+        };
         let Some(curve) = DemandCurve::new(curve.0, curve.1) else {
             return list_only("MODEL_OUTPUT_UNUSABLE");
         };
-        let mut candidates = allowed;
+        self.best_quote(item, prices, &curve, &candidates, objective)
+    }
+
+    /// The prices an item may be quoted at, ascending, the list price last; `None` when the
+    /// guardrails leave no price below or at the list price but the list price itself.
+    pub(crate) fn candidates(&self, prices: &ItemPrices) -> Option<Vec<i64>> {
+        let mut candidates = allowed_prices(prices, &self.settings);
+        if candidates.is_empty() {
+            return None;
+        }
         if candidates.last() != Some(&prices.list) {
             candidates.push(prices.list);
         }
-        match best_price(&curve, &candidates, prices.list, prices.cost, objective) {
-            None => list_only("OBJECTIVE_INFEASIBLE"),
-            Some(p) if p >= prices.list => list_only("LIST_PRICE_BEST"),
+        Some(candidates)
+    }
+
+    /// The quote of the best of `candidates` for `objective` on `curve`.
+    pub(crate) fn best_quote(
+        &self,
+        item: &str,
+        prices: &ItemPrices,
+        curve: &DemandCurve,
+        candidates: &[i64],
+        objective: Objective,
+    ) -> Quote {
+        match best_price(curve, candidates, prices.list, prices.cost, objective) {
+            None => self.make_quote(item, prices, prices.list, "OBJECTIVE_INFEASIBLE"),
+            Some(p) if p >= prices.list => {
+                self.make_quote(item, prices, prices.list, "LIST_PRICE_BEST")
+            }
             Some(p) => self.make_quote(item, prices, p, "PERSONAL_DISCOUNT"),
         }
     }
 
-    fn make_quote(
+    /// The quote of `price` for the item, with `reason`; no explanation yet.
+    pub(crate) fn make_quote(
         &self,
         item: &str,
         prices: &ItemPrices,

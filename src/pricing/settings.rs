@@ -37,6 +37,11 @@ pub struct PricingSettings {
     pub jurisdiction: Jurisdiction,
     /// The disclosure's language (`en`, `de`, `fr`, …); others fall back to English. Default `en`.
     pub locale: String,
+    /// The most a shopper's discount on an item may differ from the discount a shopper the
+    /// device knows nothing about gets, as a fraction of the list price (0.05: five points);
+    /// two shoppers' discounts then differ by at most twice it. Needs a price head with a
+    /// shopper-level response. Default: no cap.
+    pub max_shopper_spread: Option<f64>,
 }
 
 impl Default for PricingSettings {
@@ -49,6 +54,7 @@ impl Default for PricingSettings {
             price_endings: (0..10).map(|t| t * 10 + 9).collect(),
             jurisdiction: Jurisdiction::Eu,
             locale: "en".into(),
+            max_shopper_spread: None,
         }
     }
 }
@@ -79,6 +85,12 @@ impl PricingSettings {
         if endings.len() != self.price_endings.len() {
             return bad("priceEndings", "must not repeat an ending");
         }
+        if self
+            .max_shopper_spread
+            .is_some_and(|s| !(s.is_finite() && (0.0..=1.0).contains(&s)))
+        {
+            return bad("maxShopperSpread", "must be between 0 and 1");
+        }
         if self.locale.is_empty() || self.locale.len() > 35 {
             return bad("locale", "must be a language tag such as `en` or `de-AT`");
         }
@@ -94,7 +106,8 @@ mod tests {
     fn the_defaults_are_valid_and_each_bad_setting_is_named() {
         PricingSettings::default().validate().unwrap();
         type Breaker = fn(&mut PricingSettings);
-        let cases: [(&str, Breaker); 7] = [
+        let cases: [(&str, Breaker); 8] = [
+            ("maxShopperSpread", |s| s.max_shopper_spread = Some(1.5)),
             ("defaultCostRatio", |s| s.default_cost_ratio = 1.2),
             ("minMargin", |s| s.min_margin = f64::NAN),
             ("maxDiscount", |s| s.max_discount = -0.1),

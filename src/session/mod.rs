@@ -8,7 +8,9 @@ use crate::error::{Error, Result};
 use crate::events::{validate_batch, Event, RawEvent, SessionWindow, SESSION_HISTORY};
 use crate::explain::{explain, Reason};
 use crate::model::Model;
-use crate::pricing::{quote_items, ItemToQuote, PriceMemory, Quote, QuoteOptions, MAX_QUOTE_ITEMS};
+use crate::pricing::{
+    quote_items, ItemToQuote, PriceMemory, Quote, QuoteCall, QuoteOptions, MAX_QUOTE_ITEMS,
+};
 use crate::ranking::{RankingPlan, RecommendRequest, Recommendation};
 use crate::retrieve::{repeat_boosts, Scorer};
 
@@ -140,6 +142,7 @@ impl Session {
             });
         }
         let objective = options.objective()?;
+        let budget_share = options.budget_share()?;
         let rows = item_rows(model, items, "quote")?;
         model.pricing().check_available(model.catalog())?;
         let user = self.user_vector(model)?;
@@ -158,10 +161,14 @@ impl Session {
             model.pricing(),
             model.catalog(),
             &mut self.prices,
-            &to_quote,
-            objective,
-            now_ms,
-            options.explain,
+            self.window.events(),
+            &QuoteCall {
+                items: &to_quote,
+                objective,
+                budget_share,
+                now_ms,
+                explain: options.explain,
+            },
         )
     }
 

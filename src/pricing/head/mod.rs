@@ -1,6 +1,7 @@
 //! The price head: each item's demand curve for this shopper, `P(buy | p) = sigmoid(base -
-//! elasticity * ln(p / list))`. Nothing about the shopper beyond their interest score enters it,
-//! so no protected attribute can reach a price.
+//! elasticity * ln(p / list))`. Nothing about the shopper beyond their interest score and what
+//! their own events on this device say (their deal share) enters it, so no protected attribute
+//! can reach a price.
 //!
 //! Two forms run it: the plain head ([`plain`]), from `price.safetensors` and the manifest's
 //! `priceHead` entry, in every build; and `price.onnx` run by tract ([`onnx`]), in the `onnx`
@@ -10,7 +11,7 @@
 pub mod onnx;
 pub mod plain;
 
-pub use crate::bundle::Feature;
+pub use crate::bundle::{Feature, PriceResponse};
 use crate::bundle::{VerifiedBundle, PRICE_MODEL};
 use crate::error::Result;
 
@@ -40,6 +41,8 @@ pub struct ItemContext {
     pub display: f32,
     /// See `display`.
     pub mailer: f32,
+    /// The shopper's deal share (see [`Feature::DealShare`]).
+    pub deal_share: f32,
 }
 
 impl Feature {
@@ -52,6 +55,7 @@ impl Feature {
             Feature::Mailer => item.mailer,
             Feature::WeekSin => angle().sin(),
             Feature::WeekCos => angle().cos(),
+            Feature::DealShare => item.deal_share,
         }
     }
 }
@@ -74,10 +78,16 @@ impl PriceHead {
     pub fn load(bundle: &VerifiedBundle, departments: Option<&[u32]>) -> Result<Option<PriceHead>> {
         #[cfg(feature = "onnx")]
         if bundle.manifest.files.contains_key(PRICE_MODEL) {
+            let response = bundle
+                .manifest
+                .price_head
+                .as_ref()
+                .and_then(|h| h.response.as_ref());
             return Ok(Some(PriceHead::Onnx(onnx::OnnxHead::load(
                 bundle.file(PRICE_MODEL)?,
                 bundle.manifest.item_count,
                 departments,
+                response,
             )?)));
         }
         match &bundle.manifest.price_head {
@@ -91,6 +101,15 @@ impl PriceHead {
                 format!("the bundle's price head comes only as {PRICE_MODEL} (no `priceHead` entry in its manifest)"),
             )),
             None => Ok(None),
+        }
+    }
+
+    /// The shopper-level response the head was trained with, when it has one.
+    pub fn response(&self) -> Option<&PriceResponse> {
+        match self {
+            PriceHead::Plain(head) => head.response(),
+            #[cfg(feature = "onnx")]
+            PriceHead::Onnx(head) => head.response(),
         }
     }
 

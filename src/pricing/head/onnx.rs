@@ -1,15 +1,19 @@
 //! The ONNX price head (the `onnx` build): `price.onnx`, run by tract. Contract: inputs
 //! `features` f32 [N, 5] ([`FEATURES`], in that order), `item` i64 [N] (catalogue rows) and
-//! `department` i64 [N]; outputs `base` and `elasticity` f32 [N]. No other input is fed.
+//! `department` i64 [N], and, for a head with a shopper-level response (the manifest's
+//! `priceHead.response`), `signals` f32 [N, S] (the response's signals, in its order); outputs
+//! `base` and `elasticity` f32 [N]. No other input is fed.
 
 use tract_onnx::prelude::*;
 
-use super::{Feature, ItemContext};
+use super::{plain::check_response, Feature, ItemContext, PriceResponse};
 use crate::error::{Error, Result};
 use crate::onnx_gate;
 
-/// The inputs the price head is fed, in the order of its contract.
+/// The inputs every price head is fed, in the order of its contract.
 pub const INPUTS: [&str; 3] = ["features", "item", "department"];
+/// The input a head with a shopper-level response is fed besides [`INPUTS`].
+pub const SIGNALS: &str = "signals";
 /// The columns of `features`, in order.
 pub const FEATURES: [Feature; 5] = [
     Feature::Interest,
@@ -22,7 +26,8 @@ pub const FEATURES: [Feature; 5] = [
 /// A loaded ONNX price head.
 pub struct OnnxHead {
     model: std::sync::Arc<TypedRunnableModel>,
-    input_order: [usize; 3],
+    input_order: Vec<usize>,
+    response: Option<PriceResponse>,
 }
 
 impl std::fmt::Debug for OnnxHead {
@@ -34,9 +39,18 @@ impl std::fmt::Debug for OnnxHead {
 impl OnnxHead {
     /// Checks `price.onnx` with the [gate](crate::onnx_gate), then parses and optimises it,
     /// checking its inputs and outputs against the contract, and the catalogue's `items` rows
-    /// and department column against the tables the graph indexes with them.
-    pub fn load(onnx: &[u8], items: usize, departments: Option<&[u32]>) -> Result<OnnxHead> {
+    /// and department column against the tables the graph indexes with them. `response` is the
+    /// manifest's shopper-level response: the graph takes `signals` exactly when there is one.
+    pub fn load(
+        onnx: &[u8],
+        items: usize,
+        departments: Option<&[u32]>,
+        response: Option<&PriceResponse>,
+    ) -> Result<OnnxHead> {
         let invalid = |e: TractError| Error::InvalidModel(format!("price.onnx: {e:#}"));
+        if let Some(response) = response {
+            check_response(response)?;
+        }
         let checked = onnx_gate::check(onnx, &[], onnx_gate::LIMITS)?;
         for (input, &rows) in &checked.index_bounds {
             match input.as_str() {
@@ -59,21 +73,33 @@ impl OnnxHead {
             .iter()
             .map(|o| model.node(o.node).name.as_str())
             .collect();
-        let mut input_order = [0; 3];
-        for (slot, wanted) in INPUTS.iter().enumerate() {
-            input_order[slot] = names.iter().position(|n| n == wanted).ok_or_else(|| {
-                Error::InvalidModel(format!(
-                    "price.onnx must take inputs {INPUTS:?}, found {names:?}"
-                ))
-            })?;
+        let wanted: Vec<&str> = INPUTS
+            .iter()
+            .copied()
+            .chain(response.map(|_| SIGNALS))
+            .collect();
+        let input_order = wanted
+            .iter()
+            .map(|w| names.iter().position(|n| n == w))
+            .collect::<Option<Vec<usize>>>();
+        match input_order {
+            Some(input_order) if names.len() == wanted.len() && model.outputs.len() == 2 => {
+                let model = model.into_runnable().map_err(invalid)?;
+                Ok(OnnxHead {
+                    model,
+                    input_order,
+                    response: response.cloned(),
+                })
+            }
+            _ => Err(Error::InvalidModel(format!(
+                "price.onnx must take exactly {wanted:?} (`signals` when the manifest's `priceHead` has a `response`) and return base and elasticity, found inputs {names:?}"
+            ))),
         }
-        if names.len() != INPUTS.len() || model.outputs.len() != 2 {
-            return Err(Error::InvalidModel(format!(
-                "price.onnx must take exactly {INPUTS:?} and return base and elasticity, found inputs {names:?}"
-            )));
-        }
-        let model = model.into_runnable().map_err(invalid)?;
-        Ok(OnnxHead { model, input_order })
+    }
+
+    /// The shopper-level response the graph takes `signals` for, when it has one.
+    pub fn response(&self) -> Option<&PriceResponse> {
+        self.response.as_ref()
     }
 
     /// `(base, elasticity)` per item, in order. `week` is the week of the year (1–53).
@@ -86,12 +112,19 @@ impl OnnxHead {
             .collect();
         let rows: Vec<i64> = items.iter().map(|i| i.row as i64).collect();
         let departments: Vec<i64> = items.iter().map(|i| i64::from(i.department)).collect();
-        let fed = [
+        let mut fed = vec![
             Tensor::from_shape(&[n, FEATURES.len()], &features).map_err(fail)?,
             Tensor::from_shape(&[n], &rows).map_err(fail)?,
             Tensor::from_shape(&[n], &departments).map_err(fail)?,
         ];
-        let mut inputs: Vec<Option<TValue>> = vec![None; 3];
+        if let Some(response) = &self.response {
+            let signals: Vec<f32> = items
+                .iter()
+                .flat_map(|i| response.signals.iter().map(|f| f.value(i, week)))
+                .collect();
+            fed.push(Tensor::from_shape(&[n, response.signals.len()], &signals).map_err(fail)?);
+        }
+        let mut inputs: Vec<Option<TValue>> = vec![None; fed.len()];
         for (slot, tensor) in fed.into_iter().enumerate() {
             inputs[self.input_order[slot]] = Some(tensor.into_tvalue());
         }

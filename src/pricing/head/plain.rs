@@ -1,15 +1,19 @@
 //! The plain price head: `base = features · w + b + item_bias[row] + department_bias[dept]`,
-//! `elasticity = softplus(department_elasticity[dept])`, from `price.safetensors`, computing what
-//! `price.onnx` computes (see `models/training/train_price.py`).
+//! `elasticity = softplus(department_elasticity[dept] + Σ response_weight[j] · (signal_j −
+//! mean[j]) / std[j])` (the sum only when the head has a shopper-level `response`), from
+//! `price.safetensors`, computing what `price.onnx` computes (see
+//! `models/training/train_price.py` and `train_price_shopper.py`).
 
 pub use crate::bundle::PriceHeadSpec;
 
-use super::{Feature, ItemContext};
+use super::{Feature, ItemContext, PriceResponse};
 use crate::error::{Error, Result};
 use crate::weights::WeightFile;
 
 /// Most departments a price head may declare.
 const MAX_DEPARTMENTS: usize = 65_536;
+/// Most signals a shopper-level response may read.
+const MAX_SIGNALS: usize = 16;
 
 /// A loaded plain price head.
 #[derive(Debug)]
@@ -20,6 +24,52 @@ pub struct PlainHead {
     item_bias: Vec<f32>,
     department_bias: Vec<f32>,
     department_elasticity: Vec<f32>,
+    response: Option<Response>,
+}
+
+/// A loaded shopper-level response: the spec and its weights.
+#[derive(Debug)]
+struct Response {
+    spec: PriceResponse,
+    weight: Vec<f32>,
+}
+
+impl Response {
+    /// The shift of the elasticity's pre-activation for `item`'s shopper.
+    fn shift(&self, item: &ItemContext, week: u32) -> f32 {
+        let s = &self.spec;
+        s.signals
+            .iter()
+            .zip(&self.weight)
+            .zip(s.mean.iter().zip(&s.std))
+            .map(|((f, w), (m, sd))| w * (f.value(item, week) - m) / sd)
+            .sum()
+    }
+}
+
+/// Refuses a response whose lists disagree in length, whose spread is not positive or whose
+/// prior is not a share: `INVALID_MODEL` naming the field.
+pub fn check_response(response: &PriceResponse) -> Result<()> {
+    let bad = |what: &str| Err(Error::InvalidModel(format!("`priceHead.response`: {what}")));
+    let n = response.signals.len();
+    if n == 0 || n > MAX_SIGNALS {
+        return bad(&format!("`signals` must list 1 to {MAX_SIGNALS} signals"));
+    }
+    if response.mean.len() != n || response.std.len() != n {
+        return bad("`mean` and `std` must have one value per signal");
+    }
+    if response.mean.iter().any(|m| !m.is_finite())
+        || response.std.iter().any(|s| !(s.is_finite() && *s > 1e-9))
+    {
+        return bad("`mean` must be finite and `std` finite and positive");
+    }
+    if !(0.0..=1.0).contains(&response.deal_share_prior) {
+        return bad("`dealSharePrior` must be a share from 0 to 1");
+    }
+    if !(response.pseudo_lines.is_finite() && (0.0..=1e6).contains(&response.pseudo_lines)) {
+        return bad("`pseudoLines` must be from 0 to 1e6");
+    }
+    Ok(())
 }
 
 impl PlainHead {
@@ -40,6 +90,9 @@ impl PlainHead {
         }
         super::check_departments(departments, spec.departments)?;
         let d = spec.departments;
+        if let Some(response) = &spec.response {
+            check_response(response)?;
+        }
         let mut weights = WeightFile::parse(&spec.weights, bytes)?;
         let head = PlainHead {
             features: spec.features.clone(),
@@ -48,9 +101,21 @@ impl PlainHead {
             item_bias: weights.take("item_bias", &[items])?,
             department_bias: weights.take("department_bias", &[d])?,
             department_elasticity: weights.take("department_elasticity", &[d])?,
+            response: match &spec.response {
+                Some(r) => Some(Response {
+                    weight: weights.take("response_weight", &[r.signals.len()])?,
+                    spec: r.clone(),
+                }),
+                None => None,
+            },
         };
         weights.finish()?;
         Ok(head)
+    }
+
+    /// The shopper-level response, when the head has one.
+    pub fn response(&self) -> Option<&PriceResponse> {
+        self.response.as_ref().map(|r| &r.spec)
     }
 
     /// `(base, elasticity)` per item, in order. `week` is the week of the year (1–53).
@@ -67,7 +132,11 @@ impl PlainHead {
                     .sum::<f32>()
                     + self.feature_bias;
                 let base = linear + self.item_bias[item.row] + self.department_bias[department];
-                (base, softplus(self.department_elasticity[department]))
+                let shift = self.response.as_ref().map_or(0.0, |r| r.shift(item, week));
+                (
+                    base,
+                    softplus(self.department_elasticity[department] + shift),
+                )
             })
             .collect()
     }

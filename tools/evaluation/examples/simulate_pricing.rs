@@ -112,6 +112,7 @@ fn simulate(args: &Args) -> Result<Vec<Outcome>, String> {
             .map_err(|e| format!("{}: {e}", args.simulator.display()))?,
         model.catalog().len(),
         model.catalog().prices().department.as_deref(),
+        None,
     )
     .map_err(|e| e.to_string())?;
     let catalog = model.catalog().clone();
@@ -175,6 +176,8 @@ fn simulate(args: &Args) -> Result<Vec<Outcome>, String> {
                         interest: r.score,
                         display: 0.0,
                         mailer: 0.0,
+                        // The simulator has no shopper-level response: it reads no signal.
+                        deal_share: 0.0,
                     }
                 })
                 .collect();
