@@ -1,18 +1,26 @@
-"""The shopper-level demand model (issue 23, offline half): base and elasticity depend on what the
-device knows about the shopper (shopper_data.py: deal share, coupon share, coupons redeemed,
-campaigns received, all from the shopper's own events before the week) and on the interest score:
+"""The shopper-level demand model (issue 23): the elasticity (and, as a variant, the base) depends on
+what the device knows about the shopper (shopper_data.py, all from the shopper's own events before
+the week; `--signals` picks them) and on the interest score:
 
     P(buy at price p) = sigmoid(base - elasticity * ln(p / list))
-    base       = a_item + a_dept + w · [interest, display, mailer, season_sin, season_cos, shopper (4)]
-    elasticity = softplus(e_dept + v · z),  z = standardised [interest, shopper (4)]
+    base       = a_item + a_dept + w · [interest, display, mailer, season_sin, season_cos, (signals)]
+    elasticity = softplus(e_dept + v · z),  z = standardised [interest, signals]
 
-No demographic attribute is an input. Weeks 5-45 fit, 46-49 choose the penalty on v (and stop the
-fitting), 50-53 are read once against today's head (DemandModel with interest). Figures: held-out
-log-loss, AUC, calibration (ECE over ten equal-weight bins), 95% bootstrap intervals over
-households; per-shopper elasticities with bootstrap intervals. Writes
-`<out>/shopper_model.json` and the fitted models (`<out>/models.pt`) for simulate_offers.py.
+`--signals` (default list_deal_share, the deal share a device counts from its own events exactly as
+here: the shipped head's) is a comma list from shopper_data.AVAILABLE_SIGNALS; the four-signal model
+of docs/pricing.md is `--signals deal_share,coupon_share,redemptions,campaigns`.
+
+No demographic attribute is an input. Weeks 5-45 fit, 46-49 choose among the variants (signals in
+the base and the elasticity or in the elasticity only, three penalties on v) and stop the fitting,
+50-53 are read once per signal set against today's head (DemandModel with interest). Figures:
+held-out log-loss, AUC, calibration (ECE over ten equal-weight bins), 95% bootstrap intervals over
+households; per-shopper elasticities with bootstrap intervals. Writes `<out>/shopper_model<s>.json`
+and the fitted models (`<out>/models<s>.pt`: every variant's, for simulate_offers.py and
+export_price_shopper.py), <s> empty for the four signals, else "." and the signals joined by "+".
 
     nice -n 10 python3 models/training/train_price_shopper.py --bundle models/grocery --out ~/.cache/edgerec/pricing
+    nice -n 10 python3 models/training/train_price_shopper.py --bundle models/grocery --out ~/.cache/edgerec/pricing \
+        --signals deal_share,coupon_share,redemptions,campaigns
 """
 import argparse
 import json
@@ -29,14 +37,14 @@ from torch import nn
 import grocery
 import shopper_data
 from offers import SHOPPER_FEATURES
-from shopper_data import AVAILABLE_SIGNALS
+from shopper_data import AVAILABLE_SIGNALS, LIST_DEAL_SHARE
 from price_data import FEATURES
 from price_head import FIT_WEEKS, TEST_WEEKS, VALID_WEEKS, cached_examples, calibration, in_weeks, weighted_auc
 from train_price import fit, tensors, weighted_log_loss
 
 ALL_FEATURES = FEATURES + SHOPPER_FEATURES  # the four-signal model's columns (simulate_offers.py's planner)
 RESPONSE = ["interest"] + SHOPPER_FEATURES  # what its elasticity depends on besides the department
-SIGNALS = ["deal_share"]  # the default: the one signal a device computes as training does (the shipped head)
+SIGNALS = ["list_deal_share"]  # the default: the deal share a device counts as training does (the shipped head)
 PENALTIES = (0.0, 1e-4, 1e-3)
 SHOPPER_BASE = (True, False)  # whether the shopper features enter the base too (chosen on validation)
 REFERENCE_DEPARTMENT = "GROCERY"
@@ -193,9 +201,10 @@ def shopper_elasticities(model: ShopperDemandModel, fit_ex: pd.DataFrame, test_e
     low, high = np.percentile(draws, [2.5, 97.5], axis=0)
     mean = float(point.mean())
     quantiles = np.percentile(point, [5, 25, 50, 75, 95])
-    by_quintile = pd.qcut(first.deal_share.to_numpy(), 5, labels=False, duplicates="drop")
+    deal = LIST_DEAL_SHARE if LIST_DEAL_SHARE in model.signals else "deal_share"  # the model's own, if it reads one
+    by_quintile = pd.qcut(first[deal].to_numpy(), 5, labels=False, duplicates="drop")
     return {
-        "department": REFERENCE_DEPARTMENT, "shoppers": int(len(point)), "bootstrapResamples": b,
+        "department": REFERENCE_DEPARTMENT, "shoppers": int(len(point)), "quintilesOf": deal, "bootstrapResamples": b,
         "fitHouseholdsResampled": households, "populationMean": mean,
         "quantiles5_25_50_75_95": quantiles.tolist(),
         "medianIntervalWidth": float(np.median(high - low)),
@@ -203,7 +212,7 @@ def shopper_elasticities(model: ShopperDemandModel, fit_ex: pd.DataFrame, test_e
         "shareAboveMean": float((low > mean).mean()), "shareBelowMean": float((high < mean).mean()),
         "p95MinusP5Interval": np.percentile(np.percentile(draws, 95, axis=1) - np.percentile(draws, 5, axis=1),
                                             [2.5, 97.5]).tolist(),
-        "byDealShareQuintile": [{"quintile": int(q) + 1, "meanDealShare": float(first.deal_share.to_numpy()[by_quintile == q].mean()),
+        "byDealShareQuintile": [{"quintile": int(q) + 1, "meanDealShare": float(first[deal].to_numpy()[by_quintile == q].mean()),
                                  "meanElasticity": float(point[by_quintile == q].mean()),
                                  "interval": np.percentile(draws[:, by_quintile == q].mean(axis=1), [2.5, 97.5]).tolist()}
                                 for q in range(int(by_quintile.max()) + 1)],
