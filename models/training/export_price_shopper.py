@@ -28,7 +28,7 @@ import numpy as np
 import onnx
 import torch
 import torch.nn.functional as F
-from safetensors.numpy import load as load_safetensors
+from safetensors.numpy import load as load_safetensors, load_file
 from torch import nn
 
 from plain_weights import PRICE_FEATURES, RESPONSE_METADATA, add_price_head, price_form
@@ -138,18 +138,21 @@ def check(model: ShopperDemandModel, onnx_bytes: bytes, weights: bytes, entry: d
     return {"rows": rows, "tolerance": TOLERANCE, "largestDifference": gaps}
 
 
-def conformance(model: ShopperDemandModel, entry: dict, n_items: int, n_departments: int, rows: int,
-                seed: int) -> dict:
-    """`rows` rows of the torch model for the engine's test: row, department, raw inputs, outputs."""
+def conformance(model: ShopperDemandModel, entry: dict, item_department: np.ndarray, rows: int, seed: int) -> dict:
+    """`rows` rows of the torch model for the engine's test: row, its department in the bundle's
+    catalogue (items.safetensors), raw inputs, outputs."""
     mean, std = np.asarray(entry["response"]["mean"]), np.asarray(entry["response"]["std"])
-    features, signals, item, department = random_rows(rows, n_items, n_departments, mean, std, seed)
+    features, signals, item, _ = random_rows(rows, len(item_department), entry["departments"], mean, std, seed)
+    department = item_department[item].astype(np.int64)
     signals[0, 1:], signals[1, 1:] = mean[1:], 0.0  # the population mean, and a shopper who never bought a deal
     with torch.no_grad():
         full = torch.from_numpy(np.column_stack([features, signals[:, 1:]]))
         base, el = (x.numpy() for x in model(full, torch.from_numpy(item), torch.from_numpy(department)))
     return {
         "what": "the shipped price head (models/grocery) from the torch model: base and elasticity for raw inputs; "
-                "features in priceHead.features order, signals in priceHead.response.signals order",
+                "each row's department is its catalogue department; features in priceHead.features order, "
+                "signals in priceHead.response.signals order (the first row's deal share is the fit weeks' mean, "
+                "the second's 0)",
         "features": PRICE_FEATURES, "signals": entry["response"]["signals"], "tolerance": TOLERANCE,
         "rows": [{"row": int(item[i]), "department": int(department[i]), "features": features[i].tolist(),
                   "signals": signals[i].tolist(), "base": float(base[i]), "elasticity": float(el[i])}
@@ -232,8 +235,8 @@ def main() -> None:
     write_manifest(a.bundle, manifest, {})
     os.makedirs(os.path.dirname(a.conformance), exist_ok=True)
     with open(a.conformance, "w") as f:
-        json.dump(conformance(model, entry, saved["n_items"], saved["n_departments"], a.conformance_rows, a.seed + 1),
-                  f, indent=1)
+        item_department = load_file(os.path.join(a.bundle, "items.safetensors"))["department"]
+        json.dump(conformance(model, entry, item_department, a.conformance_rows, a.seed + 1), f, indent=1)
         f.write("\n")
     print(f"{a.bundle}: priceHead {json.dumps(manifest['priceHead'])}")
     print(f"{a.conformance}: {a.conformance_rows} rows")

@@ -250,7 +250,8 @@ def main() -> None:
     suffix = output_suffix(signals)
     torch.set_num_threads(1)
     started = time.time()
-    print(machine(), flush=True)
+    code = commit()  # the code that runs, before anything else in the work tree changes
+    print(machine(), code, flush=True)
 
     shop, ex = shopper_examples(a.bundle, a.out)
     fit_ex, valid_ex, test_ex = (in_weeks(ex, w) for w in (FIT_WEEKS, VALID_WEEKS, TEST_WEEKS))
@@ -287,7 +288,7 @@ def main() -> None:
             f"--{k.replace('_', '-')} {v}" for k, v in vars(a).items()).replace(os.path.expanduser("~"), "~"),
         "signalPriors": shopper_data.priors(ex),
         "dataSha256": shop.sha256,
-        "commit": commit(),
+        "commit": code,
         "protocol": "P(a household buys the item in a week it shops); weeks 5-45 fit, 46-49 choose the penalty and stop "
                     "early, 50-53 held out (read once); not-bought examples drawn uniformly and weighted",
         "heldOutExamples": int(len(label)), "heldOutHouseholds": int(test_ex.household_id.nunique()),
