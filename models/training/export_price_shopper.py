@@ -200,7 +200,7 @@ def main() -> None:
     departments = list(figures["elasticityByDepartmentAtMeanShopper"])
     held_out = figures["heldOut"]
     metrics = {
-        "protocol": figures["protocol"],
+        "protocol": figures["protocol"].replace("(read once)", "(read for each signal set tried: docs/pricing.md)"),
         "model": "shopper-level: elasticity = softplus(e_dept + v · z), z the standardised [interest, deal share]; "
                  "the signals in the elasticity only",
         "shipped": shipped, "chosenOnValidation": saved["chosen"],
