@@ -11,7 +11,10 @@ from the training config the manifest records.
     blocks.i.ffn.2.weight [f, d] / .bias [d], blocks.i.ln_ffn.weight / .bias [d],
     and with the low-pass branch blocks.i.filter_beta [d], blocks.i.ln_filter.weight / .bias [d].
 `price.safetensors` (f32): feature_weight [F] (the ONNX feature mask folded in), feature_bias [1],
-    item_bias [n], department_bias [D], department_elasticity [D] (before softplus).
+    item_bias [n], department_bias [D], department_elasticity [D] (before softplus), and for a head
+    with a shopper-level response (export_price_shopper.py) response_weight [S]; the response's
+    standardisation (the graph's response_mean and response_std) and its signal names and prior (the
+    graph's metadata RESPONSE_METADATA) go into the manifest's `priceHead.response`.
 
 Upgrade a written bundle in place (re-signing with --sign-fixture-key for the test fixture):
 
@@ -32,6 +35,7 @@ from bundle_writer import FORMAT_VERSION, add_to_bundle, fixture_signing_key, wr
 ENCODER_WEIGHTS = "encoder.safetensors"
 PRICE_WEIGHTS = "price.safetensors"
 PRICE_FEATURES = ["interest", "display", "mailer", "weekSin", "weekCos"]  # train_price.FEATURES, in order
+RESPONSE_METADATA = "edgerec.priceResponse"  # price.onnx metadata: {"signals", "dealSharePrior", "pseudoLines"}
 LAYER_NORM_EPSILON = 1e-12  # sasrec.py's LayerNorm eps
 MASK_VALUE = -1e4  # sasrec.MASKED
 
@@ -88,8 +92,10 @@ def encoder_form(onnx_bytes: bytes, config: dict) -> tuple[bytes, dict]:
 
 
 def price_form(onnx_bytes: bytes) -> tuple[bytes, dict]:
-    """(price.safetensors, the manifest's `priceHead` entry) from a train_price.py export."""
-    values = _initializers(onnx.load_from_string(onnx_bytes))
+    """(price.safetensors, the manifest's `priceHead` entry) from a train_price.py or
+    export_price_shopper.py export."""
+    model = onnx.load_from_string(onnx_bytes)
+    values = _initializers(model)
     weight = values["linear.weight"].reshape(-1) * values["feature_mask"].reshape(-1)
     tensors = {
         "feature_weight": weight,
@@ -103,6 +109,18 @@ def price_form(onnx_bytes: bytes) -> tuple[bytes, dict]:
         raise ValueError(f"price.onnx has {len(weight)} features, expected {PRICE_FEATURES}")
     entry = {"weights": PRICE_WEIGHTS, "demand": "logistic-log-price", "features": PRICE_FEATURES,
              "departments": int(len(tensors["department_bias"]))}
+    metadata = {p.key: p.value for p in model.metadata_props}
+    if "response_weight" in values or RESPONSE_METADATA in metadata:
+        response = json.loads(metadata[RESPONSE_METADATA])
+        tensors["response_weight"] = np.ascontiguousarray(values["response_weight"].reshape(-1), dtype=np.float32)
+        mean = np.asarray(values["response_mean"], dtype=np.float32).reshape(-1)
+        std = np.asarray(values["response_std"], dtype=np.float32).reshape(-1)
+        if not len(response["signals"]) == len(tensors["response_weight"]) == len(mean) == len(std):
+            raise ValueError(f"price.onnx's response names {response['signals']} but has "
+                             f"{len(tensors['response_weight'])} weights, {len(mean)} means, {len(std)} deviations")
+        entry["response"] = {"signals": response["signals"], "mean": [float(x) for x in mean],
+                             "std": [float(x) for x in std], "dealSharePrior": float(response["dealSharePrior"]),
+                             "pseudoLines": response["pseudoLines"]}
     return save_safetensors(tensors), entry
 
 

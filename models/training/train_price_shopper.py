@@ -1,18 +1,26 @@
-"""The shopper-level demand model (issue 23, offline half): base and elasticity depend on what the
-device knows about the shopper (shopper_data.py: deal share, coupon share, coupons redeemed,
-campaigns received, all from the shopper's own events before the week) and on the interest score:
+"""The shopper-level demand model (issue 23): the elasticity (and, as a variant, the base) depends on
+what the device knows about the shopper (shopper_data.py, all from the shopper's own events before
+the week; `--signals` picks them) and on the interest score:
 
     P(buy at price p) = sigmoid(base - elasticity * ln(p / list))
-    base       = a_item + a_dept + w · [interest, display, mailer, season_sin, season_cos, shopper (4)]
-    elasticity = softplus(e_dept + v · z),  z = standardised [interest, shopper (4)]
+    base       = a_item + a_dept + w · [interest, display, mailer, season_sin, season_cos, (signals)]
+    elasticity = softplus(e_dept + v · z),  z = standardised [interest, signals]
 
-No demographic attribute is an input. Weeks 5-45 fit, 46-49 choose the penalty on v (and stop the
-fitting), 50-53 are read once against today's head (DemandModel with interest). Figures: held-out
-log-loss, AUC, calibration (ECE over ten equal-weight bins), 95% bootstrap intervals over
-households; per-shopper elasticities with bootstrap intervals. Writes
-`<out>/shopper_model.json` and the fitted models (`<out>/models.pt`) for simulate_offers.py.
+`--signals` (default list_deal_share, the deal share a device counts from its own events exactly as
+here: the shipped head's) is a comma list from shopper_data.AVAILABLE_SIGNALS; the four-signal model
+of docs/pricing.md is `--signals deal_share,coupon_share,redemptions,campaigns`.
+
+No demographic attribute is an input. Weeks 5-45 fit, 46-49 choose among the variants (signals in
+the base and the elasticity or in the elasticity only, three penalties on v) and stop the fitting,
+50-53 are read once per signal set against today's head (DemandModel with interest). Figures:
+held-out log-loss, AUC, calibration (ECE over ten equal-weight bins), 95% bootstrap intervals over
+households; per-shopper elasticities with bootstrap intervals. Writes `<out>/shopper_model<s>.json`
+and the fitted models (`<out>/models<s>.pt`: every variant's, for simulate_offers.py and
+export_price_shopper.py), <s> empty for the four signals, else "." and the signals joined by "+".
 
     nice -n 10 python3 models/training/train_price_shopper.py --bundle models/grocery --out ~/.cache/edgerec/pricing
+    nice -n 10 python3 models/training/train_price_shopper.py --bundle models/grocery --out ~/.cache/edgerec/pricing \
+        --signals deal_share,coupon_share,redemptions,campaigns
 """
 import argparse
 import json
@@ -29,35 +37,47 @@ from torch import nn
 import grocery
 import shopper_data
 from offers import SHOPPER_FEATURES
+from shopper_data import AVAILABLE_SIGNALS, LIST_DEAL_SHARE
 from price_data import FEATURES
 from price_head import FIT_WEEKS, TEST_WEEKS, VALID_WEEKS, cached_examples, calibration, in_weeks, weighted_auc
 from train_price import fit, tensors, weighted_log_loss
 
-ALL_FEATURES = FEATURES + SHOPPER_FEATURES
-RESPONSE = ["interest"] + SHOPPER_FEATURES  # what the elasticity depends on besides the department
+ALL_FEATURES = FEATURES + SHOPPER_FEATURES  # the four-signal model's columns (simulate_offers.py's planner)
+RESPONSE = ["interest"] + SHOPPER_FEATURES  # what its elasticity depends on besides the department
+SIGNALS = ["list_deal_share"]  # the default: the deal share a device counts as training does (the shipped head)
 PENALTIES = (0.0, 1e-4, 1e-3)
 SHOPPER_BASE = (True, False)  # whether the shopper features enter the base too (chosen on validation)
 REFERENCE_DEPARTMENT = "GROCERY"
 
 
-class ShopperDemandModel(nn.Module):
-    """`features` [N, 9] (ALL_FEATURES, raw), item [N], department [N] -> base [N], elasticity [N]."""
+def output_suffix(signals: list[str]) -> str:
+    """"" for the four-signal model (its files keep their names), else "." and the signals joined by "+"."""
+    return "" if list(signals) == SHOPPER_FEATURES else "." + "+".join(signals)
 
-    def __init__(self, n_items: int, n_departments: int, mean: np.ndarray, std: np.ndarray, shopper_base: bool = True):
+
+class ShopperDemandModel(nn.Module):
+    """`features` [N, 5 + S] (FEATURES and then `signals`, raw), item [N], department [N] -> base [N],
+    elasticity [N]; the elasticity depends on z = standardised ["interest"] + signals."""
+
+    def __init__(self, n_items: int, n_departments: int, mean: np.ndarray, std: np.ndarray, shopper_base: bool = True,
+                 signals: list[str] = SHOPPER_FEATURES):
         super().__init__()
+        self.signals = list(signals)
+        self.features = FEATURES + self.signals
+        self.response_names = ["interest"] + self.signals
         self.item_bias = nn.Embedding(n_items, 1)
         self.department_bias = nn.Embedding(n_departments, 1)
         self.department_elasticity = nn.Embedding(n_departments, 1)
-        self.linear = nn.Linear(len(ALL_FEATURES), 1)
-        self.response = nn.Linear(len(RESPONSE), 1, bias=False)
+        self.linear = nn.Linear(len(self.features), 1)
+        self.response = nn.Linear(len(self.response_names), 1, bias=False)
         for p in (self.item_bias.weight, self.department_bias.weight, self.linear.weight, self.response.weight):
             nn.init.zeros_(p)
         nn.init.constant_(self.department_elasticity.weight, 0.5)
         nn.init.constant_(self.linear.bias, -6.0)
-        self.register_buffer("response_index", torch.tensor([ALL_FEATURES.index(f) for f in RESPONSE]))
+        self.register_buffer("response_index", torch.tensor([self.features.index(f) for f in self.response_names]))
         self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
         self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
-        mask = torch.tensor([1.0 if f in FEATURES or shopper_base else 0.0 for f in ALL_FEATURES])
+        mask = torch.tensor([1.0 if f in FEATURES or shopper_base else 0.0 for f in self.features])
         self.register_buffer("base_mask", mask)  # shopper features in the base, or in the elasticity only
 
     def standardised(self, features: torch.Tensor) -> torch.Tensor:
@@ -81,6 +101,18 @@ def machine() -> str:
     model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
                  platform.processor())
     return f"{model}, {os.cpu_count()} cores, torch {torch.__version__} on 1 thread, CPU only"
+
+
+def commit() -> str:
+    """The work tree's commit (with "+changes" when it differs from it), or "unknown"."""
+    import subprocess
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, check=True).stdout.strip()
+        return head + ("+changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def predictions(model: nn.Module, data: dict) -> np.ndarray:
@@ -134,13 +166,13 @@ def shopper_elasticities(model: ShopperDemandModel, fit_ex: pd.DataFrame, test_e
     rng = np.random.default_rng(seed)
     chosen = rng.choice(fit_ex.household_id.unique(), size=households, replace=False)
     part = fit_ex[fit_ex.household_id.isin(chosen)]
-    data = tensors(part, ALL_FEATURES)
+    data = tensors(part, model.features)
     with torch.no_grad():
         base, _ = model(data["features"], data["item"], data["department"])
         z = model.standardised(data["features"])
     codes = torch.as_tensor(pd.factorize(part.household_id.to_numpy())[0])
     first = test_ex.sort_values("week").drop_duplicates("household_id")
-    zt = model.standardised(torch.as_tensor(first[ALL_FEATURES].to_numpy(np.float32)))
+    zt = model.standardised(torch.as_tensor(first[model.features].to_numpy(np.float32)))
     zt[:, 0] = 0.0  # mean interest: the shopper's own response, not the item's pull
     e0 = model.department_elasticity.weight.detach()[:, 0].clone()
     v0 = model.response.weight.detach()[0].clone()
@@ -169,9 +201,10 @@ def shopper_elasticities(model: ShopperDemandModel, fit_ex: pd.DataFrame, test_e
     low, high = np.percentile(draws, [2.5, 97.5], axis=0)
     mean = float(point.mean())
     quantiles = np.percentile(point, [5, 25, 50, 75, 95])
-    by_quintile = pd.qcut(first.deal_share.to_numpy(), 5, labels=False, duplicates="drop")
+    deal = LIST_DEAL_SHARE if LIST_DEAL_SHARE in model.signals else "deal_share"  # the model's own, if it reads one
+    by_quintile = pd.qcut(first[deal].to_numpy(), 5, labels=False, duplicates="drop")
     return {
-        "department": REFERENCE_DEPARTMENT, "shoppers": int(len(point)), "bootstrapResamples": b,
+        "department": REFERENCE_DEPARTMENT, "shoppers": int(len(point)), "quintilesOf": deal, "bootstrapResamples": b,
         "fitHouseholdsResampled": households, "populationMean": mean,
         "quantiles5_25_50_75_95": quantiles.tolist(),
         "medianIntervalWidth": float(np.median(high - low)),
@@ -179,7 +212,7 @@ def shopper_elasticities(model: ShopperDemandModel, fit_ex: pd.DataFrame, test_e
         "shareAboveMean": float((low > mean).mean()), "shareBelowMean": float((high < mean).mean()),
         "p95MinusP5Interval": np.percentile(np.percentile(draws, 95, axis=1) - np.percentile(draws, 5, axis=1),
                                             [2.5, 97.5]).tolist(),
-        "byDealShareQuintile": [{"quintile": int(q) + 1, "meanDealShare": float(first.deal_share.to_numpy()[by_quintile == q].mean()),
+        "byDealShareQuintile": [{"quintile": int(q) + 1, "meanDealShare": float(first[deal].to_numpy()[by_quintile == q].mean()),
                                  "meanElasticity": float(point[by_quintile == q].mean()),
                                  "interval": np.percentile(draws[:, by_quintile == q].mean(axis=1), [2.5, 97.5]).tolist()}
                                 for q in range(int(by_quintile.max()) + 1)],
@@ -195,7 +228,7 @@ def shopper_examples(bundle: str, out: str) -> tuple[grocery.Grocery, pd.DataFra
     shop = grocery.load(run["items"], run["held_out_share"], run["seed"], run["horizon_days"])
     ex = cached_examples(bundle, os.path.join(out, "demand.parquet"), shop, manifest["seqLen"])
     lines, _ = grocery.load_lines()
-    return shop, shopper_data.attach(ex, lines, FIT_WEEKS[1])
+    return shop, shopper_data.attach(ex, lines, FIT_WEEKS[1], shop.catalogue.product_ids, shop.catalogue.list_prices)
 
 
 def main() -> None:
@@ -206,17 +239,26 @@ def main() -> None:
     p.add_argument("--bootstrap", type=int, default=200, help="household resamples for the held-out scores")
     p.add_argument("--elasticity-bootstrap", type=int, default=40, help="resamples for the per-shopper intervals")
     p.add_argument("--elasticity-households", type=int, default=600, help="fit-week households they resample")
+    p.add_argument("--signals", default=",".join(SIGNALS),
+                   help=f"comma list of the shopper signals the model reads, from {AVAILABLE_SIGNALS}; the "
+                        f"four-signal run is --signals {','.join(SHOPPER_FEATURES)}")
     a = p.parse_args()
+    signals = [s for s in a.signals.split(",") if s]
+    if not signals or len(set(signals)) != len(signals) or any(s not in AVAILABLE_SIGNALS for s in signals):
+        p.error(f"--signals: a comma list of distinct names from {AVAILABLE_SIGNALS}, got {a.signals!r}")
+    features, response_names = FEATURES + signals, ["interest"] + signals
+    suffix = output_suffix(signals)
     torch.set_num_threads(1)
     started = time.time()
-    print(machine(), flush=True)
+    code = commit()  # the code that runs, before anything else in the work tree changes
+    print(machine(), code, flush=True)
 
     shop, ex = shopper_examples(a.bundle, a.out)
     fit_ex, valid_ex, test_ex = (in_weeks(ex, w) for w in (FIT_WEEKS, VALID_WEEKS, TEST_WEEKS))
-    fit_set, valid, test = (tensors(e, ALL_FEATURES) for e in (fit_ex, valid_ex, test_ex))
+    fit_set, valid, test = (tensors(e, features) for e in (fit_ex, valid_ex, test_ex))
     today = {k: tensors(e, FEATURES) for k, e in (("fit", fit_ex), ("valid", valid_ex), ("test", test_ex))}
     n_departments = int(ex.department.max()) + 1
-    response = fit_ex[RESPONSE].to_numpy(np.float64)
+    response = fit_ex[response_names].to_numpy(np.float64)
     mean, std = response.mean(axis=0), response.std(axis=0) + 1e-6
     print(f"examples: fit {len(fit_ex)}, valid {len(valid_ex)}, test {len(test_ex)}; {time.time() - started:.0f}s",
           flush=True)
@@ -229,7 +271,7 @@ def main() -> None:
             name = f"shopper, penalty {penalty:g}, {'base and elasticity' if shopper_base else 'elasticity only'}"
             candidates[name] = (penalty, shopper_base, fit(
                 fit_set, valid, shop.n_items, n_departments, True, seed=a.seed, penalty=penalty,
-                make_model=lambda: ShopperDemandModel(shop.n_items, n_departments, mean, std, shopper_base)))
+                make_model=lambda: ShopperDemandModel(shop.n_items, n_departments, mean, std, shopper_base, signals)))
             validation[name] = weighted_log_loss(candidates[name][2], valid)
             print(f"{name}: validation log-loss {validation[name]:.6f}; {time.time() - started:.0f}s", flush=True)
     chosen = min(candidates, key=lambda name: validation[name])
@@ -241,6 +283,12 @@ def main() -> None:
     reference = departments.index(REFERENCE_DEPARTMENT)
     figures = {
         "machine": machine(),
+        "signals": signals,
+        "command": "nice -n 10 python3 models/training/train_price_shopper.py " + " ".join(
+            f"--{k.replace('_', '-')} {v}" for k, v in vars(a).items()).replace(os.path.expanduser("~"), "~"),
+        "signalPriors": shopper_data.priors(ex),
+        "dataSha256": shop.sha256,
+        "commit": code,
         "protocol": "P(a household buys the item in a week it shops); weeks 5-45 fit, 46-49 choose the penalty and stop "
                     "early, 50-53 held out (read once); not-bought examples drawn uniformly and weighted",
         "heldOutExamples": int(len(label)), "heldOutHouseholds": int(test_ex.household_id.nunique()),
@@ -249,9 +297,10 @@ def main() -> None:
                     for name, prob in probs.items()},
         "heldOutIntervals": bootstrap_scores(probs, label, weight, test_ex.household_id.to_numpy(), a.bootstrap, a.seed),
         "bootstrapResamples": a.bootstrap,
-        "baseWeights": dict(zip(ALL_FEATURES, model.linear.weight.detach().numpy()[0].tolist())),
-        "elasticityWeights": dict(zip(RESPONSE, model.response.weight.detach().numpy()[0].tolist())),
-        "responseStandardisation": {"mean": dict(zip(RESPONSE, mean.tolist())), "std": dict(zip(RESPONSE, std.tolist()))},
+        "baseWeights": dict(zip(features, model.linear.weight.detach().numpy()[0].tolist())),
+        "elasticityWeights": dict(zip(response_names, model.response.weight.detach().numpy()[0].tolist())),
+        "responseStandardisation": {"mean": dict(zip(response_names, mean.tolist())),
+                                    "std": dict(zip(response_names, std.tolist()))},
         "elasticityByDepartmentAtMeanShopper": dict(zip(departments, F.softplus(
             model.department_elasticity.weight.detach()[:, 0]).numpy().tolist())),
         "todayElasticityByDepartment": dict(zip(departments, baseline.elasticities().tolist())),
@@ -262,9 +311,13 @@ def main() -> None:
     figures["seconds"] = round(time.time() - started)
     os.makedirs(a.out, exist_ok=True)
     torch.save({"today": baseline.state_dict(), "shopper": model.state_dict(), "mean": mean, "std": std,
-                "penalty": penalty, "shopper_base": shopper_base, "n_items": shop.n_items, "n_departments": n_departments},
-               os.path.join(a.out, "models.pt"))
-    with open(os.path.join(a.out, "shopper_model.json"), "w") as f:
+                "penalty": penalty, "shopper_base": shopper_base, "n_items": shop.n_items, "n_departments": n_departments,
+                "signals": signals, "signalPriors": figures["signalPriors"], "chosen": chosen,
+                "validationLogLoss": validation,
+                "candidates": {name: {"penalty": c[0], "shopper_base": c[1], "state": c[2].state_dict()}
+                               for name, c in candidates.items()}},
+               os.path.join(a.out, f"models{suffix}.pt"))
+    with open(os.path.join(a.out, f"shopper_model{suffix}.json"), "w") as f:
         json.dump(figures, f, indent=1)
     print(json.dumps(figures, indent=1))
 

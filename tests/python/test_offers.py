@@ -122,3 +122,37 @@ class ShopperFeatures(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+try:
+    import pandas as pd
+except ImportError:  # pragma: no cover
+    pd = None
+
+
+@unittest.skipIf(np is None or pd is None, "numpy or pandas is not installed")
+class ListDealShare(unittest.TestCase):
+    """shopper_data.list_deals: the deal share a device counts from its own events: one event per
+    basket and catalogue item, a deal when its loyalty price is below list by more than half a cent."""
+
+    def test_events_and_the_half_cent_margin(self):
+        from shopper_data import DEAL_MARGIN, list_deals
+
+        t = pd.Timestamp("2017-03-01 10:00")
+        lines = pd.DataFrame({
+            "household_id": [1, 1, 1, 1, 1, 2, 2],
+            "product_id": [10, 10, 11, 11, 99, 10, 11],
+            "basket_id": [100, 100, 100, 101, 100, 200, 200],
+            "transaction_timestamp": [t, t, t, t + pd.Timedelta(days=7), t, t, t],
+            "week": [9, 9, 9, 10, 9, 9, 9],
+            # loyalty price = (sales_value + coupon_match_disc) / quantity
+            "sales_value": [2.00, 1.00, 3.00 - DEAL_MARGIN + 0.001, 2.98, 0.5, 4.00, 5.00],
+            "coupon_match_disc": [0.0, 0.0, 0.0, 0.0, 0.0, -0.02, 0.0],
+            "quantity": [1, 1, 1, 1, 1, 2, 1],
+        })
+        deals = list_deals(lines, np.array([10, 11]), np.array([2.0, 3.0], dtype=np.float32))
+        key = list(zip(deals.household_id, deals.week, deals.deal))
+        # product 99 is not in the catalogue; basket 100's second line of product 10 is the same event;
+        # 2.996 is within half a cent of 3.00 (no deal), 2.98 and 1.99 (3.98 / 2) are deals
+        self.assertEqual(sorted(key), sorted([(1, 9, 0.0), (1, 9, 0.0), (1, 10, 1.0), (2, 9, 1.0), (2, 9, 0.0)]))
+        self.assertTrue((deals.n == 1.0).all())
