@@ -71,4 +71,6 @@ export type QuoteReason =
   /** The price head's output was not finite: the list price. */
   | "MODEL_OUTPUT_UNUSABLE"
   /** No allowed price meets the objective's own bound (the conversion objective's `minMargin`). */
-  | "OBJECTIVE_INFEASIBLE";
+  | "OBJECTIVE_INFEASIBLE"
+  /** The session's promotion budget could not cover the offer this item would have had. */
+  | "BUDGET_SPENT";

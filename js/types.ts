@@ -238,6 +238,13 @@ export interface PricingSettings {
   jurisdiction?: "EU" | "US-NY" | "OTHER";
   /** The disclosure's language (`en`, `de`, `fr`, `es`, `it`, `nl`; others get English). Default `"en"`. */
   locale?: string;
+  /**
+   * The most a shopper's discount on an item may differ from the discount a shopper the device
+   * knows nothing about gets, as a fraction of the list price (0.05: five points); two shoppers'
+   * discounts then differ by at most twice it. Needs a price head with a shopper-level response
+   * (`manifest.priceHead.response`). Default: no cap.
+   */
+  maxShopperSpread?: number | null;
 }
 
 /** Options of `quote`. */
@@ -251,6 +258,13 @@ export interface QuoteOptions {
    * remembering the prices nowhere. At most 1,000. A keyed session refuses it.
    */
   events?: ShopperEvent[];
+  /**
+   * A promotion budget for the session (margin objective only): `share` (above 0, at most 1) of
+   * the expected revenue at list price of every item the session is quoted may go to discounts,
+   * given where the expected margin per unit of expected discount is highest. The expected
+   * discount of each offer is counted when it is made and never exceeds the budget.
+   */
+  budget?: { share: number } | null;
   /** Give each quote its `explanation`: the demand curve, the guardrails' bounds and the objective. Default false. */
   explain?: boolean;
 }
@@ -289,8 +303,21 @@ export interface QuoteExplanation {
    * 1 / (1 + exp(−(base − elasticity · ln(p / listPrice)))); null when its outputs were unusable.
    */
   curve: { base: number; elasticity: number } | null;
-  /** The engine's interest score for the item: the head's only input about the shopper. */
+  /** The engine's interest score for the item. */
   interest: number | null;
+  /**
+   * What the shopper's own events say about their price response, when the head has a
+   * shopper-level response: their purchases with a price before this week, the ones paid below
+   * list, and the deal share the head read (shrunk towards the population's).
+   */
+  shopper: { purchases: number; discounted: number; dealShare: number } | null;
+  /**
+   * The curve for a shopper the device knows nothing about (the population's deal share, mean
+   * interest), when the head has a shopper-level response: what the shopper's signals moved.
+   */
+  referenceCurve: { base: number; elasticity: number } | null;
+  /** With a `budget`: the expected discount this quote committed and what was left of the session's budget. */
+  budget: { spend: number; remaining: number } | null;
   /** The cost assumed: the catalogue's, or listPrice × `defaultCostRatio`. */
   cost: number;
   /** Each guardrail's bound on the price. */
@@ -386,9 +413,25 @@ export interface PriceHeadSpec {
   weights: string;
   demand: "logistic-log-price";
   /** Its features, in the order of its weights. */
-  features: ("interest" | "display" | "mailer" | "weekSin" | "weekCos")[];
+  features: PriceFeature[];
   departments: number;
+  /**
+   * The shopper-level response, when the head has one: elasticity = softplus(e[dept] +
+   * Σ w[j] · (signal_j − mean[j]) / std[j]).
+   */
+  response?: {
+    signals: PriceFeature[];
+    mean: number[];
+    std: number[];
+    /** The population's deal share, towards which a shopper's own is shrunk. */
+    dealSharePrior: number;
+    /** How many purchases' worth of weight the prior carries. */
+    pseudoLines: number;
+  } | null;
 }
+
+/** An input of the price head. */
+export type PriceFeature = "interest" | "display" | "mailer" | "weekSin" | "weekCos" | "dealShare";
 
 /** `manifest.json` of a bundle. */
 export interface Manifest {

@@ -6,17 +6,15 @@
 
 use std::path::{Path, PathBuf};
 
-#[cfg(feature = "onnx")]
 use edgerec::bundle::VerifiedBundle;
 use edgerec::interest::plain::PlainEncoder;
 use edgerec::interest::spec::EncoderSpec;
 #[cfg(feature = "onnx")]
 use edgerec::interest::{onnx::OnnxEncoder, InterestModel};
 #[cfg(feature = "onnx")]
-use edgerec::pricing::head::{onnx::OnnxHead, plain::PlainHead};
-#[cfg(feature = "onnx")]
-use edgerec::pricing::ItemContext;
-#[cfg(feature = "onnx")]
+use edgerec::pricing::head::onnx::OnnxHead;
+use edgerec::pricing::head::plain::PlainHead;
+use edgerec::pricing::{Feature, ItemContext};
 use edgerec::BundleFiles;
 use serde::Deserialize;
 
@@ -125,7 +123,6 @@ fn bundles() -> Vec<PathBuf> {
     .collect()
 }
 
-#[cfg(feature = "onnx")]
 fn verified(dir: &Path) -> VerifiedBundle {
     VerifiedBundle::verify(
         BundleFiles::read_dir(dir).unwrap(),
@@ -224,5 +221,64 @@ fn the_plain_price_head_gives_the_onnx_head_curves() {
                 item.row
             );
         }
+    }
+}
+
+#[derive(Deserialize)]
+struct PriceRow {
+    row: usize,
+    department: u32,
+    week: u32,
+    features: Vec<f32>,
+    signals: Vec<f32>,
+    base: f32,
+    elasticity: f32,
+}
+
+#[derive(Deserialize)]
+struct PriceRows {
+    tolerance: f32,
+    rows: Vec<PriceRow>,
+}
+
+#[test]
+fn the_shipped_price_head_gives_the_torch_models_curves_for_any_shopper() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let expected: PriceRows = serde_json::from_slice(
+        &std::fs::read(root.join("tests/conformance/price_shopper.json")).unwrap(),
+    )
+    .unwrap();
+    let bundle = verified(&root.join("models/grocery"));
+    let spec = bundle.manifest.price_head.clone().unwrap();
+    let head = PlainHead::load(
+        &spec,
+        bundle.file(&spec.weights).unwrap(),
+        bundle.manifest.item_count,
+        None,
+    )
+    .unwrap();
+    let response = spec
+        .response
+        .as_ref()
+        .expect("the grocery head is shopper-level");
+    assert_eq!(response.signals, [Feature::Interest, Feature::DealShare]);
+    for r in &expected.rows {
+        let item = ItemContext {
+            row: r.row,
+            department: r.department,
+            interest: r.features[0],
+            display: r.features[1],
+            mailer: r.features[2],
+            deal_share: r.signals[1],
+        };
+        let (base, elasticity) = head.curves(&[item], r.week)[0];
+        assert!(
+            (base - r.base).abs() < expected.tolerance
+                && (elasticity - r.elasticity).abs() < expected.tolerance,
+            "row {}: ({base}, {elasticity}) against ({}, {})",
+            r.row,
+            r.base,
+            r.elasticity
+        );
     }
 }

@@ -327,7 +327,17 @@ fn the_catalogues_costs_replace_the_default_assumption() {
 fn explained_quotes_carry_the_curve_guardrails_and_objective_that_chose_them() {
     let model = grocery();
     let items = ids(&model, 300);
-    let mut session = Session::from_events(&model, &purchases(&items[..12]), NOW_MS).unwrap();
+    // A deal-prone shopper (every earlier purchase below list), whose demand responds to price.
+    let list = model.catalog().prices().list_price.clone().unwrap();
+    let deals: Vec<RawEvent> = purchases(&items[..12])
+        .into_iter()
+        .enumerate()
+        .map(|(row, e)| RawEvent {
+            price: Some(f64::from(list[row]) * 0.8),
+            ..e
+        })
+        .collect();
+    let mut session = Session::from_events(&model, &deals, NOW_MS).unwrap();
     let settings = model.pricing().settings().clone();
     let plain = session
         .quote(&model, &items[..5], &QuoteOptions::default(), NOW_MS)

@@ -101,15 +101,17 @@ def plain(tensors: dict, entry: dict, features: np.ndarray, signals: np.ndarray,
 
 def random_rows(n: int, n_items: int, n_departments: int, mean: np.ndarray, std: np.ndarray, seed: int):
     """Rows spread over the inputs' ranges: interest around its mean, display and mailer 0/1, the
-    week's sine and cosine, signals within three standard deviations (deal share within [0, 1])."""
+    sine and cosine of a week of the year (1-53, as the engine computes them), signals within three
+    standard deviations (deal share within [0, 1]). Returns the weeks last."""
     rng = np.random.default_rng(seed)
     interest = rng.normal(mean[0], 2 * std[0], n)
-    angle = rng.uniform(0, 2 * np.pi, n)
+    week = rng.integers(1, 54, n)
+    angle = 2 * np.pi * (week - 1) / 52
     features = np.column_stack([interest, rng.integers(0, 2, n), rng.integers(0, 2, n), np.sin(angle), np.cos(angle)])
     signals = np.column_stack([interest] + [np.clip(rng.normal(mean[j], 1.5 * std[j], n), 0, 1)
                                             for j in range(1, len(mean))])
     return (features.astype(np.float32), signals.astype(np.float32), rng.integers(0, n_items, n).astype(np.int64),
-            rng.integers(0, n_departments, n).astype(np.int64))
+            rng.integers(0, n_departments, n).astype(np.int64), week)
 
 
 def check(model: ShopperDemandModel, onnx_bytes: bytes, weights: bytes, entry: dict, rows: int, seed: int) -> dict:
@@ -118,8 +120,8 @@ def check(model: ShopperDemandModel, onnx_bytes: bytes, weights: bytes, entry: d
 
     tensors = load_safetensors(weights)
     mean, std = np.asarray(entry["response"]["mean"]), np.asarray(entry["response"]["std"])
-    features, signals, item, department = random_rows(rows, len(tensors["item_bias"]),
-                                                      len(tensors["department_bias"]), mean, std, seed)
+    features, signals, item, department, _ = random_rows(rows, len(tensors["item_bias"]),
+                                                         len(tensors["department_bias"]), mean, std, seed)
     with torch.no_grad():
         # the training model reads [features, signals without interest] and picks interest itself
         full = torch.from_numpy(np.column_stack([features, signals[:, 1:]]))
@@ -142,7 +144,7 @@ def conformance(model: ShopperDemandModel, entry: dict, item_department: np.ndar
     """`rows` rows of the torch model for the engine's test: row, its department in the bundle's
     catalogue (items.safetensors), raw inputs, outputs."""
     mean, std = np.asarray(entry["response"]["mean"]), np.asarray(entry["response"]["std"])
-    features, signals, item, _ = random_rows(rows, len(item_department), entry["departments"], mean, std, seed)
+    features, signals, item, _, week = random_rows(rows, len(item_department), entry["departments"], mean, std, seed)
     department = item_department[item].astype(np.int64)
     signals[0, 1:], signals[1, 1:] = mean[1:], 0.0  # the population mean, and a shopper who never bought a deal
     with torch.no_grad():
@@ -151,10 +153,12 @@ def conformance(model: ShopperDemandModel, entry: dict, item_department: np.ndar
     return {
         "what": "the shipped price head (models/grocery) from the torch model: base and elasticity for raw inputs; "
                 "each row's department is its catalogue department; features in priceHead.features order, "
-                "signals in priceHead.response.signals order (the first row's deal share is the fit weeks' mean, "
+                "signals in priceHead.response.signals order, weekSin and weekCos those of `week` (the first row's "
+                "deal share is the fit weeks' mean, "
                 "the second's 0)",
         "features": PRICE_FEATURES, "signals": entry["response"]["signals"], "tolerance": TOLERANCE,
-        "rows": [{"row": int(item[i]), "department": int(department[i]), "features": features[i].tolist(),
+        "rows": [{"row": int(item[i]), "department": int(department[i]), "week": int(week[i]),
+                  "features": features[i].tolist(),
                   "signals": signals[i].tolist(), "base": float(base[i]), "elasticity": float(el[i])}
                  for i in range(rows)],
     }

@@ -413,18 +413,20 @@ fn quote_under_budget(
             let (mut quote, spend) = match outcome {
                 None => (quote_freely(pricing, f, Objective::Margin).0, Some(0.0)),
                 Some((a, levels)) => {
-                    let reason = match (a.level, a.withheld) {
-                        (0, true) => "BUDGET_SPENT",
-                        (0, false) => "LIST_PRICE_BEST",
-                        _ => "PERSONAL_DISCOUNT",
+                    let (id, prices) = (f.item.id, &f.prices);
+                    let quote = match (a.level, a.withheld) {
+                        (0, true) => pricing.make_quote(id, prices, prices.list, "BUDGET_SPENT"),
+                        (0, false) => {
+                            pricing.make_quote(id, prices, prices.list, "LIST_PRICE_BEST")
+                        }
+                        (level, _) => {
+                            let price = levels.prices[level];
+                            pricing.make_quote(id, prices, price, "PERSONAL_DISCOUNT")
+                        }
                     };
                     let spend = levels.spend[a.level];
                     memory.account.commit(spend);
-                    let price = levels.prices[a.level];
-                    (
-                        pricing.make_quote(f.item.id, &f.prices, price, reason),
-                        Some(spend),
-                    )
+                    (quote, Some(spend))
                 }
             };
             quote.explanation = Some(QuoteExplanation::new(
