@@ -159,6 +159,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bundle", default="models/grocery")
     p.add_argument("--out", default=os.path.expanduser("~/.cache/edgerec/pricing"))
+    p.add_argument("--models", help="train_price_shopper.py's models file (default <out>/models.pt, the four-signal "
+                                    "run); figures go to offers.json, or offers.<signals>.json for models.<signals>.pt")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--shares", type=float, nargs="+", default=[0.01, 0.03], help="budgets, shares of list revenue")
     p.add_argument("--bootstrap", type=int, default=1000)
@@ -166,7 +168,10 @@ def main() -> None:
     torch.set_num_threads(1)
     started = time.time()
     print(machine(), flush=True)
-    saved = torch.load(os.path.join(a.out, "models.pt"), weights_only=False)
+    models = a.models or os.path.join(a.out, "models.pt")
+    saved = torch.load(models, weights_only=False)
+    signals = os.path.basename(models)[len("models."):-len(".pt")]
+    figures_path = os.path.join(a.out, f"offers.{signals}.json" if signals else "offers.json")
     shop, ex = shopper_examples(a.bundle, a.out)
 
     def make() -> ShopperDemandModel:
@@ -246,7 +251,7 @@ def main() -> None:
                                             "auditedHouseholds": int(demo.income.notna().sum())}
         print(f"budget {share:g}: {time.time() - started:.0f}s", flush=True)
     figures["seconds"] = round(time.time() - started)
-    with open(os.path.join(a.out, "offers.json"), "w") as f:
+    with open(figures_path, "w") as f:
         json.dump(figures, f, indent=1)
     print(json.dumps(figures, indent=1))
 

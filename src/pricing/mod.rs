@@ -117,14 +117,37 @@ impl Pricing {
         curve: (f32, f32),
         objective: Objective,
     ) -> Quote {
+        self.choose_among(
+            item,
+            prices,
+            curve,
+            self.candidates(prices).as_deref(),
+            objective,
+        )
+    }
+
+    /// The quote for the objective among `candidates` (`None`: the guardrails left none), or
+    /// the list price with the reason none could be chosen.
+    pub(crate) fn choose_among(
+        &self,
+        item: &str,
+        prices: &ItemPrices,
+        curve: (f32, f32),
+        candidates: Option<&[i64]>,
+        objective: Objective,
+    ) -> Quote {
         let list_only = |reason| self.make_quote(item, prices, prices.list, reason);
-        let Some(candidates) = self.candidates(prices) else {
+        let Some(candidates) = candidates else {
             return list_only("GUARDRAILS_INFEASIBLE");
         };
         let Some(curve) = DemandCurve::new(curve.0, curve.1) else {
             return list_only("MODEL_OUTPUT_UNUSABLE");
         };
-        self.best_quote(item, prices, &curve, &candidates, objective)
+        match best_price(&curve, candidates, prices.list, prices.cost, objective) {
+            None => list_only("OBJECTIVE_INFEASIBLE"),
+            Some(p) if p >= prices.list => list_only("LIST_PRICE_BEST"),
+            Some(p) => self.make_quote(item, prices, p, "PERSONAL_DISCOUNT"),
+        }
     }
 
     /// The prices an item may be quoted at, ascending, the list price last; `None` when the
@@ -138,24 +161,6 @@ impl Pricing {
             candidates.push(prices.list);
         }
         Some(candidates)
-    }
-
-    /// The quote of the best of `candidates` for `objective` on `curve`.
-    pub(crate) fn best_quote(
-        &self,
-        item: &str,
-        prices: &ItemPrices,
-        curve: &DemandCurve,
-        candidates: &[i64],
-        objective: Objective,
-    ) -> Quote {
-        match best_price(curve, candidates, prices.list, prices.cost, objective) {
-            None => self.make_quote(item, prices, prices.list, "OBJECTIVE_INFEASIBLE"),
-            Some(p) if p >= prices.list => {
-                self.make_quote(item, prices, prices.list, "LIST_PRICE_BEST")
-            }
-            Some(p) => self.make_quote(item, prices, p, "PERSONAL_DISCOUNT"),
-        }
     }
 
     /// The quote of `price` for the item, with `reason`; no explanation yet.

@@ -343,17 +343,13 @@ fn within_spread(
 
 /// The quote for the objective alone (no budget), with its explanation; no spend.
 fn quote_freely(pricing: &Pricing, f: &Fresh<'_>, objective: Objective) -> (Quote, Option<f64>) {
-    let list_only = |reason| pricing.make_quote(f.item.id, &f.prices, f.prices.list, reason);
-    let mut quote = match (
-        &f.candidates,
-        DemandCurve::new(f.raw_curve.0, f.raw_curve.1),
-    ) {
-        (None, _) => list_only("GUARDRAILS_INFEASIBLE"),
-        (_, None) => list_only("MODEL_OUTPUT_UNUSABLE"),
-        (Some(candidates), Some(curve)) => {
-            pricing.best_quote(f.item.id, &f.prices, &curve, candidates, objective)
-        }
-    };
+    let mut quote = pricing.choose_among(
+        f.item.id,
+        &f.prices,
+        f.raw_curve,
+        f.candidates.as_deref(),
+        objective,
+    );
     quote.explanation = Some(QuoteExplanation::new(
         &f.prices,
         pricing.settings(),
