@@ -304,6 +304,12 @@ fn a_spread_cap_needs_a_shopper_level_head() {
         .as_object_mut()
         .unwrap()
         .remove("response");
+    // price.onnx takes the response's signals: without it every build reads the plain head.
+    manifest["files"]
+        .as_object_mut()
+        .unwrap()
+        .remove("price.onnx");
+    files.files.remove("price.onnx");
     files.manifest = serde_json::to_vec(&manifest).unwrap();
     Model::load(files.clone(), None, PricingSettings::default()).expect("loads without a cap");
     let settings = PricingSettings {
