@@ -14,6 +14,8 @@ scores) and the encoder adds its position table as a plain parameter, which per-
 see. Every trained parameter, the item table included, gets its per-user gradient clipped and
 noised.
 """
+import os
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -29,6 +31,12 @@ from data import left_pad
 
 ACCOUNTANT = "rdp"
 IGNORE = -100  # target of a padded position
+
+
+def secret_generator() -> torch.Generator:
+    """A generator seeded from the OS's randomness, never recorded: the sampling and the noise must
+    not be reproducible from the published command (its --seed), or the noise could be subtracted."""
+    return torch.Generator().manual_seed(int.from_bytes(os.urandom(8), "little"))
 
 
 def user_tensors(seqs: list[list[int]], seq_len: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,7 +85,7 @@ class PrivateTraining:
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, users: list[list[int]], *,
                  epsilon: float, delta: float, max_grad_norm: float, batch: int, epochs: int, seq_len: int,
-                 seed: int, micro_batch: int = 128):
+                 micro_batch: int = 128):
         if not 0 < delta < 1 / len(users):
             raise SystemExit(f"--dp-delta {delta} must be below 1 / users = {1 / len(users):.2e}")
         self.users, self.seq_len, self.micro_batch = users, seq_len, micro_batch
@@ -85,14 +93,15 @@ class PrivateTraining:
         self.params = {k: p for k, p in self.loss.named_parameters() if p.requires_grad}
         self.sample_rate = min(1.0, batch / len(users))
         self.sampler = UniformWithReplacementSampler(num_samples=len(users), sample_rate=self.sample_rate,
-                                                     generator=torch.Generator().manual_seed(seed))
+                                                     generator=secret_generator())
         self.steps_per_epoch = len(self.sampler)
         self.delta, self.epochs_planned = delta, epochs
         self.noise_multiplier = get_noise_multiplier(target_epsilon=epsilon, target_delta=delta,
                                                      sample_rate=self.sample_rate,
                                                      steps=epochs * self.steps_per_epoch, accountant=ACCOUNTANT)
         self.optimizer = DPOptimizer(optimizer, noise_multiplier=self.noise_multiplier, max_grad_norm=max_grad_norm,
-                                     expected_batch_size=round(self.sample_rate * len(users)), loss_reduction="mean")
+                                     expected_batch_size=round(self.sample_rate * len(users)), loss_reduction="mean",
+                                     generator=secret_generator())
         self.accountant = RDPAccountant()
         self.optimizer.attach_step_hook(self.accountant.get_optimizer_hook_fn(sample_rate=self.sample_rate))
         self.epochs_done = 0

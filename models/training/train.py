@@ -150,16 +150,16 @@ def train_private(args: argparse.Namespace, data, split) -> None:
     if args.teacher or args.init:
         raise SystemExit("--dp-epsilon trains from scratch on the data alone: no --teacher or --init")
     from dp import PrivateTraining
+    torch.manual_seed(args.seed)  # the initialisation and dropout; the sampling and the noise are secret (dp.py)
     model = RecModel(data.n_items, config_of(args))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     state = resume(args.out, model, opt)
     if state["epoch"]:
         raise SystemExit(f"{args.out} holds a started run: a DP run cannot resume (its sampling and "
                          f"accounting start fresh); use a new --out")
-    torch.manual_seed(args.seed)
     private = PrivateTraining(model, opt, split.train, epsilon=args.dp_epsilon, delta=args.dp_delta,
                               max_grad_norm=args.dp_max_grad_norm, batch=args.batch, epochs=args.epochs,
-                              seq_len=args.seq_len, seed=args.seed)
+                              seq_len=args.seq_len)
     covers = [name for name, p in model.named_parameters() if p.requires_grad]
     print(f"{data.path}: {len(split.train)} users trained on, {data.n_items} items; DP-SGD to ε = {args.dp_epsilon} "
           f"at δ = {args.dp_delta}: noise multiplier {private.noise_multiplier:.4f}, sample rate "
