@@ -433,6 +433,37 @@ export interface PriceHeadSpec {
 /** An input of the price head. */
 export type PriceFeature = "interest" | "display" | "mailer" | "weekSin" | "weekCos" | "dealShare";
 
+/**
+ * The manifest's `privacy`: the (ε, δ) differential-privacy guarantee of weights trained with
+ * DP-SGD (docs/privacy.md). Absent from the manifest of a model that has no such guarantee.
+ */
+export interface Privacy {
+  /** The unit protected: "shopper", one user's whole history. */
+  unit: string;
+  /** The neighbouring datasets compared: "add/remove one shopper". */
+  adjacency: string;
+  /** ε, over every training step that led to the released weights. */
+  epsilon: number;
+  /** δ. */
+  delta: number;
+  /** The accountant that computed ε: "rdp" or "prv". */
+  accountant: string;
+  /** The L2 norm each shopper's gradient was clipped to. */
+  maxGradNorm: number;
+  /** The noise's standard deviation in units of `maxGradNorm`. */
+  noiseMultiplier: number;
+  /** Each shopper's probability of being drawn into a step (Poisson sampling). */
+  sampleRate: number;
+  /** Epochs of training. */
+  epochs: number;
+  /** Noisy gradient steps. */
+  steps: number;
+  /** The bundle files the guarantee covers (every file of trained weights, the item table included). */
+  covers: string[];
+  /** The DP library and its version. */
+  library: string;
+}
+
 /** `manifest.json` of a bundle. */
 export interface Manifest {
   /** The bundle format version (this release reads 1 and 2). */
@@ -459,4 +490,6 @@ export interface Manifest {
   metrics: unknown;
   /** How the bundle was made. */
   training: unknown;
+  /** The weights' differential-privacy guarantee; absent: they have none. */
+  privacy?: Privacy;
 }

@@ -195,3 +195,53 @@ fn reading_a_folder_never_joins_a_path_from_the_manifest() {
     std::fs::remove_dir_all(&root).unwrap();
     assert_eq!(result.unwrap_err().code(), "INVALID_MANIFEST");
 }
+
+/// A `privacy` entry as export.py writes it for a DP-trained bundle.
+fn privacy() -> serde_json::Value {
+    serde_json::json!({
+        "unit": "shopper", "adjacency": "add/remove one shopper", "epsilon": 3.99, "delta": 1e-6,
+        "accountant": "rdp", "maxGradNorm": 1.0, "noiseMultiplier": 1.25, "sampleRate": 0.0229,
+        "epochs": 8, "steps": 352, "covers": ["encoder.safetensors", "interest.onnx", "items.safetensors"],
+        "library": "opacus 1.5.4"
+    })
+}
+
+#[test]
+fn a_privacy_guarantee_parses_loads_and_is_reported() {
+    let files = edited(|m| m["privacy"] = privacy(), &fixture_key());
+    let parsed = Manifest::parse(&files.manifest).unwrap().privacy.unwrap();
+    assert_eq!(
+        (parsed.epsilon, parsed.steps, parsed.covers.len()),
+        (3.99, 352, 3)
+    );
+    let key = fixture_key().verifying_key().to_bytes();
+    let model = Model::load(files, Some(&key), PricingSettings::default()).unwrap();
+    let reported = serde_json::to_value(model.manifest()).unwrap();
+    assert_eq!(reported["privacy"], privacy());
+    assert!(Manifest::parse(&fixture_files().manifest)
+        .unwrap()
+        .privacy
+        .is_none());
+}
+
+#[test]
+fn a_privacy_entry_with_an_unknown_or_impossible_field_is_refused() {
+    let cases: [(&str, serde_json::Value); 4] = [
+        ("epsilonPerEpoch", serde_json::json!(0.5)),
+        ("delta", serde_json::json!(0.0)),
+        ("sampleRate", serde_json::json!(1.5)),
+        ("covers", serde_json::json!(["weights.bin"])),
+    ];
+    let key = fixture_key().verifying_key().to_bytes();
+    for (field, value) in cases {
+        let files = edited(
+            |m| {
+                m["privacy"] = privacy();
+                m["privacy"][field] = value;
+            },
+            &fixture_key(),
+        );
+        assert!(Manifest::parse(&files.manifest).is_err(), "{field}");
+        assert_eq!(load_code(files, &[key]), "INVALID_MANIFEST", "{field}");
+    }
+}

@@ -294,6 +294,18 @@ function renderPrivacy({ events, persistence }) {
   if (!events.length) $("events").replaceChildren(el("li", "", "No events: this device holds nothing about you."));
 }
 
+/** The model's differential-privacy guarantee (its manifest's `privacy`) in plain words, or that it has none. */
+function modelPrivacyText(privacy) {
+  if (!privacy) {
+    return "The model was trained on other shoppers' histories without differential privacy: it carries no formal guarantee that it reveals nothing about any one of them.";
+  }
+  const delta = privacy.delta.toExponential(0).replace("e-", " × 10^-");
+  return `The model was trained with differential privacy: ε = ${privacy.epsilon.toFixed(2)}, δ = ${delta} per shopper ` +
+    `(${privacy.accountant.toUpperCase()} accountant, ${privacy.library}). Whether or not any one shopper's whole history ` +
+    "was in its training data changes the chance of anything it could reveal by at most a factor of " +
+    `e^ε ≈ ${Math.exp(privacy.epsilon).toPrecision(3)}, except with probability δ.`;
+}
+
 async function showPrivacy() {
   renderPrivacy(await call("privacy"));
   $("privacy").showModal();
@@ -338,6 +350,7 @@ async function start() {
   state.items = ready.items;
   state.byId = new Map(ready.items.map((i) => [i.id, i]));
   $("model").textContent = `model ${ready.modelVersion}${publicKey ? " · signature verified" : ""}`;
+  $("model-privacy").textContent = modelPrivacyText(ready.privacy);
   $("objective").textContent = `Prices: personalised for ${OBJECTIVE_LABEL[ready.objective]}, at most ${Math.round(100 * ready.pricing.maxDiscount)}% off`;
   $("objective").dataset.objective = ready.objective;
   const aisles = [...new Set(ready.items.map((i) => i.category).filter(Boolean))].sort();

@@ -53,7 +53,7 @@ const ops = {
     offerPool = Math.min(OFFER_POOL, items.length);
     aisleOf = new Map(items.map((i) => [i.id, i.category ?? i.department ?? ""]));
     titleOf = new Map(items.map((i) => [i.id, displayName(i).title]));
-    return { backend: rec.backend, modelVersion: rec.modelVersion, items, objective: OBJECTIVE, pricing: PRICING };
+    return { backend: rec.backend, modelVersion: rec.modelVersion, privacy: rec.manifest.privacy ?? null, items, objective: OBJECTIVE, pricing: PRICING };
   },
 
   async observe({ events, shown, cart }) {

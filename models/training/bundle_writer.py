@@ -81,11 +81,13 @@ def write_bundle(
     signing_key=None,
     release: int | None = None,
     expires: str | None = None,
+    privacy: dict | None = None,
 ) -> dict:
     """Writes `files`, the plain-weights form of their ONNX graphs (see plain_weights.py) and
     `manifest.json` (and `manifest.sig` when a key is given) into out_dir. `release` numbers the
     bundles a key signs, each higher than the last (default: the Unix time of writing, in
-    seconds); `expires`, an RFC 3339 date-time with a zone, is when engines stop loading it."""
+    seconds); `expires`, an RFC 3339 date-time with a zone, is when engines stop loading it;
+    `privacy`, the differential-privacy guarantee of DP-trained weights (absent otherwise)."""
     release = int(time.time()) if release is None else release
     if not 0 <= release <= 2**53 - 1:
         raise ValueError(f"release must be a whole number from 0 to 2**53 - 1, got {release}")
@@ -105,6 +107,7 @@ def write_bundle(
         "files": {},
         "metrics": metrics,
         "training": training,
+        **({"privacy": privacy} if privacy is not None else {}),
     }
     return write_manifest(out_dir, manifest, files, signing_key)
 

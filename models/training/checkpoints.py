@@ -26,13 +26,15 @@ def resume(folder: str, model: torch.nn.Module, opt: torch.optim.Optimizer) -> d
     return state
 
 
-def record_epoch(folder: str, state: dict, metrics: dict, loss: float, seconds: float, ckpt: dict) -> bool:
+def record_epoch(folder: str, state: dict, metrics: dict, loss: float, seconds: float, ckpt: dict,
+                 release_last: bool = False) -> bool:
     """Adds an epoch's validation metrics to the state and writes the checkpoints; True when the
-    epoch is the best so far on validation NDCG@10."""
+    epoch is the best so far on validation NDCG@10, or with `release_last` always (the last epoch
+    is the release: validation chooses nothing)."""
     state["epoch"] += 1
     state["seconds"] += seconds
     state["history"].append({"epoch": state["epoch"], "loss": loss, **{f"valid_{k}": v for k, v in metrics.items()}})
-    improved = metrics["NDCG@10"] > state["best"]
+    improved = release_last or metrics["NDCG@10"] > state["best"]
     if improved:
         state["best"], state["best_epoch"] = metrics["NDCG@10"], state["epoch"]
     ckpt = {**ckpt, "state": state}
@@ -45,11 +47,11 @@ def record_epoch(folder: str, state: dict, metrics: dict, loss: float, seconds: 
 
 
 def end_epoch(args, state: dict, model: torch.nn.Module, opt: torch.optim.Optimizer, metrics: dict, loss: float,
-              started_epoch: float, started_run: float, facts: dict) -> bool:
+              started_epoch: float, started_run: float, facts: dict, release_last: bool = False) -> bool:
     """Records and prints an epoch (`facts`: config, n_items, data_sha256 for the checkpoint);
     True when the run must stop for --max-minutes."""
     ckpt = {"model": model.state_dict(), "optimizer": opt.state_dict(), "args": vars(args), **facts}
-    improved = record_epoch(args.out, state, metrics, loss, time.time() - started_epoch, ckpt)
+    improved = record_epoch(args.out, state, metrics, loss, time.time() - started_epoch, ckpt, release_last)
     shown = "  ".join(f"valid {k} {v:.4f}" for k, v in metrics.items() if k.endswith("@10"))
     print(f"epoch {state['epoch']:3d}  loss {loss:.4f}  {shown}  {'*' if improved else ' '}  "
           f"{time.time() - started_epoch:.0f} s", flush=True)

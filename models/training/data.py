@@ -62,6 +62,21 @@ class Split:
     test_inputs: list[list[int]]
     test_targets: np.ndarray
 
+    def subset(self, keep: np.ndarray) -> "Split":
+        """The split of the users where `keep` [users] is true."""
+        rows = np.flatnonzero(keep)
+        pick = lambda seqs: [seqs[i] for i in rows]
+        return Split(pick(self.train), pick(self.valid_inputs), self.valid_targets[rows],
+                     pick(self.test_inputs), self.test_targets[rows])
+
+
+def members(n_users: int, share: float, seed: int) -> np.ndarray:
+    """A random share of n_users (bool [n_users]), drawn with the seed: the users a membership audit
+    trains on; the others are held out."""
+    keep = np.zeros(n_users, dtype=bool)
+    keep[np.random.default_rng(seed).permutation(n_users)[:round(share * n_users)]] = True
+    return keep
+
 
 def leave_one_out(data: Data) -> Split:
     """Last item: test target; the one before: validation target; the rest: training.

@@ -83,7 +83,17 @@ def git_commit() -> str:
         return "unknown"
 
 
-def build(model, data, out: str, quant: str, model_version: str, metrics: dict, training: dict) -> None:
+WEIGHT_FILES = ["encoder.safetensors", "interest.onnx", "items.safetensors"]  # what a DP guarantee covers
+
+
+def bundle_privacy(ckpt: dict) -> dict | None:
+    """The manifest's `privacy` for a DP-trained checkpoint (its record, covering every bundle file
+    that holds trained weights, the item table included); None for a run without DP."""
+    return {**ckpt["privacy"], "covers": WEIGHT_FILES} if ckpt.get("privacy") else None
+
+
+def build(model, data, out: str, quant: str, model_version: str, metrics: dict, training: dict,
+          privacy: dict | None = None) -> None:
     table = model.items.weight[1:].detach().numpy()
     onnx_path = os.path.join(tempfile.mkdtemp(), "interest.onnx")
     export_onnx(model.encoder, onnx_path)
@@ -94,7 +104,7 @@ def build(model, data, out: str, quant: str, model_version: str, metrics: dict, 
                              "items.json": (json.dumps(items) + "\n").encode()},
                  model_version=model_version, dims=model.encoder.d, seq_len=model.encoder.seq_len,
                  item_count=data.n_items, metrics=metrics, training=training,
-                 encoder_config=model.encoder.cfg.to_dict())
+                 encoder_config=model.encoder.cfg.to_dict(), privacy=privacy)
 
 
 def main() -> None:
@@ -150,7 +160,7 @@ def main() -> None:
         "exportCommand": command_line("export.py", {k: v for k, v in vars(a).items() if v not in (None, [])}),
         **provenance(ckpt, model.encoder.non_embedding_parameters()),
     }
-    build(model, data, a.out, a.quant, a.model_version, {}, training)
+    build(model, data, a.out, a.quant, a.model_version, {}, training, bundle_privacy(ckpt))
     metrics = {"protocol": "leave-one-out; full ranking of all items unless named; validation target "
                            "for every choice, test target read once",
                "quantisationValidNDCG@10": {q: m["NDCG@10"] for q, m in quant_cost.items()},
@@ -162,7 +172,7 @@ def main() -> None:
     if negatives is not None:
         with open(os.path.join(a.out, "sampled100.json"), "w") as f:
             json.dump({"seed": a.sampled100_seed, "stage": "test", "negatives": negatives}, f)
-    build(model, data, a.out, a.quant, a.model_version, metrics, training)
+    build(model, data, a.out, a.quant, a.model_version, metrics, training, bundle_privacy(ckpt))
     print(json.dumps(metrics, indent=1))
 
 

@@ -5,6 +5,13 @@ several folders, the teacher is their ensemble (the mean of their softmax distri
 --init, the run starts from another run's best model instead of a random one (a trained student
 fine-tuned by distillation, say).
 
+With --dp-epsilon, training is user-level differentially private (DP-SGD, see dp.py): one sample is
+one user's whole training sequence, the noise is fitted to the planned --epochs, every epoch runs
+(no early stopping) and the release is the last epoch (best.pt is rewritten every epoch), so
+validation, shown for monitoring, chooses nothing and spends no budget. With --member-share s,
+only a random share s of the users (by --seed) is trained on, the rest held out for the
+membership-inference audit (mia_audit.py).
+
 Resumable: every epoch writes `last.pt` into --out, and the best epoch on validation `best.pt`;
 --max-minutes stops cleanly between epochs so a later run with the same command continues.
 
@@ -19,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from checkpoints import end_epoch, resume
-from data import leave_one_out, left_pad, length_batches, prefixes, read
+from data import leave_one_out, left_pad, length_batches, members, prefixes, read
 from metrics import full_ranks_chunked, summarize
 from recmodel import RecModel
 from sasrec import EncoderConfig
@@ -60,6 +67,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--kd-temperature", type=float, default=2.0)
     p.add_argument("--init", help="a training folder of the same shape whose best.pt the run starts from "
                                    "(instead of a random initialisation)")
+    p.add_argument("--dp-epsilon", type=float, help="train with user-level DP-SGD to this ε (see dp.py)")
+    p.add_argument("--dp-delta", type=float, default=1e-6, help="the δ of the DP guarantee; must be below 1 / users")
+    p.add_argument("--dp-max-grad-norm", type=float, default=1.0, help="each user's gradient is clipped to this L2 norm")
+    p.add_argument("--member-share", type=float, default=1.0, help="train on this random share of the users only")
     p.add_argument("--teacher-cache-gb", type=float, default=4.0,
                    help="keep the teacher's distributions for every training prefix (f16) when they fit in this")
     add_run_arguments(p)
@@ -121,15 +132,58 @@ def start_from(model: RecModel, folder: str, config: EncoderConfig) -> None:
     model.load_state_dict(start.state_dict())
 
 
-def validate(model: RecModel, split, policy: str = "zero") -> dict:
-    return summarize(full_ranks_chunked(model.score, split.valid_inputs, split.valid_targets, policy))
+def validate(model: RecModel, split, policy: str = "zero", stage: str = "valid") -> dict:
+    """Full-ranking HR/NDCG@5/10/20 of a split's validation (or test) targets."""
+    inputs, targets = (split.valid_inputs, split.valid_targets) if stage == "valid" else (split.test_inputs, split.test_targets)
+    return summarize(full_ranks_chunked(model.score, inputs, targets, policy))
+
+
+def training_split(data, args: argparse.Namespace):
+    """The leave-one-out split of the users trained on (all, or the --member-share of them)."""
+    split = leave_one_out(data)
+    return split if args.member_share >= 1 else split.subset(members(len(split.train), args.member_share, args.seed))
+
+
+def train_private(args: argparse.Namespace, data, split) -> None:
+    """User-level DP-SGD for the planned --epochs from a fresh start; each epoch's checkpoint
+    carries the guarantee of the steps so far (`privacy`)."""
+    if args.teacher or args.init:
+        raise SystemExit("--dp-epsilon trains from scratch on the data alone: no --teacher or --init")
+    from dp import PrivateTraining
+    torch.manual_seed(args.seed)  # the initialisation and dropout; the sampling and the noise are secret (dp.py)
+    model = RecModel(data.n_items, config_of(args))
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    state = resume(args.out, model, opt)
+    if state["epoch"]:
+        raise SystemExit(f"{args.out} holds a started run: a DP run cannot resume (its sampling and "
+                         f"accounting start fresh); use a new --out")
+    private = PrivateTraining(model, opt, split.train, epsilon=args.dp_epsilon, delta=args.dp_delta,
+                              max_grad_norm=args.dp_max_grad_norm, batch=args.batch, epochs=args.epochs,
+                              seq_len=args.seq_len)
+    covers = [name for name, p in model.named_parameters() if p.requires_grad]
+    print(f"{data.path}: {len(split.train)} users trained on, {data.n_items} items; DP-SGD to ε = {args.dp_epsilon} "
+          f"at δ = {args.dp_delta}: noise multiplier {private.noise_multiplier:.4f}, sample rate "
+          f"{private.sample_rate:.5f}, {private.steps_per_epoch} steps per epoch", flush=True)
+    started = time.time()
+    while state["epoch"] < args.epochs:
+        t0 = time.time()
+        model.train()
+        loss = private.epoch()
+        facts = {"config": config_of(args).to_dict(), "n_items": data.n_items, "data_sha256": data.sha256,
+                 "privacy": private.record(covers)}
+        if end_epoch(args, state, model, private.optimizer, validate(model, split), loss, t0, started, facts,
+                     release_last=True):
+            return
+    print(f"done: {state['epoch']} epochs, ε = {facts['privacy']['epsilon']:.3f} at δ = {args.dp_delta}")
 
 
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
     data = read(args.data)
-    split = leave_one_out(data)
+    split = training_split(data, args)
+    if args.dp_epsilon is not None:
+        return train_private(args, data, split)
     inputs, targets = prefixes(split.train, args.seq_len)
     model = RecModel(data.n_items, config_of(args))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)

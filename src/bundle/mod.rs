@@ -82,6 +82,75 @@ pub struct Manifest {
     /// Training provenance: data hash, command, commit, hardware, time (free-form).
     #[serde(default)]
     pub training: serde_json::Value,
+    /// The differential-privacy guarantee of the weights, when they were trained with DP-SGD;
+    /// None: they carry no such guarantee.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<Privacy>,
+}
+
+/// The manifest's `privacy`: the (ε, δ) differential-privacy guarantee of DP-trained weights
+/// (docs/privacy.md). It holds for everything that was derived from the training data through
+/// the DP training, which is the files in `covers`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Privacy {
+    /// The unit protected: "shopper", one user's whole history (every event of theirs at once).
+    pub unit: String,
+    /// The neighbouring datasets the guarantee compares: "add/remove one shopper".
+    pub adjacency: String,
+    /// ε of the (ε, δ) guarantee, over every training step that led to the released weights.
+    pub epsilon: f64,
+    /// δ of the (ε, δ) guarantee.
+    pub delta: f64,
+    /// The privacy accountant that computed ε from the steps: "rdp" or "prv".
+    pub accountant: String,
+    /// The L2 norm each shopper's gradient was clipped to at every step.
+    pub max_grad_norm: f64,
+    /// The Gaussian noise's standard deviation, in units of `maxGradNorm`.
+    pub noise_multiplier: f64,
+    /// The probability with which each shopper was drawn into a step (Poisson sampling).
+    pub sample_rate: f64,
+    /// Epochs of training (passes of expected size over the shoppers).
+    pub epochs: u32,
+    /// Noisy gradient steps, each counted by the accountant.
+    pub steps: u64,
+    /// The bundle files whose contents the guarantee covers (every file of trained weights,
+    /// the item table included).
+    pub covers: Vec<String>,
+    /// The DP library and its version, e.g. "opacus 1.5.4".
+    pub library: String,
+}
+
+impl Privacy {
+    /// Refuses a guarantee that cannot hold: ε not finite or negative, δ outside (0, 1), a sample
+    /// rate outside (0, 1], or `covers` naming a file the bundle does not list.
+    fn check(&self, files: &BTreeMap<String, FileEntry>) -> Result<()> {
+        let bad = |what: String| Err(Error::InvalidManifest(format!("`privacy`: {what}")));
+        if !(self.epsilon.is_finite() && self.epsilon >= 0.0) {
+            return bad(format!(
+                "`epsilon` must be finite and at least 0, got {}",
+                self.epsilon
+            ));
+        }
+        if !(self.delta > 0.0 && self.delta < 1.0) {
+            return bad(format!(
+                "`delta` must be between 0 and 1, got {}",
+                self.delta
+            ));
+        }
+        if !(self.sample_rate > 0.0 && self.sample_rate <= 1.0) {
+            return bad(format!(
+                "`sampleRate` must be in (0, 1], got {}",
+                self.sample_rate
+            ));
+        }
+        if let Some(name) = self.covers.iter().find(|name| !files.contains_key(*name)) {
+            return bad(format!(
+                "`covers` names {name:?}, which `files` does not list"
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Manifest {
@@ -141,6 +210,9 @@ impl Manifest {
         }
         if let Some(spec) = &self.encoder {
             spec.check(self.dims, self.seq_len)?;
+        }
+        if let Some(privacy) = &self.privacy {
+            privacy.check(&self.files)?;
         }
         let weights = [
             ("encoder.weights", self.encoder.as_ref().map(|e| &e.weights)),

@@ -227,6 +227,7 @@ for (const webgpu of [false, true]) {
       await page.waitForFunction(() => document.querySelectorAll("#events li").length >= 5);
       const listed = await page.$$eval("#events li", (ls) => ls.length);
       assert.equal(await page.textContent("#storage"), `${listed} events stored in this browser (IndexedDB), each kept 30 days at most, the newest 1,000 at most.`);
+      assert.match(await page.textContent("#model-privacy"), /without differential privacy/); // the grocery bundle has no `privacy`
       assert.equal(await page.isChecked("#consent"), true);
       assert.equal(await page.isVisible("#storage-error"), false);
       const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export")]);

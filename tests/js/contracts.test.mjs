@@ -66,6 +66,7 @@ const PAIRS = [
   ["EncoderSpec", "EncoderSpec", []],
   ["PriceHeadSpec", "PriceHeadSpec", []],
   ["FileEntry", "FileEntry", []],
+  ["Privacy", "Privacy", []],
 ];
 
 test("the TypeScript wire types name the fields the Rust core reads and writes", async () => {

@@ -1,0 +1,167 @@
+"""User-level differentially private training (DP-SGD with Opacus).
+
+The unit of privacy is the user (a shopper): one sample is one user's whole training sequence,
+whose loss is the mean of its prefixes' losses (every position of the last `seq_len` + 1 items
+predicts the next; earlier items of the rare longer sequences are not used). Each step draws users
+by Poisson sampling (Opacus's `UniformWithReplacementSampler`, each user in with probability q),
+clips each user's gradient to `max_grad_norm` and adds Gaussian noise (Opacus's `DPOptimizer`);
+the RDP accountant counts the steps, and the noise multiplier is fitted to the planned epochs with
+`get_noise_multiplier`, the function Opacus's `make_private_with_epsilon` uses.
+
+Per-user gradients come from `torch.func` (vmap of grad) over the whole model, not from Opacus's
+per-layer hooks: the item table is used twice (the encoder's input rows and the tied output
+scores) and the encoder adds its position table as a plain parameter, which per-layer hooks do not
+see. Every trained parameter, the item table included, gets its per-user gradient clipped and
+noised.
+"""
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from opacus import __version__ as OPACUS_VERSION
+from opacus.accountants import RDPAccountant
+from opacus.accountants.utils import get_noise_multiplier
+from opacus.optimizers import DPOptimizer
+from opacus.utils.uniform_sampler import UniformWithReplacementSampler
+from torch import nn
+from torch.func import functional_call, grad, vmap
+
+from data import left_pad
+
+ACCOUNTANT = "rdp"
+IGNORE = -100  # target of a padded position
+
+
+def secret_generator() -> torch.Generator:
+    """A generator seeded from the OS's randomness, never recorded: the sampling and the noise must
+    not be reproducible from the published command (its --seed), or the noise could be subtracted."""
+    return torch.Generator().manual_seed(int.from_bytes(os.urandom(8), "little"))
+
+
+def user_tensors(seqs: list[list[int]], seq_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Model ids [B, l] (inputs, left-padded to the longest) and targets [B, l] (item rows; IGNORE
+    at padding) of users' training sequences: the last seq_len + 1 items, each predicting the next."""
+    tails = [s[-(seq_len + 1):] for s in seqs]
+    length = max(1, max(len(t) - 1 for t in tails))
+    ids = torch.from_numpy(left_pad([t[:-1] for t in tails], length))
+    targets = torch.full((len(seqs), length), IGNORE, dtype=torch.long)
+    for i, t in enumerate(tails):
+        if len(t) > 1:
+            targets[i, length - len(t) + 1:] = torch.as_tensor(t[1:])
+    return ids, targets
+
+
+class UserLoss(nn.Module):
+    """Each user's loss [B]: the mean cross-entropy over all items of its sequence's positions."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, ids: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        logits = self.model.logits(self.model.states(ids))  # [B, l, N]
+        loss = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=IGNORE, reduction="none")
+        return loss.sum(1) / (targets != IGNORE).sum(1).clamp(min=1)
+
+
+@torch.no_grad()
+def sequence_losses(model: nn.Module, seqs: list[list[int]], seq_len: int, batch: int = 256) -> np.ndarray:
+    """Each user's loss (as trained on) in eval mode: what the membership audit scores."""
+    was_training = model.training
+    model.eval()
+    order = np.argsort([len(s) for s in seqs], kind="stable")
+    out = np.empty(len(seqs))
+    for i in range(0, len(seqs), batch):
+        idx = order[i:i + batch]
+        out[idx] = UserLoss(model)(*user_tensors([seqs[j] for j in idx], seq_len)).numpy()
+    model.train(was_training)
+    return out
+
+
+class PrivateTraining:
+    """DP-SGD over users: the noise fitted to the planned epochs, then one `epoch()` per epoch, and
+    `record()`, the guarantee the steps so far give (what the manifest's `privacy` carries)."""
+
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, users: list[list[int]], *,
+                 epsilon: float, delta: float, max_grad_norm: float, batch: int, epochs: int, seq_len: int,
+                 micro_batch: int = 128):
+        if not 0 < delta < 1 / len(users):
+            raise SystemExit(f"--dp-delta {delta} must be below 1 / users = {1 / len(users):.2e}")
+        self.users, self.seq_len, self.micro_batch = users, seq_len, micro_batch
+        self.loss = UserLoss(model)
+        self.params = {k: p for k, p in self.loss.named_parameters() if p.requires_grad}
+        self.sample_rate = min(1.0, batch / len(users))
+        self.sampler = UniformWithReplacementSampler(num_samples=len(users), sample_rate=self.sample_rate,
+                                                     generator=secret_generator())
+        self.steps_per_epoch = len(self.sampler)
+        self.delta, self.epochs_planned = delta, epochs
+        self.noise_multiplier = get_noise_multiplier(target_epsilon=epsilon, target_delta=delta,
+                                                     sample_rate=self.sample_rate,
+                                                     steps=epochs * self.steps_per_epoch, accountant=ACCOUNTANT)
+        self.optimizer = DPOptimizer(optimizer, noise_multiplier=self.noise_multiplier, max_grad_norm=max_grad_norm,
+                                     expected_batch_size=round(self.sample_rate * len(users)), loss_reduction="mean",
+                                     generator=secret_generator())
+        self.accountant = RDPAccountant()
+        self.optimizer.attach_step_hook(self.accountant.get_optimizer_hook_fn(sample_rate=self.sample_rate))
+        self.epochs_done = 0
+
+    def per_user_grads(self, idx: list[int]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """Each drawn user's gradient [B, ...] per parameter, and their losses; users of similar
+        length are batched together so that short sequences carry little padding."""
+        params = {k: p.detach() for k, p in self.params.items()}
+        buffers = dict(self.loss.named_buffers())
+
+        def one(p, ids, targets):
+            loss = functional_call(self.loss, (p, buffers), (ids[None], targets[None]))[0]
+            return loss, loss
+
+        per_user = vmap(grad(one, has_aux=True), in_dims=(None, 0, 0), randomness="different")
+        ordered = sorted(idx, key=lambda u: len(self.users[u]))
+        parts, losses = [], []
+        for i in range(0, len(ordered), self.micro_batch):
+            g, loss = per_user(params, *user_tensors([self.users[u] for u in ordered[i:i + self.micro_batch]],
+                                                     self.seq_len))
+            parts.append(g)
+            losses.append(loss)
+        if not parts:  # Poisson sampling may draw nobody: the step is noise alone
+            return {k: p.new_zeros((0, *p.shape)) for k, p in params.items()}, torch.zeros(0)
+        return {k: torch.cat([g[k] for g in parts]) for k in params}, torch.cat(losses)
+
+    def epoch(self) -> float:
+        """One epoch of DP-SGD steps; returns the mean loss of the users drawn."""
+        total, count = 0.0, 0
+        for idx in self.sampler:
+            grads, losses = self.per_user_grads(list(idx))
+            self.optimizer.zero_grad()
+            for k, p in self.params.items():
+                p.grad_sample = grads[k]
+            self.optimizer.step()
+            total, count = total + losses.sum().item(), count + len(losses)
+        self.epochs_done += 1
+        return total / max(count, 1)
+
+    def record(self, covers: list[str]) -> dict:
+        """The guarantee of the steps taken so far, in the manifest's `privacy` form."""
+        steps = sum(n for _, _, n in self.accountant.history)
+        return {
+            "unit": "shopper",
+            "adjacency": "add/remove one shopper",
+            "epsilon": self.accountant.get_epsilon(self.delta),
+            "delta": self.delta,
+            "accountant": ACCOUNTANT,
+            "maxGradNorm": self.optimizer.max_grad_norm,
+            "noiseMultiplier": self.noise_multiplier,
+            "sampleRate": self.sample_rate,
+            "epochs": self.epochs_done,
+            "steps": steps,
+            "covers": covers,
+            "library": f"opacus {OPACUS_VERSION}",
+        }
+
+
+def epsilon_of(record: dict) -> float:
+    """ε recomputed with the accountant from a record's noise multiplier, sample rate, steps and δ."""
+    accountant = RDPAccountant()
+    accountant.history = [(record["noiseMultiplier"], record["sampleRate"], record["steps"])]
+    return accountant.get_epsilon(record["delta"])
