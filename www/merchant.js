@@ -97,7 +97,7 @@ const amount = (v) => (v < 1 ? `${fmt(100 * v)}¢` : `$${fmt(v)}`);
  * it comes from, their price response against a shopper the device knows nothing about, and the
  * promotion budget; nothing for a head without a shopper-level response or a quote without a budget.
  */
-export function shopperRows(e) {
+function shopperRows(e) {
   const rows = [];
   if (e.shopper) {
     const { purchases, discounted, dealShare } = e.shopper;

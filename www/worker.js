@@ -22,9 +22,9 @@ let pool = POOL;
 let offerPool = OFFER_POOL;
 
 /**
- * The engine's quotes, with their explanations, under the shop's objective and budget; none for a bundle
- * without a price head (the shop then shows no prices). An item keeps its first price for the
- * session, so quoting it again gives the same price.
+ * The engine's quotes, with their explanations, under the shop's objective and budget; none for a
+ * bundle without a price head (the shop then shows no prices). An item keeps its first price for
+ * the session, so quoting it again gives the same price.
  */
 async function quotes(ids) {
   if (!pricing || !ids.length) return [];
@@ -65,10 +65,10 @@ const ops = {
    * The rows a shopper sees, each ranked by the engine with its reasons: what goes with the cart
    * (ranked for the cart's items alone), what to buy again (ranked among the items bought or
    * added before), offers (the best new-to-you items the engine priced below list for this
-   * shopper, with how many of them it did) and what to discover (ranked among items never touched); a row holds at most
-   * PER_AISLE items of one aisle, no item appears in two rows, and no row but "buy again" shows
-   * another size or variety of an item the shopper touched or another row shows (the same name).
-   * Then a quote, with its explanation, for every item on screen.
+   * shopper, and how many of them it did) and what to discover (ranked among items never
+   * touched); a row holds at most PER_AISLE items of one aisle, no item appears in two rows, and
+   * no row but "buy again" shows another size or variety of an item the shopper touched or another
+   * row shows (the same name). Then a quote, with its explanation, for every item on screen.
    */
   async snapshot({ shown = [], cart = [] }) {
     const events = rec.events;
