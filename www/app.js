@@ -160,6 +160,7 @@ function applySnapshot(snap) {
   $("backend").textContent = snap.backend === "gpu" ? "WebGPU" : "CPU";
   renderRow("with-cart", "with-cart", snap.withCart);
   renderRow("offers", "offers", snap.offers);
+  $("offers-count").textContent = `${snap.offerCount} of the ${snap.offerPool} items picked for you have an offer.`;
   renderRow("buy-again", "buy-again", snap.buyAgain.map((r) => ({ ...r, had: snap.had[r.item] })));
   renderRow("discover", "discover", snap.discover);
   $("discover").hidden = false;
@@ -351,7 +352,8 @@ async function start() {
   state.byId = new Map(ready.items.map((i) => [i.id, i]));
   $("model").textContent = `model ${ready.modelVersion}${publicKey ? " · signature verified" : ""}`;
   $("model-privacy").textContent = modelPrivacyText(ready.privacy);
-  $("objective").textContent = `Prices: personalised for ${OBJECTIVE_LABEL[ready.objective]}, at most ${Math.round(100 * ready.pricing.maxDiscount)}% off`;
+  const budget = ready.budget ? `, a promotion budget of ${Math.round(100 * ready.budget.share)}% of expected sales` : "";
+  $("objective").textContent = `Prices: personalised for ${OBJECTIVE_LABEL[ready.objective]}${budget}, at most ${Math.round(100 * ready.pricing.maxDiscount)}% off`;
   $("objective").dataset.objective = ready.objective;
   const aisles = [...new Set(ready.items.map((i) => i.category).filter(Boolean))].sort();
   $("aisle").replaceChildren(new Option("Most bought", ""), ...aisles.map((a) => new Option(aisleName(a), a)));

@@ -9,6 +9,7 @@ const REASONS = {
   GUARDRAILS_INFEASIBLE: "the guardrails leave no price below the list price",
   MODEL_OUTPUT_UNUSABLE: "the price head's output was unusable, so the list price stands",
   OBJECTIVE_INFEASIBLE: "no allowed price keeps the objective's margin, so the list price stands",
+  BUDGET_SPENT: "the session's promotion budget could not cover the offer this item would have had, so the list price stands",
 };
 
 /** P(buy at `price`) on the head's curve. */
@@ -43,7 +44,9 @@ const fmt = (v, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : "–");
 /** The plot as SVG markup: numbers and fixed text only (safe as HTML). */
 export function plot(quote) {
   const e = quote.explanation;
-  const W = 560, H = 280, L = 48, R = 48, T = 40, B = 34;
+  // A second legend line for the reference shopper's curve, when there is one.
+  const legend = e.referenceCurve ? 12 : 0;
+  const W = 560, H = 280 + legend, L = 48, R = 48, T = 40, B = 34 + legend;
   const list = quote.listPrice;
   const lines = guardrailLines(quote);
   const lo = Math.min(...lines.map((l) => l[2]), quote.price, e.cost) * 0.95;
@@ -52,8 +55,9 @@ export function plot(quote) {
   const steps = 120;
   const prices = Array.from({ length: steps + 1 }, (_, i) => lo + ((hi - lo) * i) / steps);
   const probs = prices.map((p) => probability(e.curve, p, list));
+  const reference = e.referenceCurve && prices.map((p) => probability(e.referenceCurve, p, list));
   const values = prices.map((p) => objectiveValue(e, p, list));
-  const pMax = Math.max(...probs) * 1.1;
+  const pMax = Math.max(...probs, ...(reference ?? [])) * 1.1;
   // The objective is drawn between its lowest and highest value in view: where it peaks matters, not its level.
   const vMin = Math.min(...values);
   const vMax = Math.max(...values) + (Math.max(...values) - vMin) * 0.1 || 1;
@@ -68,6 +72,7 @@ export function plot(quote) {
     svg += `<text x="${at}" y="${12 + (i % 3) * 11}" class="guard-label ${key}" text-anchor="middle">${label}</text>`;
   }
   svg += `<path d="${path(values.map(yV))}" class="value"/>`;
+  if (reference) svg += `<path d="${path(reference.map(yP))}" class="reference-curve"/>`;
   svg += `<path d="${path(probs.map(yP))}" class="curve"/>`;
   const chosen = x(quote.price).toFixed(1);
   svg += `<line data-guardrail="chosen" x1="${chosen}" x2="${chosen}" y1="${T}" y2="${H - B}" class="chosen"/>`;
@@ -78,8 +83,37 @@ export function plot(quote) {
   }
   svg += `<text x="${L - 6}" y="${T + 4}" text-anchor="end" class="axis">${fmt(100 * pMax, 1)}%</text>`;
   svg += `<text x="${L - 6}" y="${H - B}" text-anchor="end" class="axis">0%</text>`;
-  svg += `<text x="${L + 4}" y="${H - 6}" class="axis">price →   solid: P(buy) for this shopper · dashed: ${e.objective} objective (relative) · green: price chosen</text>`;
+  svg += `<text x="${L + 4}" y="${H - 6 - legend}" class="axis">price →   solid: P(buy) for this shopper · dashed: ${e.objective} objective (relative) · green: price chosen</text>`;
+  if (reference) svg += `<text x="${L + 4}" y="${H - 6}" class="axis">dotted: P(buy) for a shopper we know nothing about</text>`;
   return `${svg}</svg>`;
+}
+
+const pct = (share) => `${Math.round(100 * share)}%`;
+/** An expected amount: in cents below a dollar (an expected discount is often a fraction of a cent). */
+const amount = (v) => (v < 1 ? `${fmt(100 * v)}¢` : `$${fmt(v)}`);
+
+/**
+ * What the shopper's own purchases did to the price, in words: their deal share and the purchases
+ * it comes from, their price response against a shopper the device knows nothing about, and the
+ * promotion budget; nothing for a head without a shopper-level response or a quote without a budget.
+ */
+function shopperRows(e) {
+  const rows = [];
+  if (e.shopper) {
+    const { purchases, discounted, dealShare } = e.shopper;
+    rows.push(["Deal share", purchases
+      ? `${pct(dealShare)}: ${discounted} of ${purchases} ${purchases === 1 ? "purchase" : "purchases"} with a price before this week were paid below list (shrunk towards the average shopper's share)`
+      : `${pct(dealShare)}: no purchase with a price before this week, so the average shopper's share`]);
+  }
+  if (e.curve && e.referenceCurve) {
+    const [own, ref] = [e.curve.elasticity, e.referenceCurve.elasticity];
+    const words = own > ref * 1.01 ? "responds more to price than" : own < ref * 0.99 ? "responds less to price than" : "responds to price as much as";
+    rows.push(["Price response", `${words} a shopper we know nothing about (elasticity ${fmt(own)} against ${fmt(ref)})`]);
+  }
+  if (e.budget) {
+    rows.push(["Promotion budget", `this price commits ${amount(e.budget.spend)} of expected discount (the discount × P(buy) at the price); ${amount(e.budget.remaining)} of this session's budget is left`]);
+  }
+  return rows;
 }
 
 /** The whole view: the plot, the figures beside it, and the reason in words. */
@@ -100,7 +134,8 @@ export function merchantView(quote, objectiveLabel) {
       ["P(buy) at list / chosen", `${fmt(100 * probability(e.curve, quote.listPrice, quote.listPrice), 2)}% / ${fmt(100 * probability(e.curve, quote.price, quote.listPrice), 2)}%`],
     );
   }
-  if (e.interest != null) rows.push(["Interest score (the head's only shopper input)", fmt(e.interest, 3)]);
+  if (e.interest != null) rows.push(["Interest score", fmt(e.interest, 3)]);
+  rows.push(...shopperRows(e));
   const table = rows.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join("");
   return `${e.curve ? plot(quote) : "<p>The price head's output was unusable: no curve to draw.</p>"}<table class="figures">${table}</table>`;
 }

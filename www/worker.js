@@ -3,7 +3,7 @@
 // most 1,000, only with the shopper's consent). The page sends { id, op, args } and gets
 // { id, result } or { id, error }; a storage failure comes as { type: "storage", error }.
 import { Edgerec } from "/dist/index.js";
-import { OBJECTIVE, PERSIST, PRICING } from "./settings.js";
+import { BUDGET, OBJECTIVE, PERSIST, PRICING } from "./settings.js";
 import { displayName, pickVaried } from "./shelf.js";
 
 /** Cards per row, the most per aisle in a row, and how many ranked items a row picks from. */
@@ -22,14 +22,14 @@ let pool = POOL;
 let offerPool = OFFER_POOL;
 
 /**
- * The engine's quotes, with their explanations, under the shop's objective; none for a bundle
- * without a price head (the shop then shows no prices). An item keeps its first price for the
- * session, so quoting it again gives the same price.
+ * The engine's quotes, with their explanations, under the shop's objective and budget; none for a
+ * bundle without a price head (the shop then shows no prices). An item keeps its first price for
+ * the session, so quoting it again gives the same price.
  */
 async function quotes(ids) {
   if (!pricing || !ids.length) return [];
   try {
-    return await rec.quote(ids, { objective: OBJECTIVE, explain: true });
+    return await rec.quote(ids, { objective: OBJECTIVE, budget: BUDGET, explain: true });
   } catch (e) {
     if (e.code !== "PRICING_UNAVAILABLE") throw e;
     pricing = false;
@@ -53,7 +53,7 @@ const ops = {
     offerPool = Math.min(OFFER_POOL, items.length);
     aisleOf = new Map(items.map((i) => [i.id, i.category ?? i.department ?? ""]));
     titleOf = new Map(items.map((i) => [i.id, displayName(i).title]));
-    return { backend: rec.backend, modelVersion: rec.modelVersion, privacy: rec.manifest.privacy ?? null, items, objective: OBJECTIVE, pricing: PRICING };
+    return { backend: rec.backend, modelVersion: rec.modelVersion, privacy: rec.manifest.privacy ?? null, items, objective: OBJECTIVE, budget: BUDGET, pricing: PRICING };
   },
 
   async observe({ events, shown, cart }) {
@@ -65,10 +65,10 @@ const ops = {
    * The rows a shopper sees, each ranked by the engine with its reasons: what goes with the cart
    * (ranked for the cart's items alone), what to buy again (ranked among the items bought or
    * added before), offers (the best new-to-you items the engine priced below list for this
-   * shopper) and what to discover (ranked among items never touched); a row holds at most
-   * PER_AISLE items of one aisle, no item appears in two rows, and no row but "buy again" shows
-   * another size or variety of an item the shopper touched or another row shows (the same name).
-   * Then a quote, with its explanation, for every item on screen.
+   * shopper, and how many of them it did) and what to discover (ranked among items never
+   * touched); a row holds at most PER_AISLE items of one aisle, no item appears in two rows, and
+   * no row but "buy again" shows another size or variety of an item the shopper touched or another
+   * row shows (the same name). Then a quote, with its explanation, for every item on screen.
    */
   async snapshot({ shown = [], cart = [] }) {
     const events = rec.events;
@@ -104,12 +104,13 @@ const ops = {
     const fresh = await rec.recommend({ k: offerPool, exclude: [...touched, ...taken], explain: true });
     // Offers: the new-to-you items the engine priced below list for this shopper.
     const freshQuotes = new Map((await quotes(fresh.map((r) => r.item))).map((q) => [q.item, q]));
-    const offers = row(fresh.filter((r) => freshQuotes.get(r.item)?.personalised), 6);
+    const offered = fresh.filter((r) => freshQuotes.get(r.item)?.personalised);
+    const offers = row(offered, 6);
     const discover = row(fresh.slice(0, pool));
 
     const ids = [...new Set([...withCart, ...buyAgain, ...offers, ...discover].map((r) => r.item).concat(shown, inCart))];
     const hadShown = Object.fromEntries(buyAgain.map((r) => [r.item, had[r.item]]));
-    return { withCart, offers, buyAgain, discover, had: hadShown, quotes: await quotes(ids), pricing, history: events.length, backend: rec.backend };
+    return { withCart, offers, offerCount: offered.length, offerPool: fresh.length, buyAgain, discover, had: hadShown, quotes: await quotes(ids), pricing, history: events.length, backend: rec.backend };
   },
 
   /** What the privacy panel shows: every event held (in memory and stored) and the store's state. */

@@ -132,7 +132,7 @@ for (const webgpu of [false, true]) {
 
       assert.equal(await page.textContent("#backend"), webgpu ? "WebGPU" : "CPU");
       assert.match(await page.textContent("#model"), /grocery/);
-      assert.match(await page.textContent("#objective"), /personalised for expected revenue, at most 20% off/);
+      assert.match(await page.textContent("#objective"), /personalised for expected margin, a promotion budget of 3% of expected sales, at most 20% off/);
       const first = await rows(page);
       assert.equal(first.filter((c) => c.row === "discover").length, 8);
       assert.ok(first.every((c) => ["discover", "offers"].includes(c.row) && c.why === "Popular with shoppers here"), JSON.stringify(first));
@@ -161,8 +161,8 @@ for (const webgpu of [false, true]) {
       const lines = await page.$$eval("#merchant svg.demand line[data-guardrail]", (ls) => ls.map((l) => l.dataset.guardrail));
       for (const g of ["ceiling", "min-margin", "max-discount", "reference", "chosen"]) assert.ok(lines.includes(g), `${g} is drawn: ${lines}`);
       const figures = await page.textContent("#merchant table.figures");
-      assert.match(figures, /Objectiverevenue \(maximise expected revenue\)/);
-      assert.match(figures, /Reason code(PERSONAL_DISCOUNT|LIST_PRICE_BEST|GUARDRAILS_INFEASIBLE)/);
+      assert.match(figures, /Objectivemargin \(maximise expected margin\)/);
+      assert.match(figures, /Reason code(PERSONAL_DISCOUNT|LIST_PRICE_BEST|BUDGET_SPENT|GUARDRAILS_INFEASIBLE)/);
       assert.match(figures, /P\(buy at p\) = σ\(-?\d+\.\d\d − \d+\.\d\d · ln\(p \/ list\)\)/);
       await shot(page, "merchant", webgpu);
       await page.click("#product-add");
