@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::OnceLock;
 
-use common::{grocery_files, with_file_rehashed, NOW_MS};
+use common::{fixture_files, grocery_files, with_file_rehashed, NOW_MS};
 use edgerec::pricing::{
     allowed_prices, best_price, week_start_ms, BudgetOptions, DemandCurve, ItemPrices,
 };
@@ -316,9 +316,12 @@ fn a_spread_cap_needs_a_shopper_level_head() {
         max_shopper_spread: Some(0.05),
         ..PricingSettings::default()
     };
-    let err = Model::load(files, None, settings).unwrap_err();
+    let err = Model::load(files, None, settings.clone()).unwrap_err();
     assert_eq!(err.code(), "INVALID_PRICING", "{err}");
     assert!(err.to_string().contains("maxShopperSpread"), "{err}");
+    // A bundle without a price head (the fixture) has no reference shopper either.
+    let err = Model::load(fixture_files(), None, settings).unwrap_err();
+    assert_eq!(err.code(), "INVALID_PRICING", "{err}");
 }
 
 #[test]

@@ -67,12 +67,12 @@ pub struct Pricing {
 }
 
 impl Pricing {
-    /// Pricing with validated settings; a spread cap needs a head with a shopper-level response
-    /// (the shopper it measures the spread from).
+    /// Pricing with validated settings; a spread cap needs a price head with a shopper-level
+    /// response (the reference shopper it measures the spread from).
     pub fn new(settings: PricingSettings, head: Option<PriceHead>) -> crate::Result<Pricing> {
         settings.validate()?;
         if settings.max_shopper_spread.is_some()
-            && head.as_ref().is_some_and(|h| h.response().is_none())
+            && head.as_ref().and_then(PriceHead::response).is_none()
         {
             return Err(crate::Error::InvalidPricing(
                 "maxShopperSpread needs a price head with a shopper-level response (`priceHead.response`); this bundle's has none".into(),

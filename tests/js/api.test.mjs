@@ -129,14 +129,17 @@ test("a bundle's models decide the build: ONNX only where one comes only as ONNX
     return { ...files, "manifest.json": new TextEncoder().encode(JSON.stringify(manifest)) };
   };
   const events = [{ type: "view", item: "981760", ts: Date.now() }];
-  // The price head only as price.onnx: the ONNX build, chosen by create itself.
+  // The price head only as price.onnx: the ONNX build, chosen by create itself, reads it and
+  // refuses it, since the grocery head's `signals` input needs the manifest's priceHead.response
+  // (the default build would refuse with ONNX_BUILD_REQUIRED instead).
   const onnxHead = edit(grocery, (m) => {
     delete m.priceHead;
     delete m.files["price.safetensors"];
   });
+  await assert.rejects(create({ bundle: onnxHead, device: "cpu" }), (e) => e.code === "INVALID_MODEL" && /signals/.test(e.message));
   // No price.onnx: the ONNX build reads the plain price head.
   const plainHead = edit(grocery, (m) => delete m.files["price.onnx"]);
-  for (const [files, options, build] of [[onnxHead, {}, "onnx"], [plainHead, { build: "onnx" }, "onnx"], [plainHead, {}, BUILD === "onnx" ? "onnx" : "cpu"]]) {
+  for (const [files, options, build] of [[plainHead, { build: "onnx" }, "onnx"], [plainHead, {}, BUILD === "onnx" ? "onnx" : "cpu"]]) {
     const rec = await create({ bundle: files, device: "cpu", ...options });
     assert.equal(rec.build, build);
     assert.equal((await rec.quote(["995242"], { events })).length, 1);
