@@ -28,11 +28,6 @@ impl PromotionAccount {
         (self.allowance - self.committed).max(0.0)
     }
 
-    /// The budget so far and the spend committed, in cents.
-    pub fn totals(&self) -> (f64, f64) {
-        (self.allowance, self.committed)
-    }
-
     /// Adds to the budget.
     pub fn accrue(&mut self, cents: f64) {
         self.allowance += cents;
