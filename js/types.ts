@@ -262,7 +262,8 @@ export interface QuoteOptions {
    * A promotion budget for the session (margin objective only): `share` (above 0, at most 1) of
    * the expected revenue at list price of every item the session is quoted may go to discounts,
    * given where the expected margin per unit of expected discount is highest. The expected
-   * discount of each offer is counted when it is made and never exceeds the budget.
+   * discount of each offer is counted when it is made and never exceeds the budget. The budget
+   * lives with the session in memory (a call with its own `events` has a budget of its own).
    */
   budget?: { share: number } | null;
   /** Give each quote its `explanation`: the demand curve, the guardrails' bounds and the objective. Default false. */
@@ -316,7 +317,10 @@ export interface QuoteExplanation {
    * interest), when the head has a shopper-level response: what the shopper's signals moved.
    */
   referenceCurve: { base: number; elasticity: number } | null;
-  /** With a `budget`: the expected discount this quote committed and what was left of the session's budget. */
+  /**
+   * When the item was first priced under a `budget`: the expected discount this quote committed
+   * and what was left of the session's budget (null for an item first priced without one).
+   */
   budget: { spend: number; remaining: number } | null;
   /** The cost assumed: the catalogue's, or listPrice × `defaultCostRatio`. */
   cost: number;

@@ -344,3 +344,64 @@ fn a_response_that_disagrees_with_itself_is_refused_naming_the_field() {
         );
     }
 }
+
+/// The grocery bundle with its response's fields replaced (`edit` on `priceHead.response`).
+fn grocery_with_response(edit: impl FnOnce(&mut serde_json::Value)) -> edgerec::BundleFiles {
+    let mut files = grocery_files();
+    let mut manifest: serde_json::Value = serde_json::from_slice(&files.manifest).unwrap();
+    edit(&mut manifest["priceHead"]["response"]);
+    files.manifest = serde_json::to_vec(&manifest).unwrap();
+    files
+}
+
+#[test]
+fn a_response_whose_signals_disagree_with_the_weights_or_graph_is_refused_at_load() {
+    let files = grocery_with_response(|r| {
+        r["signals"] = serde_json::json!(["interest", "dealShare", "dealShare"]);
+        r["mean"] = serde_json::json!([0.0, 0.5, 0.5]);
+        r["std"] = serde_json::json!([1.0, 0.1, 0.1]);
+    });
+    let err = Model::load(files, None, PricingSettings::default()).unwrap_err();
+    assert_eq!(err.code(), "INVALID_MODEL", "{err}");
+}
+
+/// Where the reference shopper's curve is unusable the spread cannot be measured: the cap fails
+/// closed (list prices), never open. (The plain head reads the manifest's standardisation;
+/// price.onnx carries its own, so this bundle edit reaches the default build only.)
+#[cfg(not(feature = "onnx"))]
+#[test]
+fn the_spread_cap_fails_closed_when_the_reference_curve_is_unusable() {
+    let files = grocery_with_response(|r| {
+        r["mean"][1] = serde_json::json!(0.5);
+        r["std"][1] = serde_json::json!(1e-3);
+        r["dealSharePrior"] = serde_json::json!(0.99);
+        r["pseudoLines"] = serde_json::json!(0.0);
+    });
+    let settings = PricingSettings {
+        max_shopper_spread: Some(0.0),
+        ..PricingSettings::default()
+    };
+    let model = Model::load(files, None, settings).unwrap();
+    let rows: Vec<usize> = (0..20).map(|i| i * 37).collect();
+    let paid: Vec<f64> = (0..20).map(|i| if i < 11 { 0.8 } else { 1.0 }).collect();
+    let mut session =
+        Session::from_events(&model, &purchases(&model, &rows, &paid), NOW_MS).unwrap();
+    let items: Vec<String> = (0..300).map(|row| id(&model, row * 13 + 5)).collect();
+    let quotes = session.quote(&model, &items, &budget(1.0), NOW_MS).unwrap();
+    let free = QuoteOptions {
+        explain: true,
+        ..QuoteOptions::default()
+    };
+    let unbudgeted = Session::from_events(&model, &purchases(&model, &rows, &paid), NOW_MS)
+        .unwrap()
+        .quote(&model, &items, &free, NOW_MS)
+        .unwrap();
+    for q in quotes.iter().chain(&unbudgeted) {
+        let e = q.explanation.as_ref().unwrap();
+        assert!(
+            e.reference_curve.is_none(),
+            "the edit makes the reference unusable: {q:?}"
+        );
+        assert!(!q.personalised && q.price == q.list_price, "{q:?}");
+    }
+}

@@ -317,7 +317,9 @@ fn price_inputs<'a>(
 }
 
 /// The candidates whose discount (a fraction of the list price) is within the merchant's
-/// spread cap of the discount the reference shopper gets under the same objective.
+/// spread cap of the discount the reference shopper gets under the same objective. When the
+/// reference shopper has no usable curve, the cap cannot be measured and only the list price
+/// stays (the cap fails closed).
 fn within_spread(
     pricing: &Pricing,
     prices: &ItemPrices,
@@ -325,11 +327,11 @@ fn within_spread(
     reference: Option<(f32, f32)>,
     objective: Objective,
 ) -> Vec<i64> {
-    let (Some(spread), Some(reference)) = (
-        pricing.settings().max_shopper_spread,
-        reference.and_then(|(b, e)| DemandCurve::new(b, e)),
-    ) else {
+    let Some(spread) = pricing.settings().max_shopper_spread else {
         return candidates;
+    };
+    let Some(reference) = reference.and_then(|(b, e)| DemandCurve::new(b, e)) else {
+        return vec![prices.list];
     };
     let discount = |p: i64| (prices.list - p) as f64 / prices.list as f64;
     let reference_discount =

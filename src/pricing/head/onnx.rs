@@ -85,16 +85,37 @@ impl OnnxHead {
         match input_order {
             Some(input_order) if names.len() == wanted.len() && model.outputs.len() == 2 => {
                 let model = model.into_runnable().map_err(invalid)?;
-                Ok(OnnxHead {
+                let head = OnnxHead {
                     model,
                     input_order,
                     response: response.cloned(),
-                })
+                };
+                head.probe(departments)?;
+                Ok(head)
             }
             _ => Err(Error::InvalidModel(format!(
                 "price.onnx must take exactly {wanted:?} (`signals` when the manifest's `priceHead` has a `response`) and return base and elasticity, found inputs {names:?}"
             ))),
         }
+    }
+
+    /// Runs the graph once on the first row, so that inputs whose widths disagree with the
+    /// contract (a `signals` input narrower or wider than the manifest's `response.signals`) are
+    /// refused at load rather than at every quote. The order of the signals cannot be checked.
+    fn probe(&self, departments: Option<&[u32]>) -> Result<()> {
+        let item = ItemContext {
+            row: 0,
+            department: departments.and_then(|d| d.first().copied()).unwrap_or(0),
+            interest: 0.0,
+            display: 0.0,
+            mailer: 0.0,
+            deal_share: 0.0,
+        };
+        self.curves(&[item], 1).map(|_| ()).map_err(|e| {
+            Error::InvalidModel(format!(
+                "price.onnx does not run on the contract's inputs: {e}"
+            ))
+        })
     }
 
     /// The shopper-level response the graph takes `signals` for, when it has one.
