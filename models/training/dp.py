@@ -15,6 +15,7 @@ see. Every trained parameter, the item table included, gets its per-user gradien
 noised.
 """
 import os
+from typing import Callable
 
 import numpy as np
 import torch
@@ -79,41 +80,22 @@ def sequence_losses(model: nn.Module, seqs: list[list[int]], seq_len: int, batch
     return out
 
 
-class PrivateTraining:
-    """DP-SGD over users: the noise fitted to the planned epochs, then one `epoch()` per epoch, and
-    `record()`, the guarantee the steps so far give (what the manifest's `privacy` carries)."""
+class SequenceGrads:
+    """Per-user gradients of `UserLoss` for users whose sample is one item sequence, by vmap of
+    grad; users of similar length are batched together so that short sequences carry little
+    padding."""
 
-    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, users: list[list[int]], *,
-                 epsilon: float, delta: float, max_grad_norm: float, batch: int, epochs: int, seq_len: int,
-                 micro_batch: int = 128):
-        if not 0 < delta < 1 / len(users):
-            raise SystemExit(f"--dp-delta {delta} must be below 1 / users = {1 / len(users):.2e}")
-        self.users, self.seq_len, self.micro_batch = users, seq_len, micro_batch
-        self.loss = UserLoss(model)
-        self.params = {k: p for k, p in self.loss.named_parameters() if p.requires_grad}
-        self.sample_rate = min(1.0, batch / len(users))
-        self.sampler = UniformWithReplacementSampler(num_samples=len(users), sample_rate=self.sample_rate,
-                                                     generator=secret_generator())
-        self.steps_per_epoch = len(self.sampler)
-        self.delta, self.epochs_planned = delta, epochs
-        self.noise_multiplier = get_noise_multiplier(target_epsilon=epsilon, target_delta=delta,
-                                                     sample_rate=self.sample_rate,
-                                                     steps=epochs * self.steps_per_epoch, accountant=ACCOUNTANT)
-        self.optimizer = DPOptimizer(optimizer, noise_multiplier=self.noise_multiplier, max_grad_norm=max_grad_norm,
-                                     expected_batch_size=round(self.sample_rate * len(users)), loss_reduction="mean",
-                                     generator=secret_generator())
-        self.accountant = RDPAccountant()
-        self.optimizer.attach_step_hook(self.accountant.get_optimizer_hook_fn(sample_rate=self.sample_rate))
-        self.epochs_done = 0
+    def __init__(self, model: nn.Module, users: list[list[int]], seq_len: int, micro_batch: int = 128):
+        self.loss, self.users, self.seq_len, self.micro_batch = UserLoss(model), users, seq_len, micro_batch
+        self.params = trained_parameters(model)
 
-    def per_user_grads(self, idx: list[int]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        """Each drawn user's gradient [B, ...] per parameter, and their losses; users of similar
-        length are batched together so that short sequences carry little padding."""
+    def __call__(self, idx: list[int]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         params = {k: p.detach() for k, p in self.params.items()}
-        buffers = dict(self.loss.named_buffers())
+        buffers = {f"model.{k}": b for k, b in self.loss.model.named_buffers()}
 
         def one(p, ids, targets):
-            loss = functional_call(self.loss, (p, buffers), (ids[None], targets[None]))[0]
+            loss = functional_call(self.loss, ({f"model.{k}": v for k, v in p.items()}, buffers),
+                                   (ids[None], targets[None]))[0]
             return loss, loss
 
         per_user = vmap(grad(one, has_aux=True), in_dims=(None, 0, 0), randomness="different")
@@ -124,9 +106,68 @@ class PrivateTraining:
                                                      self.seq_len))
             parts.append(g)
             losses.append(loss)
-        if not parts:  # Poisson sampling may draw nobody: the step is noise alone
-            return {k: p.new_zeros((0, *p.shape)) for k, p in params.items()}, torch.zeros(0)
+        if not parts:
+            return no_users(params)
         return {k: torch.cat([g[k] for g in parts]) for k in params}, torch.cat(losses)
+
+
+class LoopedGrads:
+    """Per-user gradients one user at a time by plain autograd, for samples that do not batch
+    (a grocery household's windows of ragged targets): `user_loss(u)` is user u's loss."""
+
+    def __init__(self, model: nn.Module, user_loss: Callable[[int], torch.Tensor]):
+        self.params, self.user_loss = trained_parameters(model), user_loss
+
+    def __call__(self, idx: list[int]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        if not idx:
+            return no_users(self.params)
+        grads: dict[str, list[torch.Tensor]] = {k: [] for k in self.params}
+        losses = []
+        for u in idx:
+            loss = self.user_loss(u)
+            found = torch.autograd.grad(loss, list(self.params.values()), allow_unused=True)
+            for (k, p), g in zip(self.params.items(), found):
+                grads[k].append(torch.zeros_like(p) if g is None else g)
+            losses.append(loss.detach())
+        return {k: torch.stack(g) for k, g in grads.items()}, torch.stack(losses)
+
+
+def trained_parameters(model: nn.Module) -> dict[str, nn.Parameter]:
+    """The parameters a DP run clips and noises: every one that trains."""
+    return {k: p for k, p in model.named_parameters() if p.requires_grad}
+
+
+def no_users(params: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """The gradients of an empty draw (Poisson sampling may draw nobody: the step is noise alone)."""
+    return {k: p.new_zeros((0, *p.shape)) for k, p in params.items()}, torch.zeros(0)
+
+
+class PrivateTraining:
+    """DP-SGD over users: the noise fitted to the planned epochs, then one `epoch()` per epoch, and
+    `record()`, the guarantee the steps so far give (what the manifest's `privacy` carries).
+    `per_user_grads(idx)` gives the drawn users' gradients [B, ...] per trained parameter of
+    `model` (`SequenceGrads` or `LoopedGrads`) and their losses."""
+
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, n_users: int,
+                 per_user_grads: Callable[[list[int]], tuple[dict[str, torch.Tensor], torch.Tensor]], *,
+                 epsilon: float, delta: float, max_grad_norm: float, batch: int, epochs: int):
+        if not 0 < delta < 1 / n_users:
+            raise SystemExit(f"--dp-delta {delta} must be below 1 / users = {1 / n_users:.2e}")
+        self.params, self.per_user_grads = trained_parameters(model), per_user_grads
+        self.sample_rate = min(1.0, batch / n_users)
+        self.sampler = UniformWithReplacementSampler(num_samples=n_users, sample_rate=self.sample_rate,
+                                                     generator=secret_generator())
+        self.steps_per_epoch = len(self.sampler)
+        self.delta, self.epochs_planned = delta, epochs
+        self.noise_multiplier = get_noise_multiplier(target_epsilon=epsilon, target_delta=delta,
+                                                     sample_rate=self.sample_rate,
+                                                     steps=epochs * self.steps_per_epoch, accountant=ACCOUNTANT)
+        self.optimizer = DPOptimizer(optimizer, noise_multiplier=self.noise_multiplier, max_grad_norm=max_grad_norm,
+                                     expected_batch_size=round(self.sample_rate * n_users), loss_reduction="mean",
+                                     generator=secret_generator())
+        self.accountant = RDPAccountant()
+        self.optimizer.attach_step_hook(self.accountant.get_optimizer_hook_fn(sample_rate=self.sample_rate))
+        self.epochs_done = 0
 
     def epoch(self) -> float:
         """One epoch of DP-SGD steps; returns the mean loss of the users drawn."""

@@ -2,7 +2,7 @@ r"""Turns the grocery training run into `models/grocery/`: the encoder, the item
 list prices, categories), item ids with display names, and a manifest whose metrics compare the
 bundle with the popularity and buy-it-again baselines on held-out weeks, and measure the content
 path on the items held out of training. The repeat term's multiplier and decay are chosen on the
-validation weeks. It also writes the evaluation data as a text file (one
+validation weeks (a DP-trained run ships them as trained, and its manifest carries `privacy`). It also writes the evaluation data as a text file (one
 `household item week` line per purchase, in time order) for the Rust evaluator.
 
     python3 models/training/export_grocery.py --checkpoint ~/.cache/edgerec/grocery/student \
@@ -19,7 +19,7 @@ import torch
 
 from bundle_writer import item_table_bytes, quantize_int8, write_bundle
 from evaluate_grocery import DECAYS, bundle_scorer, bundle_scores, evaluate, new_item_recall, recent_decay
-from export import command_line, provenance
+from export import bundle_privacy, command_line, provenance
 from grocery import TRAIN_END, VALID_END, Grocery
 from metrics import set_metrics
 from sasrec import export_onnx
@@ -35,8 +35,9 @@ SCALES = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)  # repeat-weight multipliers tried 
 
 
 def build(model: GroceryModel, shop: Grocery, out: str, table: np.ndarray, model_version: str,
-          metrics: dict, training: dict, repeat: tuple[float, float, bool]) -> None:
-    """Writes the bundle; `repeat`: the repeat term's (multiplier, decay, per-item weights)."""
+          metrics: dict, training: dict, repeat: tuple[float, float, bool], privacy: dict | None = None) -> None:
+    """Writes the bundle; `repeat`: the repeat term's (multiplier, decay, per-item weights);
+    `privacy`: the manifest's DP guarantee of a DP-trained run."""
     cat = shop.catalogue
     onnx_path = os.path.join(tempfile.mkdtemp(), "interest.onnx")
     export_onnx(model.encoder, onnx_path)
@@ -54,7 +55,7 @@ def build(model: GroceryModel, shop: Grocery, out: str, table: np.ndarray, model
                              "items.json": (json.dumps(items, indent=0) + "\n").encode()},
                  model_version=model_version, dims=model.encoder.d, seq_len=model.encoder.seq_len,
                  item_count=shop.n_items, metrics=metrics, training=training,
-                 encoder_config=model.encoder.cfg.to_dict())
+                 encoder_config=model.encoder.cfg.to_dict(), privacy=privacy)
 
 
 def choose_repeat(model: GroceryModel, shop: Grocery, bundle: str) -> tuple[tuple[float, float, bool], dict]:
@@ -130,9 +131,15 @@ def main() -> None:
         "run": {k: ckpt["args"][k] for k in ("items", "held_out_share", "seed", "horizon_days")},
         **provenance(ckpt, model.encoder.non_embedding_parameters()),
     }
-    build(model, shop, a.out, item_rows(model), a.model_version, {}, training, (1.0, model.repeat_decay, True))
-    repeat, training["repeatTerm"] = choose_repeat(model, shop, a.out)
-    build(model, shop, a.out, item_rows(model), a.model_version, {}, training, repeat)
+    privacy = bundle_privacy(ckpt)
+    as_trained = (1.0, model.repeat_decay, True)
+    build(model, shop, a.out, item_rows(model), a.model_version, {}, training, as_trained, privacy)
+    if privacy:  # a DP run's release is as trained: a choice on the shoppers' validation weeks would spend budget
+        repeat, training["repeatTerm"] = as_trained, {"scale": 1.0, "decay": model.repeat_decay, "perItemWeights": True,
+                                                      "chosen": "as trained (a DP run chooses nothing on validation)"}
+    else:
+        repeat, training["repeatTerm"] = choose_repeat(model, shop, a.out)
+    build(model, shop, a.out, item_rows(model), a.model_version, {}, training, repeat, privacy)
     decay = recent_decay(shop.valid, shop.n_items)
     metrics = {"protocol": "next purchases: per household, the items bought in the stage's weeks, ranked from the "
                            "last L events before them; Recall@10 and NDCG@10, repeat purchases included; "
@@ -141,7 +148,7 @@ def main() -> None:
                "validWeeks": evaluate(a.out, shop.valid, shop.n_items, decay),
                "testWeeks": evaluate(a.out, shop.test, shop.n_items, decay),
                "newItems": content_effect(model, shop, a.out, repeat)}
-    build(model, shop, a.out, item_rows(model), a.model_version, metrics, training, repeat)
+    build(model, shop, a.out, item_rows(model), a.model_version, metrics, training, repeat, privacy)
     if a.data_out:
         write_purchases(shop, a.data_out)
     print(json.dumps(metrics, indent=1))

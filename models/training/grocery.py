@@ -143,6 +143,7 @@ class Sequence:
     """A household's training events and, per event, what the household bought next: the distinct
     items of its later baskets within the horizon (training weeks only)."""
 
+    household: int  # the data's household_id
     rows: np.ndarray
     future: list[np.ndarray]
 
@@ -177,8 +178,8 @@ def load(size: int = 4000, held_out_share: float = 0.05, seed: int = 42, horizon
     cat = catalogue(lines, products, size, held_out_share, seed)
     ev = events(lines, cat)
     training = ev[(ev.week <= TRAIN_END) & ~cat.held_out[ev.row.to_numpy()]]
-    train = [Sequence(g.row.to_numpy(), future_sets(g, horizon_days))
-             for _, g in training.groupby("household", sort=True) if g.basket.nunique() >= 2]
+    train = [Sequence(int(h), g.row.to_numpy(), future_sets(g, horizon_days))
+             for h, g in training.groupby("household", sort=True) if g.basket.nunique() >= 2]
     digest = hashlib.sha256()
     for frame in (lines, products):
         digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())

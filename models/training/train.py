@@ -52,6 +52,21 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-minutes", type=float, default=float("inf"), help="stop after the epoch that passes this")
 
 
+def add_privacy_arguments(p: argparse.ArgumentParser) -> None:
+    """User-level DP-SGD (dp.py) and the membership audit's split of the users."""
+    p.add_argument("--dp-epsilon", type=float, help="train with user-level DP-SGD to this ε (see dp.py)")
+    p.add_argument("--dp-delta", type=float, default=1e-6, help="the δ of the DP guarantee; must be below 1 / users")
+    p.add_argument("--dp-max-grad-norm", type=float, default=1.0, help="each user's gradient is clipped to this L2 norm")
+    p.add_argument("--member-share", type=float, default=1.0, help="train on this random share of the users only")
+
+
+def privacy_budget(args: argparse.Namespace) -> dict:
+    """PrivateTraining's budget arguments from the command line: ε, δ, clipping norm, expected
+    batch of users and planned epochs."""
+    return {"epsilon": args.dp_epsilon, "delta": args.dp_delta, "max_grad_norm": args.dp_max_grad_norm,
+            "batch": args.batch, "epochs": args.epochs}
+
+
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", required=True)
@@ -67,10 +82,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--kd-temperature", type=float, default=2.0)
     p.add_argument("--init", help="a training folder of the same shape whose best.pt the run starts from "
                                    "(instead of a random initialisation)")
-    p.add_argument("--dp-epsilon", type=float, help="train with user-level DP-SGD to this ε (see dp.py)")
-    p.add_argument("--dp-delta", type=float, default=1e-6, help="the δ of the DP guarantee; must be below 1 / users")
-    p.add_argument("--dp-max-grad-norm", type=float, default=1.0, help="each user's gradient is clipped to this L2 norm")
-    p.add_argument("--member-share", type=float, default=1.0, help="train on this random share of the users only")
+    add_privacy_arguments(p)
     p.add_argument("--teacher-cache-gb", type=float, default=4.0,
                    help="keep the teacher's distributions for every training prefix (f16) when they fit in this")
     add_run_arguments(p)
@@ -149,7 +161,7 @@ def train_private(args: argparse.Namespace, data, split) -> None:
     carries the guarantee of the steps so far (`privacy`)."""
     if args.teacher or args.init:
         raise SystemExit("--dp-epsilon trains from scratch on the data alone: no --teacher or --init")
-    from dp import PrivateTraining
+    from dp import PrivateTraining, SequenceGrads
     torch.manual_seed(args.seed)  # the initialisation and dropout; the sampling and the noise are secret (dp.py)
     model = RecModel(data.n_items, config_of(args))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
@@ -157,9 +169,8 @@ def train_private(args: argparse.Namespace, data, split) -> None:
     if state["epoch"]:
         raise SystemExit(f"{args.out} holds a started run: a DP run cannot resume (its sampling and "
                          f"accounting start fresh); use a new --out")
-    private = PrivateTraining(model, opt, split.train, epsilon=args.dp_epsilon, delta=args.dp_delta,
-                              max_grad_norm=args.dp_max_grad_norm, batch=args.batch, epochs=args.epochs,
-                              seq_len=args.seq_len)
+    private = PrivateTraining(model, opt, len(split.train), SequenceGrads(model, split.train, args.seq_len),
+                              **privacy_budget(args))
     covers = [name for name, p in model.named_parameters() if p.requires_grad]
     print(f"{data.path}: {len(split.train)} users trained on, {data.n_items} items; DP-SGD to ε = {args.dp_epsilon} "
           f"at δ = {args.dp_delta}: noise multiplier {private.noise_multiplier:.4f}, sample rate "

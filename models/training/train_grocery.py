@@ -12,6 +12,7 @@ Early stopping on validation NDCG@10 over the items bought in the validation wee
     python3 models/training/train_grocery.py --out ~/.cache/edgerec/grocery/student
 """
 import argparse
+import dataclasses
 import os
 import time
 
@@ -23,11 +24,11 @@ from torch import nn
 import grocery
 from checkpoints import end_epoch, resume
 from metrics import set_metrics
-from data import left_pad
+from data import left_pad, members
 from evaluate_bundle import SESSION_HISTORY, decay_weights
 from recmodel import RecModel
 from sasrec import EncoderConfig
-from train import add_encoder_arguments, add_run_arguments, config_of
+from train import add_encoder_arguments, add_privacy_arguments, add_run_arguments, config_of, privacy_budget
 
 
 class GroceryModel(RecModel):
@@ -105,7 +106,8 @@ def vocabulary(cat: grocery.Catalogue) -> dict[str, int]:
 
 class Examples:
     """Every training event, flattened: its model id and its future set (CSR), and windows of
-    event indices (-1: padding) that cut each household's sequence from its end backwards."""
+    event indices (-1: padding) that cut each household's sequence from its end backwards;
+    `of_household[h]`: the indices of household h's windows that have a position with a future."""
 
     def __init__(self, sequences: list[grocery.Sequence], length: int):
         self.ids = np.concatenate([s.rows for s in sequences]) + 1
@@ -113,13 +115,16 @@ class Examples:
         self.counts = np.array([len(f) for f in futures])
         self.offsets = np.concatenate([[0], np.cumsum(self.counts)])
         self.flat = np.concatenate(futures).astype(np.int64)
-        windows, prior, start = [], [], 0
+        windows, prior, start, self.of_household = [], [], 0, []
         for s in sequences:
+            first_window = len(windows)
             for end in range(len(s.rows), 0, -length):
                 first = max(0, end - length)
                 chunk = np.arange(start + first, start + end)
                 windows.append(np.pad(chunk, (length - len(chunk), 0), constant_values=-1))
                 prior.append((start + max(0, end - SESSION_HISTORY), start + first))
+            self.of_household.append(np.array([w for w in range(first_window, len(windows))
+                                               if (self.counts[windows[w][windows[w] >= 0]] > 0).any()], dtype=np.int64))
             start += len(s.rows)
         self.windows = np.stack(windows)
         self.prior = np.array(prior)  # per window: the events before it that a session still holds
@@ -152,6 +157,24 @@ def future_loss(logits: torch.Tensor, positions: torch.Tensor, pairs: torch.Tens
     return (lse - target) / len(positions)
 
 
+@torch.no_grad()
+def household_losses(model: GroceryModel, sequences: list[grocery.Sequence]) -> np.ndarray:
+    """Each household's loss on all its training windows, in eval mode (NaN where it has no
+    target): what the membership audit scores."""
+    was_training = model.training
+    model.eval()
+    examples = Examples(sequences, model.encoder.seq_len)
+    table = model.table()
+    out = np.full(len(sequences), np.nan)
+    for h, windows in enumerate(examples.of_household):
+        if len(windows):
+            ids, prior, positions, pairs, weights = examples.batch(windows, len(table) - 1, model.repeat_decay)
+            out[h] = future_loss(model.repeat_logits(model.states(ids, table), table, ids, prior),
+                                 positions, pairs, weights).item()
+    model.train(was_training)
+    return out
+
+
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="checkpoint folder (outside the work tree)")
@@ -167,6 +190,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=64, help="windows per batch")
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--patience", type=int, default=5)
+    add_privacy_arguments(p)
+    p.add_argument("--dp-windows", type=int, default=8,
+                   help="with --dp-epsilon: windows of a drawn household's sequence its sample uses, drawn at random "
+                        "(each of L events)")
     add_run_arguments(p)
     return p.parse_args()
 
@@ -176,14 +203,22 @@ def build_model(args: argparse.Namespace, shop: grocery.Grocery) -> GroceryModel
                         getattr(args, "repeat_decay", 1.0))
 
 
-def load_model(folder: str) -> tuple[GroceryModel, dict, grocery.Grocery]:
-    """The best checkpoint of a run, with the shop data it was trained on."""
-    ckpt = torch.load(os.path.join(folder, "best.pt"), map_location="cpu", weights_only=False)
+def load_model(folder: str, which: str = "best.pt") -> tuple[GroceryModel, dict, grocery.Grocery]:
+    """A checkpoint of a run (the best on validation by default), with the shop data it was
+    trained on (every household: --member-share is the caller's to apply)."""
+    ckpt = torch.load(os.path.join(folder, which), map_location="cpu", weights_only=False)
     args = argparse.Namespace(**ckpt["args"])
     shop = grocery.load(args.items, args.held_out_share, args.seed, args.horizon_days)
     model = build_model(args, shop)
     model.load_state_dict(ckpt["model"])
     return model.eval(), ckpt, shop
+
+
+def optimizer(args: argparse.Namespace, model: GroceryModel) -> torch.optim.Adam:
+    """Adam at --lr, the repeat weights at --repeat-lr."""
+    repeat = [model.repeat_item, model.repeat_bias]
+    rest = [p for p in model.parameters() if all(p is not r for r in repeat)]
+    return torch.optim.Adam([{"params": rest}, {"params": repeat, "lr": args.repeat_lr or args.lr}], lr=args.lr)
 
 
 def fit(args: argparse.Namespace, shop: grocery.Grocery) -> tuple[GroceryModel, dict]:
@@ -192,9 +227,7 @@ def fit(args: argparse.Namespace, shop: grocery.Grocery) -> tuple[GroceryModel, 
     (the best epoch's model is `best.pt`)."""
     torch.manual_seed(args.seed)
     model = build_model(args, shop)
-    repeat = [model.repeat_item, model.repeat_bias]
-    rest = [p for p in model.parameters() if all(p is not r for r in repeat)]
-    opt = torch.optim.Adam([{"params": rest}, {"params": repeat, "lr": args.repeat_lr or args.lr}], lr=args.lr)
+    opt = optimizer(args, model)
     state = resume(args.out, model, opt)
     torch.manual_seed(args.seed + state["epoch"])
     rng = np.random.default_rng(args.seed + state["epoch"])
@@ -224,10 +257,66 @@ def fit(args: argparse.Namespace, shop: grocery.Grocery) -> tuple[GroceryModel, 
     return model, state
 
 
+def fit_private(args: argparse.Namespace, shop: grocery.Grocery) -> None:
+    """User-level DP-SGD over households (dp.py) for the planned --epochs from a fresh start: a
+    household's sample is up to --dp-windows of its windows (drawn at random at each draw), its
+    loss the mean over their positions, its gradient clipped as one (households without a
+    position that has a later purchase within the horizon have nothing to learn and sit out); every epoch is released in
+    turn (validation chooses nothing) with the guarantee of the steps so far (`privacy`)."""
+    from dp import LoopedGrads, PrivateTraining
+    torch.manual_seed(args.seed)  # the initialisation and dropout; the sampling and the noise are secret (dp.py)
+    model = build_model(args, shop)
+    opt = optimizer(args, model)
+    state = resume(args.out, model, opt)
+    if state["epoch"]:
+        raise SystemExit(f"{args.out} holds a started run: a DP run cannot resume (its sampling and "
+                         f"accounting start fresh); use a new --out")
+    examples = Examples(shop.train, args.seq_len)
+    households = [h for h, windows in enumerate(examples.of_household) if len(windows)]  # with a target to learn
+    rng = np.random.default_rng(args.seed)
+
+    def household_loss(i: int) -> torch.Tensor:
+        windows = examples.of_household[households[i]]
+        if len(windows) > args.dp_windows:
+            windows = np.sort(rng.choice(windows, args.dp_windows, replace=False))
+        ids, prior, positions, pairs, weights = examples.batch(windows, shop.n_items, args.repeat_decay)
+        table = model.table()
+        return future_loss(model.repeat_logits(model.states(ids, table), table, ids, prior), positions, pairs, weights)
+
+    private = PrivateTraining(model, opt, len(households), LoopedGrads(model, household_loss), **privacy_budget(args))
+    covers = [name for name, p in model.named_parameters() if p.requires_grad]
+    print(f"grocery: {len(households)} households trained on, {shop.n_items} items; DP-SGD to ε = {args.dp_epsilon} "
+          f"at δ = {args.dp_delta}: noise multiplier {private.noise_multiplier:.4f}, sample rate "
+          f"{private.sample_rate:.5f}, {private.steps_per_epoch} steps per epoch", flush=True)
+    started = time.time()
+    while state["epoch"] < args.epochs:
+        t0 = time.time()
+        model.train()
+        loss = private.epoch()
+        facts = {"config": config_of(args).to_dict(), "n_items": shop.n_items, "data_sha256": shop.sha256,
+                 "privacy": private.record(covers)}
+        metrics = set_metrics(model.score(shop.valid.inputs), shop.valid.targets)
+        if end_epoch(args, state, model, private.optimizer, metrics, loss, t0, started, facts, release_last=True):
+            return
+    print(f"done: {state['epoch']} epochs, ε = {facts['privacy']['epsilon']:.3f} at δ = {args.dp_delta}")
+
+
+def trained_households(args: argparse.Namespace, shop: grocery.Grocery) -> grocery.Grocery:
+    """The shop with only the households trained on (all, or the --member-share of them); the
+    validation and test stages keep every household."""
+    if args.member_share >= 1:
+        return shop
+    keep = members(len(shop.train), args.member_share, args.seed)
+    return dataclasses.replace(shop, train=[s for s, k in zip(shop.train, keep) if k])
+
+
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
-    fit(args, grocery.load(args.items, args.held_out_share, args.seed, args.horizon_days))
+    shop = trained_households(args, grocery.load(args.items, args.held_out_share, args.seed, args.horizon_days))
+    if args.dp_epsilon is not None:
+        return fit_private(args, shop)
+    fit(args, shop)
 
 
 if __name__ == "__main__":
