@@ -25,11 +25,14 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
-# Python 3 for the bring-your-own-data tests (standard library only).
+# Python 3 with the training packages pinned in models/training/requirements.txt (PyTorch,
+# Opacus, ONNX Runtime, …), for the training tests: DP training and its record, bring-your-own-data
+# end to end. pip skips what is installed at the pinned version.
 if ! command -v python3 >/dev/null 2>&1; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-pip
 fi
+python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -r models/training/requirements.txt
 
 # Not `npm ci`: it wants lock entries for every platform's optional binaries of deno and workerd,
 # which the registry here does not serve; `npm install` installs the locked versions all the same.
