@@ -167,7 +167,7 @@ def sequences(frame: pd.DataFrame, horizon_days: float) -> list[grocery.Sequence
     """Per shopper, the training events (every type, in time order) and for each what the shopper
     purchased after it (strictly later) within the horizon; shoppers with no such purchase left out."""
     out = []
-    for _, g in frame.groupby("household", sort=True):
+    for household, g in frame.groupby("household", sort=True):
         bought = g[g.type == "purchase"]
         times, rows = bought.ts.to_numpy(), bought.row.to_numpy()
         ts = g.ts.to_numpy()
@@ -177,7 +177,7 @@ def sequences(frame: pd.DataFrame, horizon_days: float) -> list[grocery.Sequence
         per_stamp = [np.unique(rows[a:b]).astype(np.int64) for a, b in zip(lo, hi)]
         future = [per_stamp[k] for k in np.searchsorted(stamps, ts)]
         if any(len(f) for f in future):
-            out.append(grocery.Sequence(g.row.to_numpy().astype(np.int64), future))
+            out.append(grocery.Sequence(household, g.row.to_numpy().astype(np.int64), future))
     return out
 
 

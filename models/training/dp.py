@@ -2,19 +2,23 @@
 
 The unit of privacy is the user (a shopper): one sample is one user's whole training sequence,
 whose loss is the mean of its prefixes' losses (every position of the last `seq_len` + 1 items
-predicts the next; earlier items of the rare longer sequences are not used). Each step draws users
+predicts the next; earlier items of the rare longer sequences are not used); for the grocery
+trainer, one household's windows (train_grocery.py). Each step draws users
 by Poisson sampling (Opacus's `UniformWithReplacementSampler`, each user in with probability q),
 clips each user's gradient to `max_grad_norm` and adds Gaussian noise (Opacus's `DPOptimizer`);
 the RDP accountant counts the steps, and the noise multiplier is fitted to the planned epochs with
 `get_noise_multiplier`, the function Opacus's `make_private_with_epsilon` uses.
 
-Per-user gradients come from `torch.func` (vmap of grad) over the whole model, not from Opacus's
-per-layer hooks: the item table is used twice (the encoder's input rows and the tied output
-scores) and the encoder adds its position table as a plain parameter, which per-layer hooks do not
-see. Every trained parameter, the item table included, gets its per-user gradient clipped and
-noised.
+Per-user gradients come from `torch.func` (vmap of grad, `SequenceGrads`) or from plain autograd
+one user at a time (`LoopedGrads`, for samples that do not batch) over the whole model, not from
+Opacus's per-layer hooks: the item table is used twice (the encoder's input rows and the tied
+output scores) and the encoder adds its position table as a plain parameter, which per-layer hooks
+do not see. Every trained parameter, the item table included, gets its per-user gradient clipped
+and noised. Only the initialisation follows the published --seed: dropout, the sampling, the noise
+and any other draw come from the operating system's randomness (`secret_randomness`).
 """
 import os
+import time
 from typing import Callable
 
 import numpy as np
@@ -28,16 +32,32 @@ from opacus.utils.uniform_sampler import UniformWithReplacementSampler
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
+from checkpoints import end_epoch, resume
 from data import left_pad
 
 ACCOUNTANT = "rdp"
 IGNORE = -100  # target of a padded position
 
 
+def secret_seed() -> int:
+    """A seed from the operating system's randomness, never recorded."""
+    return int.from_bytes(os.urandom(8), "little")
+
+
 def secret_generator() -> torch.Generator:
-    """A generator seeded from the OS's randomness, never recorded: the sampling and the noise must
-    not be reproducible from the published command (its --seed), or the noise could be subtracted."""
-    return torch.Generator().manual_seed(int.from_bytes(os.urandom(8), "little"))
+    """A generator seeded from the OS's randomness: the sampling and the noise must not be
+    reproducible from the published command (its --seed), or the noise could be subtracted."""
+    return torch.Generator().manual_seed(secret_seed())
+
+
+def secret_randomness() -> np.random.Generator:
+    """Reseeds torch's global generator (dropout) from the OS's randomness and returns a numpy
+    generator seeded likewise, for a DP run's random choices after the initialisation. Drawn from
+    the published --seed, they would be known to an attacker, and since how far the stream runs
+    depends on who is drawn, one shopper more would shift every later shopper's dropout masks and
+    windows: the sum's sensitivity would no longer be one clipped gradient."""
+    torch.manual_seed(secret_seed())
+    return np.random.default_rng(secret_seed())
 
 
 def user_tensors(seqs: list[list[int]], seq_len: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -199,6 +219,35 @@ class PrivateTraining:
             "covers": covers,
             "library": f"opacus {OPACUS_VERSION}",
         }
+
+
+def fresh_run(folder: str, model: nn.Module, optimizer: torch.optim.Optimizer) -> dict:
+    """The state of a DP run that has not started; refuses a folder holding a started one."""
+    state = resume(folder, model, optimizer)
+    if state["epoch"]:
+        raise SystemExit(f"{folder} holds a started run: a DP run cannot resume (its sampling and "
+                         f"accounting start fresh); use a new --out")
+    return state
+
+
+def run_epochs(args, model: nn.Module, private: PrivateTraining, state: dict, facts: dict,
+               validate: Callable[[], dict], who: str) -> None:
+    """Every planned epoch of a DP run (no early stopping), each released in turn with the
+    guarantee of the steps so far (`privacy` beside `facts` in the checkpoint); `validate` is for
+    monitoring only and chooses nothing; `who` says what is trained on."""
+    print(f"{who}; DP-SGD to ε = {args.dp_epsilon} at δ = {args.dp_delta}: noise multiplier "
+          f"{private.noise_multiplier:.4f}, sample rate {private.sample_rate:.5f}, {private.steps_per_epoch} "
+          f"steps per epoch", flush=True)
+    started = time.time()
+    while state["epoch"] < args.epochs:
+        t0 = time.time()
+        model.train()
+        loss = private.epoch()
+        released = {**facts, "privacy": private.record(list(private.params))}
+        if end_epoch(args, state, model, private.optimizer, validate(), loss, t0, started, released,
+                     release_last=True):
+            return
+    print(f"done: {state['epoch']} epochs, ε = {private.record([])['epsilon']:.3f} at δ = {args.dp_delta}")
 
 
 def epsilon_of(record: dict) -> float:

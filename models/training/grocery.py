@@ -143,7 +143,7 @@ class Sequence:
     """A household's training events and, per event, what the household bought next: the distinct
     items of its later baskets within the horizon (training weeks only)."""
 
-    household: int  # the data's household_id
+    household: int | str  # the data's household id (a shop's own export may use text)
     rows: np.ndarray
     future: list[np.ndarray]
 

@@ -6,7 +6,6 @@ user vectors and top-10 lists computed by onnxruntime, a runtime independent of 
 
 The bundle is signed with a key derived from a fixed seed (a test key: it signs nothing else).
 """
-import hashlib
 import json
 import os
 

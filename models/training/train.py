@@ -161,31 +161,17 @@ def train_private(args: argparse.Namespace, data, split) -> None:
     carries the guarantee of the steps so far (`privacy`)."""
     if args.teacher or args.init:
         raise SystemExit("--dp-epsilon trains from scratch on the data alone: no --teacher or --init")
-    from dp import PrivateTraining, SequenceGrads
-    torch.manual_seed(args.seed)  # the initialisation and dropout; the sampling and the noise are secret (dp.py)
+    from dp import PrivateTraining, SequenceGrads, fresh_run, run_epochs, secret_randomness
+    torch.manual_seed(args.seed)  # the initialisation; dropout, the sampling and the noise are secret (dp.py)
     model = RecModel(data.n_items, config_of(args))
+    secret_randomness()
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    state = resume(args.out, model, opt)
-    if state["epoch"]:
-        raise SystemExit(f"{args.out} holds a started run: a DP run cannot resume (its sampling and "
-                         f"accounting start fresh); use a new --out")
+    state = fresh_run(args.out, model, opt)
     private = PrivateTraining(model, opt, len(split.train), SequenceGrads(model, split.train, args.seq_len),
                               **privacy_budget(args))
-    covers = [name for name, p in model.named_parameters() if p.requires_grad]
-    print(f"{data.path}: {len(split.train)} users trained on, {data.n_items} items; DP-SGD to ε = {args.dp_epsilon} "
-          f"at δ = {args.dp_delta}: noise multiplier {private.noise_multiplier:.4f}, sample rate "
-          f"{private.sample_rate:.5f}, {private.steps_per_epoch} steps per epoch", flush=True)
-    started = time.time()
-    while state["epoch"] < args.epochs:
-        t0 = time.time()
-        model.train()
-        loss = private.epoch()
-        facts = {"config": config_of(args).to_dict(), "n_items": data.n_items, "data_sha256": data.sha256,
-                 "privacy": private.record(covers)}
-        if end_epoch(args, state, model, private.optimizer, validate(model, split), loss, t0, started, facts,
-                     release_last=True):
-            return
-    print(f"done: {state['epoch']} epochs, ε = {facts['privacy']['epsilon']:.3f} at δ = {args.dp_delta}")
+    run_epochs(args, model, private, state,
+               {"config": config_of(args).to_dict(), "n_items": data.n_items, "data_sha256": data.sha256},
+               lambda: validate(model, split), f"{data.path}: {len(split.train)} users trained on, {data.n_items} items")
 
 
 def main() -> None:

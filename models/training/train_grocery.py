@@ -149,6 +149,14 @@ class Examples:
                 torch.from_numpy(np.stack([pair_positions, items])), torch.from_numpy(weights))
 
 
+def window_loss(model: GroceryModel, examples: "Examples", windows: np.ndarray) -> torch.Tensor:
+    """The next-purchases loss over some windows: the mean over their positions that have a future."""
+    ids, prior, positions, pairs, weights = examples.batch(windows, len(model.trained) - 1, model.repeat_decay)
+    table = model.table()
+    logits = model.repeat_logits(model.states(ids, table), table, ids, prior)
+    return future_loss(logits, positions, pairs, weights)
+
+
 def future_loss(logits: torch.Tensor, positions: torch.Tensor, pairs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """Mean over positions of the cross-entropy averaged over the position's future items."""
     flat = logits.reshape(-1, logits.shape[-1])
@@ -164,13 +172,10 @@ def household_losses(model: GroceryModel, sequences: list[grocery.Sequence]) -> 
     was_training = model.training
     model.eval()
     examples = Examples(sequences, model.encoder.seq_len)
-    table = model.table()
     out = np.full(len(sequences), np.nan)
     for h, windows in enumerate(examples.of_household):
         if len(windows):
-            ids, prior, positions, pairs, weights = examples.batch(windows, len(table) - 1, model.repeat_decay)
-            out[h] = future_loss(model.repeat_logits(model.states(ids, table), table, ids, prior),
-                                 positions, pairs, weights).item()
+            out[h] = window_loss(model, examples, windows).item()
     model.train(was_training)
     return out
 
@@ -263,42 +268,26 @@ def fit_private(args: argparse.Namespace, shop: grocery.Grocery) -> None:
     loss the mean over their positions, its gradient clipped as one (households without a
     position that has a later purchase within the horizon have nothing to learn and sit out); every epoch is released in
     turn (validation chooses nothing) with the guarantee of the steps so far (`privacy`)."""
-    from dp import LoopedGrads, PrivateTraining
-    torch.manual_seed(args.seed)  # the initialisation and dropout; the sampling and the noise are secret (dp.py)
+    from dp import LoopedGrads, PrivateTraining, fresh_run, run_epochs, secret_randomness
+    torch.manual_seed(args.seed)  # the initialisation; dropout, the windows, the sampling and the noise are secret (dp.py)
     model = build_model(args, shop)
+    rng = secret_randomness()
     opt = optimizer(args, model)
-    state = resume(args.out, model, opt)
-    if state["epoch"]:
-        raise SystemExit(f"{args.out} holds a started run: a DP run cannot resume (its sampling and "
-                         f"accounting start fresh); use a new --out")
+    state = fresh_run(args.out, model, opt)
     examples = Examples(shop.train, args.seq_len)
     households = [h for h, windows in enumerate(examples.of_household) if len(windows)]  # with a target to learn
-    rng = np.random.default_rng(args.seed)
 
     def household_loss(i: int) -> torch.Tensor:
         windows = examples.of_household[households[i]]
         if len(windows) > args.dp_windows:
             windows = np.sort(rng.choice(windows, args.dp_windows, replace=False))
-        ids, prior, positions, pairs, weights = examples.batch(windows, shop.n_items, args.repeat_decay)
-        table = model.table()
-        return future_loss(model.repeat_logits(model.states(ids, table), table, ids, prior), positions, pairs, weights)
+        return window_loss(model, examples, windows)
 
     private = PrivateTraining(model, opt, len(households), LoopedGrads(model, household_loss), **privacy_budget(args))
-    covers = [name for name, p in model.named_parameters() if p.requires_grad]
-    print(f"grocery: {len(households)} households trained on, {shop.n_items} items; DP-SGD to ε = {args.dp_epsilon} "
-          f"at δ = {args.dp_delta}: noise multiplier {private.noise_multiplier:.4f}, sample rate "
-          f"{private.sample_rate:.5f}, {private.steps_per_epoch} steps per epoch", flush=True)
-    started = time.time()
-    while state["epoch"] < args.epochs:
-        t0 = time.time()
-        model.train()
-        loss = private.epoch()
-        facts = {"config": config_of(args).to_dict(), "n_items": shop.n_items, "data_sha256": shop.sha256,
-                 "privacy": private.record(covers)}
-        metrics = set_metrics(model.score(shop.valid.inputs), shop.valid.targets)
-        if end_epoch(args, state, model, private.optimizer, metrics, loss, t0, started, facts, release_last=True):
-            return
-    print(f"done: {state['epoch']} epochs, ε = {facts['privacy']['epsilon']:.3f} at δ = {args.dp_delta}")
+    run_epochs(args, model, private, state,
+               {"config": config_of(args).to_dict(), "n_items": shop.n_items, "data_sha256": shop.sha256},
+               lambda: set_metrics(model.score(shop.valid.inputs), shop.valid.targets),
+               f"grocery: {len(households)} households trained on, {shop.n_items} items")
 
 
 def trained_households(args: argparse.Namespace, shop: grocery.Grocery) -> grocery.Grocery:
