@@ -196,6 +196,7 @@ def main() -> None:
     if args.dp_epsilon is not None:
         return train_private(args, data, split)
     inputs, targets = prefixes(split.train, args.seq_len)
+    torch.manual_seed(args.seed)  # the initialisation
     model = RecModel(data.n_items, config_of(args))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     teachers = [load_model(folder)[0] for folder in args.teacher or []]
