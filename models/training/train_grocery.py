@@ -68,7 +68,6 @@ class GroceryModel(RecModel):
         rows = self.items.weight * keep[:, None] + F.pad(self.content(), (0, 0, 1, 0))
         return rows
 
-
     def forward(self, ids: torch.Tensor, prior: torch.Tensor) -> torch.Tensor:
         """Scores [B, L, N] at every position of windows of model ids [B, L] whose earlier events
         are `prior` (see repeat_logits): the training step (called through DistributedDataParallel
@@ -327,10 +326,11 @@ def trained_households(args: argparse.Namespace, shop: grocery.Grocery) -> groce
 
 def main() -> None:
     args = parse_args()
+    if args.dp_epsilon is not None:
+        distributed.one_process_only("--dp-epsilon")  # before the shop's minute of loading
     torch.set_num_threads(args.threads)
     shop = trained_households(args, grocery.load(args.items, args.held_out_share, args.seed, args.horizon_days))
     if args.dp_epsilon is not None:
-        distributed.one_process_only("--dp-epsilon")
         return fit_private(args, shop)
     with distributed.process_group():
         fit(args, shop)
