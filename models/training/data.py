@@ -12,6 +12,7 @@ import hashlib
 import os
 import sys
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
@@ -31,25 +32,34 @@ class Data:
         return len(self.items)
 
 
+def fields(path: str, digest) -> Iterator[list[str]]:
+    """The file's non-blank lines split into fields, one line at a time (the file is never held
+    whole); every byte read goes into `digest`."""
+    with open(path, "rb") as f:
+        for line in f:
+            digest.update(line)
+            if split := line.decode().split():
+                yield split
+
+
 def read(path: str) -> Data:
-    """Reads a data file of either format; exits with a clear message if it is missing."""
+    """Reads a data file of either format, streaming it line by line; exits with a clear message
+    if it is missing."""
     if not os.path.exists(path):
         sys.exit(f"data file {path} is missing: see ../shared/data/README.md")
-    with open(path, "rb") as f:
-        raw = f.read()
-    lines = [line.split() for line in raw.decode().splitlines() if line.strip()]
-    users = [line[0] for line in lines]
-    if len(set(users)) == len(users):  # each user once: a sequence per line
-        user_ids, seqs_by_id = users, [line[1:] for line in lines]
+    digest = hashlib.sha256()
+    lines_of: dict[str, list[list[str]]] = {}  # per user, the fields after the user of each of its lines
+    for user, *rest in fields(path, digest):
+        lines_of.setdefault(user, []).append(rest)
+    user_ids = list(lines_of)
+    if all(len(lines) == 1 for lines in lines_of.values()):  # each user once: a sequence per line
+        seqs_by_id = [lines[0] for lines in lines_of.values()]
     else:  # interactions, a user's lines in time order
-        by_user: dict[str, list[str]] = {}
-        for user, item, *_ in lines:
-            by_user.setdefault(user, []).append(item)
-        user_ids, seqs_by_id = list(by_user), list(by_user.values())
+        seqs_by_id = [[item for item, *_ in lines] for lines in lines_of.values()]
     ids = sorted({i for s in seqs_by_id for i in s}, key=lambda x: (0, int(x)) if x.isdigit() else (1, x))
     row = {item: r for r, item in enumerate(ids)}
     sequences = [[row[i] for i in s] for s in seqs_by_id]
-    return Data(items=ids, users=user_ids, sequences=sequences, path=path, sha256=hashlib.sha256(raw).hexdigest())
+    return Data(items=ids, users=user_ids, sequences=sequences, path=path, sha256=digest.hexdigest())
 
 
 @dataclass

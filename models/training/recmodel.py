@@ -34,6 +34,11 @@ class RecModel(nn.Module):
         """Scores of every item [..., N] (padding row left out)."""
         return user @ (self.table() if table is None else table)[1:].T
 
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        """Scores of every item [B, N] from model ids [B, L]: the training step (called through
+        DistributedDataParallel under torchrun)."""
+        return self.logits(self.user(ids))
+
     @torch.no_grad()
     def score(self, inputs: list[list[int]], batch: int = 1024) -> torch.Tensor:
         """Scores [B, N] for users' item-row sequences, in eval mode."""

@@ -12,10 +12,14 @@ validation, shown for monitoring, chooses nothing and spends no budget. With --m
 only a random share s of the users (by --seed) is trained on, the rest held out for the
 membership-inference audit (mia_audit.py).
 
+Under torchrun (distributed.py), each process trains on its share of every step's --batch, with
+the gradients averaged; --dp-epsilon runs in one process only.
+
 Resumable: every epoch writes `last.pt` into --out, and the best epoch on validation `best.pt`;
 --max-minutes stops cleanly between epochs so a later run with the same command continues.
 
     python3 models/training/train.py --data ../shared/data/amazon-beauty.txt --out ~/.cache/edgerec/beauty/student
+    torchrun --standalone --nproc-per-node 2 -- models/training/train.py --threads 1 ...   # two processes
 """
 import argparse
 import os
@@ -25,6 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+import distributed
 from checkpoints import end_epoch, resume
 from data import leave_one_out, left_pad, length_batches, members, prefixes, read
 from metrics import full_ranks_chunked, summarize
@@ -174,37 +179,35 @@ def train_private(args: argparse.Namespace, data, split) -> None:
                lambda: validate(model, split), f"{data.path}: {len(split.train)} users trained on, {data.n_items} items")
 
 
-def main() -> None:
-    args = parse_args()
-    torch.set_num_threads(args.threads)
-    data = read(args.data)
-    split = training_split(data, args)
-    if args.dp_epsilon is not None:
-        return train_private(args, data, split)
+def train(args: argparse.Namespace, data, split) -> None:
+    """Trains until early stopping, --epochs or --max-minutes (one process, or this rank's share under torchrun)."""
     inputs, targets = prefixes(split.train, args.seq_len)
+    torch.manual_seed(args.seed)  # the initialisation (rank 0's under torchrun: DistributedDataParallel sends it)
     model = RecModel(data.n_items, config_of(args))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     teachers = [load_model(folder)[0] for folder in args.teacher or []]
     state = resume(args.out, model, opt)
     if args.init and state["epoch"] == 0:
         start_from(model, args.init, config_of(args))
-    torch.manual_seed(args.seed + state["epoch"])
+    step = distributed.parallel(model)
+    batch = distributed.per_rank_batch(args.batch)
+    torch.manual_seed(distributed.rank_seed(args.seed + state["epoch"]))
     rng = np.random.default_rng(args.seed + state["epoch"])
     padded = left_pad(inputs, args.seq_len)
     lengths = np.array([len(x) for x in inputs])
     targets_t = torch.from_numpy(targets)
     teacher = Teacher(teachers, padded, lengths, data.n_items, args.kd_temperature, args.teacher_cache_gb) if teachers else None
     print(f"{data.path}: {len(data.users)} users, {data.n_items} items, {len(inputs)} training prefixes; "
-          f"encoder parameters {model.encoder.non_embedding_parameters():,}")
+          f"encoder parameters {model.encoder.non_embedding_parameters():,}; {distributed.world_size()} process(es)")
 
     started = time.time()
     while state["epoch"] < args.epochs and state["epoch"] - state["best_epoch"] < args.patience:
         t0 = time.time()
         model.train()
-        total = 0.0
-        for idx in length_batches(lengths, args.batch, rng):
+        total, count = 0.0, 0
+        for idx in distributed.shard(length_batches(lengths, batch, rng)):
             ids = torch.from_numpy(padded[idx][:, args.seq_len - lengths[idx].max():])
-            logits = model.logits(model.user(ids))
+            logits = step(ids)
             loss = F.cross_entropy(logits, targets_t[idx])
             if teacher:
                 kd = F.kl_div(F.log_softmax(logits / args.kd_temperature, dim=-1), teacher(idx), reduction="batchmean")
@@ -212,11 +215,25 @@ def main() -> None:
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += loss.item() * len(idx)
+            total, count = total + loss.item() * len(idx), count + len(idx)
+        total, count = distributed.sum_over_ranks(total, count)
         facts = {"config": config_of(args).to_dict(), "n_items": data.n_items, "data_sha256": data.sha256}
-        if end_epoch(args, state, model, opt, validate(model, split), total / len(inputs), t0, started, facts):
+        metrics = distributed.from_main(lambda: validate(model, split))
+        if end_epoch(args, state, model, opt, metrics, total / count, t0, started, facts):
             return
     print(f"done: best valid NDCG@10 {state['best']:.4f} at epoch {state['best_epoch']}")
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    data = read(args.data)
+    split = training_split(data, args)
+    if args.dp_epsilon is not None:
+        distributed.one_process_only("--dp-epsilon")
+        return train_private(args, data, split)
+    with distributed.process_group():
+        train(args, data, split)
 
 
 if __name__ == "__main__":

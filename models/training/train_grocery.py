@@ -9,7 +9,11 @@ items of its later baskets within `--horizon-days` (softmax cross-entropy over a
 over that set; a basket's own items are not targets, since their order within it means nothing).
 Early stopping on validation NDCG@10 over the items bought in the validation weeks.
 
+Under torchrun (distributed.py), each process trains on its share of every step's --batch windows,
+with the gradients averaged (each loads the shop itself); --dp-epsilon runs in one process only.
+
     python3 models/training/train_grocery.py --out ~/.cache/edgerec/grocery/student
+    torchrun --standalone --nproc-per-node 2 -- models/training/train_grocery.py --threads 1 ...   # two processes
 """
 import argparse
 import dataclasses
@@ -21,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import distributed
 import grocery
 from checkpoints import end_epoch, resume
 from metrics import set_metrics
@@ -63,6 +68,12 @@ class GroceryModel(RecModel):
         rows = self.items.weight * keep[:, None] + F.pad(self.content(), (0, 0, 1, 0))
         return rows
 
+    def forward(self, ids: torch.Tensor, prior: torch.Tensor) -> torch.Tensor:
+        """Scores [B, L, N] at every position of windows of model ids [B, L] whose earlier events
+        are `prior` (see repeat_logits): the training step (called through DistributedDataParallel
+        under torchrun)."""
+        table = self.table()
+        return self.repeat_logits(self.states(ids, table), table, ids, prior)
 
     def repeat_weights(self) -> torch.Tensor:
         """w_i for every item [N + 1] (row 0: padding)."""
@@ -234,27 +245,30 @@ def fit(args: argparse.Namespace, shop: grocery.Grocery) -> tuple[GroceryModel, 
     model = build_model(args, shop)
     opt = optimizer(args, model)
     state = resume(args.out, model, opt)
-    torch.manual_seed(args.seed + state["epoch"])
+    step = distributed.parallel(model)
+    batch = distributed.per_rank_batch(args.batch)
+    torch.manual_seed(distributed.rank_seed(args.seed + state["epoch"]))
     rng = np.random.default_rng(args.seed + state["epoch"])
     examples = Examples(shop.train, args.seq_len)
     n_windows = len(examples.windows)
     print(f"grocery: {len(shop.train)} households, {shop.n_items} items ({shop.catalogue.held_out.sum()} held out), "
-          f"{n_windows} training windows; encoder parameters {model.encoder.non_embedding_parameters():,}", flush=True)
+          f"{n_windows} training windows; encoder parameters {model.encoder.non_embedding_parameters():,}; "
+          f"{distributed.world_size()} process(es)", flush=True)
 
     started = time.time()
     while state["epoch"] < args.epochs and state["epoch"] - state["best_epoch"] < args.patience:
         t0 = time.time()
         model.train()
         total, count = 0.0, 0
-        for idx in np.array_split(rng.permutation(n_windows), max(1, n_windows // args.batch)):
+        for idx in distributed.shard(np.array_split(rng.permutation(n_windows), max(1, n_windows // batch))):
             ids, prior, positions, pairs, weights = examples.batch(idx, shop.n_items, args.repeat_decay)
-            table = model.table()
-            loss = future_loss(model.repeat_logits(model.states(ids, table), table, ids, prior), positions, pairs, weights)
+            loss = future_loss(step(ids, prior), positions, pairs, weights)
             opt.zero_grad()
             loss.backward()
             opt.step()
             total, count = total + loss.item() * len(positions), count + len(positions)
-        metrics = set_metrics(model.score(shop.valid.inputs), shop.valid.targets)
+        total, count = distributed.sum_over_ranks(total, count)
+        metrics = distributed.from_main(lambda: set_metrics(model.score(shop.valid.inputs), shop.valid.targets))
         facts = {"config": config_of(args).to_dict(), "n_items": shop.n_items, "data_sha256": shop.sha256}
         if end_epoch(args, state, model, opt, metrics, total / count, t0, started, facts):
             return model, state
@@ -301,11 +315,14 @@ def trained_households(args: argparse.Namespace, shop: grocery.Grocery) -> groce
 
 def main() -> None:
     args = parse_args()
+    if args.dp_epsilon is not None:
+        distributed.one_process_only("--dp-epsilon")  # before the shop's minute of loading
     torch.set_num_threads(args.threads)
     shop = trained_households(args, grocery.load(args.items, args.held_out_share, args.seed, args.horizon_days))
     if args.dp_epsilon is not None:
         return fit_private(args, shop)
-    fit(args, shop)
+    with distributed.process_group():
+        fit(args, shop)
 
 
 if __name__ == "__main__":
