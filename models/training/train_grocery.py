@@ -163,9 +163,7 @@ class Examples:
 def window_loss(model: GroceryModel, examples: "Examples", windows: np.ndarray) -> torch.Tensor:
     """The next-purchases loss over some windows: the mean over their positions that have a future."""
     ids, prior, positions, pairs, weights = examples.batch(windows, len(model.trained) - 1, model.repeat_decay)
-    table = model.table()
-    logits = model.repeat_logits(model.states(ids, table), table, ids, prior)
-    return future_loss(logits, positions, pairs, weights)
+    return future_loss(model(ids, prior), positions, pairs, weights)
 
 
 def future_loss(logits: torch.Tensor, positions: torch.Tensor, pairs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
