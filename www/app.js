@@ -304,7 +304,7 @@ function modelPrivacyText(privacy) {
   return `The model was trained with differential privacy: ε = ${privacy.epsilon.toFixed(2)}, δ = ${delta} per shopper ` +
     `(${privacy.accountant.toUpperCase()} accountant, ${privacy.library}). Whether or not any one shopper's whole history ` +
     "was in its training data changes the chance of anything it could reveal by at most a factor of " +
-    `e^ε ≈ ${Math.exp(privacy.epsilon).toPrecision(3)}, except with probability δ.`;
+    `e^ε ≈ ${Number(Math.exp(privacy.epsilon).toPrecision(3)).toLocaleString("en-US")}, except with probability δ.`;
 }
 
 async function showPrivacy() {

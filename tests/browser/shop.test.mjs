@@ -308,3 +308,22 @@ test("the shop on another bundle (?bundle= and ?key=, as serve-shop --bundle ope
     await context.close();
   }
 });
+
+test("the shop on the bundle trained with differential privacy: the privacy panel says its guarantee in plain words", async () => {
+  const { privacy } = JSON.parse(await readFile(new URL("../../models/grocery-dp/manifest.json", import.meta.url), "utf8"));
+  const context = await launch({ webgpu: false });
+  try {
+    const { page, requests, problems } = await openShop(context, "?bundle=/models/grocery-dp/&device=cpu");
+    assert.equal((await rows(page)).length, 8, "the rows are ranked by the DP model");
+    await page.click("#open-privacy");
+    const said = await page.textContent("#model-privacy");
+    const delta = privacy.delta.toExponential(0).replace("e-", " × 10^-"); // 1 × 10^-6
+    assert.ok(said.startsWith(`The model was trained with differential privacy: ε = ${privacy.epsilon.toFixed(2)}, δ = ${delta} per shopper (RDP accountant, ${privacy.library}).`), said);
+    const factor = Number(Math.exp(privacy.epsilon).toPrecision(3)).toLocaleString("en-US"); // 2,950 at ε = 7.99
+    assert.ok(said.endsWith(`at most a factor of e^ε ≈ ${factor}, except with probability δ.`), said);
+    assert.deepEqual(problems, []);
+    assert.deepEqual(strays(requests, /^\/(www\/.*|dist\/.*|pkg\/.*|models\/grocery-dp\/.*)$/), [], "only the page, the package and that bundle");
+  } finally {
+    await context.close();
+  }
+});
