@@ -32,15 +32,10 @@ NDCG_TOLERANCE, LOSS_TOLERANCE = 0.05, 0.05
 
 
 def write_sequences(path: str) -> None:
-    """Users whose items follow a few cycles over 300 items, so that two epochs are far from
+    """test_dp.py's cycling users, more of them over 300 items, so that two epochs are far from
     learning them all and the figures still move with every step."""
-    import numpy as np
-    rng = np.random.default_rng(1)
-    with open(path, "w") as f:
-        for user in range(USERS):
-            start, step = rng.integers(ITEMS), rng.integers(1, 4)
-            items = [(start + step * t) % ITEMS + 1 for t in range(rng.integers(4, 12))]
-            f.write(f"u{user} " + " ".join(map(str, items)) + "\n")
+    from test_dp import write_sequences as cycling_users
+    cycling_users(path, USERS, ITEMS)
 
 
 def ranks(rank: int, world_size: int):

@@ -27,14 +27,14 @@ SMALL = ["--d", "16", "--seq-len", "8", "--blocks", "1", "--threads", "1", "--se
          "--epochs", str(EPOCHS), "--batch", str(BATCH)]
 
 
-def write_sequences(path: str) -> None:
+def write_sequences(path: str, users: int = USERS, n_items: int = ITEMS) -> None:
     """Users whose items follow a few cycles, so that there is something to learn."""
     import numpy as np
     rng = np.random.default_rng(1)
     with open(path, "w") as f:
-        for user in range(USERS):
-            start, step = rng.integers(ITEMS), rng.integers(1, 4)
-            items = [(start + step * t) % ITEMS + 1 for t in range(rng.integers(4, 12))]
+        for user in range(users):
+            start, step = rng.integers(n_items), rng.integers(1, 4)
+            items = [(start + step * t) % n_items + 1 for t in range(rng.integers(4, 12))]
             f.write(f"u{user} " + " ".join(map(str, items)) + "\n")
 
 
