@@ -139,7 +139,7 @@ def main() -> None:
                                                       "chosen": "as trained (a DP run chooses nothing on validation)"}
     else:
         repeat, training["repeatTerm"] = choose_repeat(model, shop, a.out)
-    build(model, shop, a.out, item_rows(model), a.model_version, {}, training, repeat, privacy)
+        build(model, shop, a.out, item_rows(model), a.model_version, {}, training, repeat, privacy)
     decay = recent_decay(shop.valid, shop.n_items)
     metrics = {"protocol": "next purchases: per household, the items bought in the stage's weeks, ranked from the "
                            "last L events before them; Recall@10 and NDCG@10, repeat purchases included; "
