@@ -51,7 +51,7 @@ from export import command_line, provenance
 from metrics import set_metrics, top_k
 from price_data import FEATURES, interest_scores, labelled_rows
 from price_head import held_out_figures, in_weeks
-from train import add_encoder_arguments, add_run_arguments
+from train import add_encoder_arguments, add_run_arguments, resolve_window
 from train_price import export_onnx as export_price_onnx, fit as fit_price, tensors
 
 WEEK = 7 * byod_format.DAY
@@ -86,7 +86,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--patience", type=int, default=2)
     add_run_arguments(p)
-    return p.parse_args(argv)
+    return resolve_window(p.parse_args(argv))
 
 
 def public_hex(key: Ed25519PrivateKey) -> str:

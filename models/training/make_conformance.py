@@ -1,6 +1,7 @@
 """Random-weight encoders of every shape the plain-weights form allows, for the conformance test
 (`tests/plain_conformance.rs`): widths 16 to 256, 1 to 4 blocks, 1 to 4 heads, GELU and ReLU, with
-and without the low-pass branch (an odd window, and an even one keeping its Nyquist frequency).
+and without the low-pass branch (an odd window, and an even one keeping its Nyquist frequency), and
+the streaming form (`reach`; the fixture's width, for the session tests, and the grocery variant's).
 Each goes to `tests/conformance/<name>/`: `interest.onnx` (the export), `encoder.safetensors` and
 `spec.json` (the plain form and its manifest entries, from plain_weights.py), and `expected.json`:
 windows partly and fully filled, with onnxruntime's user vector for each.
@@ -28,6 +29,8 @@ SHAPES = {
     "w128-b1-h4-lowpass-relu": dict(d=128, seq_len=16, blocks=1, heads=4, ffn_mult=1, filter_c=7,
                                     activation="relu"),
     "w256-b1-h2": dict(d=256, seq_len=10, blocks=1, heads=2, ffn_mult=1),
+    "w16-b2-h2-reach4": dict(d=16, seq_len=7, blocks=2, heads=2, ffn_mult=2, reach=4),
+    "w64-b2-h1-reach25": dict(d=64, seq_len=49, blocks=2, heads=1, ffn_mult=4, reach=25),
 }
 
 

@@ -5,11 +5,13 @@ plain form is the ONNX graph's weights exactly, whatever made the graph; the arc
 from the training config the manifest records.
 
 `encoder.safetensors` (f32; every matrix [in, out], applied as x @ W + b):
-    pos [L, d], ln_in.weight / ln_in.bias [d], and for each block i:
+    pos [L, d] (not in the streaming form), ln_in.weight / ln_in.bias [d], and for each block i:
     blocks.i.qkv.weight [d, 3d] / .bias [3d], blocks.i.out.weight [d, d] / .bias [d],
     blocks.i.ln_att.weight / .bias [d], blocks.i.ffn.0.weight [d, f] / .bias [f],
     blocks.i.ffn.2.weight [f, d] / .bias [d], blocks.i.ln_ffn.weight / .bias [d],
-    and with the low-pass branch blocks.i.filter_beta [d], blocks.i.ln_filter.weight / .bias [d].
+    with the low-pass branch blocks.i.filter_beta [d], blocks.i.ln_filter.weight / .bias [d], and in the
+    streaming form (the manifest's `encoder.reach` r) blocks.i.rel_bias [heads, r]: the attention
+    score's bias by the key's distance behind the query.
 `price.safetensors` (f32): feature_weight [F] (the ONNX feature mask folded in), feature_bias [1],
     item_bias [n], department_bias [D], department_elasticity [D] (before softplus), and for a head
     with a shopper-level response (export_price_shopper.py) response_weight [S]; the response's
@@ -62,8 +64,10 @@ def encoder_form(onnx_bytes: bytes, config: dict) -> tuple[bytes, dict]:
     """(encoder.safetensors, the manifest's `encoder` entry) from a sasrec.py export and its config."""
     model = onnx.load_from_string(onnx_bytes)
     values = _initializers(model)
-    tensors = {"pos": values["sasrec.pos"], "ln_in.weight": values["sasrec.ln_in.weight"],
-               "ln_in.bias": values["sasrec.ln_in.bias"]}
+    reach = config.get("reach", 0)
+    tensors = {"ln_in.weight": values["sasrec.ln_in.weight"], "ln_in.bias": values["sasrec.ln_in.bias"]}
+    if not reach:
+        tensors["pos"] = values["sasrec.pos"]
     low_pass = config.get("filter_c", 0) > 0
     for i in range(config["blocks"]):
         prefix, block = f"sasrec.blocks.{i}.", f"/sasrec/blocks.{i}/"
@@ -74,6 +78,8 @@ def encoder_form(onnx_bytes: bytes, config: dict) -> tuple[bytes, dict]:
         names = ["ln_att.weight", "ln_att.bias", "ln_ffn.weight", "ln_ffn.bias"]
         if low_pass:
             names += ["filter_beta", "ln_filter.weight", "ln_filter.bias"]
+        if reach:
+            names.append("rel_bias")
         for name in names:
             tensors[f"blocks.{i}.{name}"] = values[prefix + name]
     tensors = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}
@@ -88,6 +94,8 @@ def encoder_form(onnx_bytes: bytes, config: dict) -> tuple[bytes, dict]:
         "maskValue": MASK_VALUE,
         "lowPass": {"frequencies": config["filter_c"] // 2 + 1, "alpha": config["alpha"]} if low_pass else None,
     }
+    if reach:
+        entry["reach"] = reach
     return save_safetensors(tensors), entry
 
 

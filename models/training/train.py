@@ -34,13 +34,13 @@ from checkpoints import end_epoch, resume
 from data import leave_one_out, left_pad, length_batches, members, prefixes, read
 from metrics import full_ranks_chunked, summarize
 from recmodel import RecModel
-from sasrec import EncoderConfig
+from sasrec import EncoderConfig, streaming_window
 
 
 def add_encoder_arguments(p: argparse.ArgumentParser, dropout: float) -> None:
     """The encoder's shape and dropout (defaults: the student)."""
     p.add_argument("--d", type=int, default=64)
-    p.add_argument("--seq-len", type=int, default=50)
+    p.add_argument("--seq-len", type=int, help="the window in events (default 50; with --reach, blocks * (reach - 1) + 1)")
     p.add_argument("--blocks", type=int, default=2)
     p.add_argument("--heads", type=int, default=1)
     p.add_argument("--ffn-mult", type=int, default=4)
@@ -48,6 +48,21 @@ def add_encoder_arguments(p: argparse.ArgumentParser, dropout: float) -> None:
     p.add_argument("--attn-dropout", type=float, default=dropout)
     p.add_argument("--filter-c", type=int, default=0, help="BSARec's frequency branch: keep c // 2 + 1 frequencies (0: none)")
     p.add_argument("--alpha", type=float, default=0.7, help="the frequency branch's weight against the attention's")
+    p.add_argument("--reach", type=int, default=0,
+                   help="the streaming form (sasrec.py): each block attends this many positions back, relative "
+                        "positions instead of a position table (0: the window form)")
+
+
+def resolve_window(args: argparse.Namespace) -> argparse.Namespace:
+    """Fills in --seq-len: the streaming form's window when --reach is given, else 50."""
+    if args.reach:
+        window = streaming_window(args.blocks, args.reach)
+        if args.seq_len not in (None, window):
+            raise SystemExit(f"--reach {args.reach} with {args.blocks} blocks reads {window} events; drop --seq-len")
+        args.seq_len = window
+    elif args.seq_len is None:
+        args.seq_len = 50
+    return args
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
@@ -91,13 +106,13 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--teacher-cache-gb", type=float, default=4.0,
                    help="keep the teacher's distributions for every training prefix (f16) when they fit in this")
     add_run_arguments(p)
-    return p.parse_args()
+    return resolve_window(p.parse_args())
 
 
 def config_of(args: argparse.Namespace) -> EncoderConfig:
     return EncoderConfig(d=args.d, seq_len=args.seq_len, blocks=args.blocks, heads=args.heads,
                          ffn_mult=args.ffn_mult, dropout=args.dropout, attn_dropout=args.attn_dropout,
-                         filter_c=args.filter_c, alpha=args.alpha)
+                         filter_c=args.filter_c, alpha=args.alpha, reach=args.reach)
 
 
 def load_model(folder: str, which: str = "best.pt") -> tuple[RecModel, dict]:

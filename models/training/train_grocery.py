@@ -33,7 +33,8 @@ from data import left_pad, members
 from evaluate_bundle import SESSION_HISTORY, decay_weights
 from recmodel import RecModel
 from sasrec import EncoderConfig
-from train import add_encoder_arguments, add_privacy_arguments, add_run_arguments, config_of, privacy_budget
+from train import (add_encoder_arguments, add_privacy_arguments, add_run_arguments, config_of, privacy_budget,
+                   resolve_window)
 
 
 class GroceryModel(RecModel):
@@ -209,7 +210,7 @@ def parse_args() -> argparse.Namespace:
                    help="with --dp-epsilon: windows of a drawn household's sequence its sample uses, drawn at random "
                         "(each of L events)")
     add_run_arguments(p)
-    return p.parse_args()
+    return resolve_window(p.parse_args())
 
 
 def build_model(args: argparse.Namespace, shop: grocery.Grocery) -> GroceryModel:
