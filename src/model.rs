@@ -4,7 +4,8 @@
 
 use crate::bundle::{BundleFiles, Manifest, VerifiedBundle, ITEM_LIST, ITEM_TABLE};
 use crate::catalog::Catalog;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::interest::stream::EncoderStream;
 use crate::interest::InterestModel;
 use crate::pricing::{PriceHead, Pricing, PricingSettings};
 
@@ -65,6 +66,36 @@ impl Model {
     /// The user vector for the item rows of the newest events (at most `seqLen`, oldest first):
     /// the encoder's input is their table rows, left-padded with zero rows.
     pub fn encode(&self, rows: &[usize]) -> Result<Vec<f32>> {
+        self.encoder.encode(&self.window(rows))
+    }
+
+    /// With a streaming encoder (`encoder.reach` in the plain form), the state [`Model::encode`]
+    /// computes for `rows`, kept so that [`Model::step`] can add events to it; `None` when the
+    /// encoder re-encodes the window for every change.
+    pub fn encode_streamed(&self, rows: &[usize]) -> Result<Option<EncoderStream>> {
+        match self.encoder.streaming() {
+            Some(encoder) => encoder.encode_streamed(&self.window(rows)),
+            None => Ok(None),
+        }
+    }
+
+    /// Adds the event of item row `row` to a stream from [`Model::encode_streamed`]: its user
+    /// vector becomes [`Model::encode`]'s for the rows with `row` appended. On an error the stream
+    /// is gone.
+    pub fn step(&self, stream: EncoderStream, row: usize) -> Result<EncoderStream> {
+        let encoder = self.encoder.streaming().ok_or_else(|| {
+            Error::Inference(
+                "this bundle's encoder re-encodes the window: it does not stream".into(),
+            )
+        })?;
+        let mut emb = vec![0f32; self.manifest.dims];
+        self.catalog.write_row(row, &mut emb);
+        encoder.step(stream, &emb)
+    }
+
+    /// The encoder's input for the item rows of the newest events (at most `seqLen`, oldest
+    /// first): their table rows, left-padded with zero rows.
+    fn window(&self, rows: &[usize]) -> Vec<f32> {
         let (l, d) = (self.manifest.seq_len, self.manifest.dims);
         let rows = &rows[rows.len().saturating_sub(l)..];
         let mut emb = vec![0f32; l * d];
@@ -73,6 +104,6 @@ impl Model {
             let at = (first + slot) * d;
             self.catalog.write_row(row, &mut emb[at..at + d]);
         }
-        self.encoder.encode(&emb)
+        emb
     }
 }

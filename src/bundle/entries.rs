@@ -54,6 +54,12 @@ pub struct EncoderSpec {
     pub mask_value: f32,
     /// The low-pass branch, when the blocks have one.
     pub low_pass: Option<LowPass>,
+    /// The streaming form, when set: each block attends this many positions back (the query's
+    /// own included) with a learned bias per head and distance (`blocks.i.rel_bias`) and no
+    /// position table, so a new event is encoded at the cost of one position per block. The
+    /// window `seqLen` is then `blocks × (reach − 1) + 1`, all a last state depends on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reach: Option<usize>,
 }
 
 /// The manifest's `priceHead`: the plain head's weights file and its inputs.

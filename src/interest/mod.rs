@@ -11,6 +11,7 @@ mod kernels;
 pub mod onnx;
 pub mod plain;
 pub mod spec;
+pub mod stream;
 
 use crate::bundle::{VerifiedBundle, INTEREST_MODEL};
 use crate::error::Result;
@@ -69,6 +70,16 @@ impl InterestModel {
             InterestModel::Plain(model) => model.encode(emb),
             #[cfg(feature = "onnx")]
             InterestModel::Onnx(model) => model.encode(emb),
+        }
+    }
+
+    /// The plain encoder when it is the streaming form (`encoder.reach`): the one that can encode
+    /// a new event at the cost of one position. `None` for the window form and for
+    /// `interest.onnx`, which re-encode the window for every change.
+    pub fn streaming(&self) -> Option<&plain::PlainEncoder> {
+        match self {
+            InterestModel::Plain(model) if model.streams() => Some(model),
+            _ => None,
         }
     }
 }

@@ -3,9 +3,14 @@
 //! graph analysis. Only what the last position's state needs is computed: rows from the first
 //! event on (leading padding is masked out of every kept row's attention and zeroed in the
 //! low-pass filter, so it changes nothing), and in the last block the last row alone.
+//!
+//! The streaming form (the manifest's `encoder.reach`) runs the same way over a window, and also
+//! one event at a time from a [`EncoderStream`]: a new position's query attends to the keys and
+//! values each block kept for the positions before it, which never change.
 
 use super::kernels::{layer_norm, Activations, ChosenKernels, Linear, Transposed};
 use super::spec::{Activation, EncoderSpec};
+use super::stream::EncoderStream;
 use crate::error::{Error, Result};
 use crate::weights::WeightFile;
 
@@ -47,6 +52,8 @@ struct Block {
     ffn_in: Linear,
     ffn_out: Linear,
     ffn_norm: Norm,
+    /// The streaming form's attention bias by head and distance ([heads, reach]).
+    rel_bias: Option<Vec<f32>>,
 }
 
 fn linear(
@@ -88,6 +95,10 @@ impl Block {
             }
             None => None,
         };
+        let rel_bias = match spec.reach {
+            Some(reach) => Some(weights.take(&name("rel_bias"), &[spec.heads, reach])?),
+            None => None,
+        };
         Ok(Block {
             query: Linear::new(&qkv_columns(0, d), &qkv_bias[..d], d, window)?,
             key: Linear::new(&qkv_columns(d, 2 * d), &qkv_bias[d..2 * d], d, window)?,
@@ -98,6 +109,7 @@ impl Block {
             ffn_in: linear(weights, &name("ffn.0"), d, spec.ffn_width, window)?,
             ffn_out: linear(weights, &name("ffn.2"), spec.ffn_width, d, window)?,
             ffn_norm: Norm::take(weights, &name("ln_ffn"), d)?,
+            rel_bias,
         })
     }
 }
@@ -138,7 +150,10 @@ pub struct PlainEncoder {
     activation: Activation,
     /// With the low-pass branch: its [L, L] matrix and its weight against the attention.
     low_pass: Option<(Vec<f32>, f32)>,
-    pos: Vec<f32>,
+    /// The streaming form's reach: how many positions back a block attends.
+    reach: Option<usize>,
+    /// The position table ([L, d]), in the window form only.
+    pos: Option<Vec<f32>>,
     input_norm: Norm,
     blocks: Vec<Block>,
     kernels: Activations,
@@ -174,7 +189,10 @@ impl PlainEncoder {
         dims: usize,
     ) -> Result<PlainEncoder> {
         let mut weights = WeightFile::parse(&spec.weights, bytes)?;
-        let pos = weights.take("pos", &[seq_len, dims])?;
+        let pos = match spec.reach {
+            Some(_) => None,
+            None => Some(weights.take("pos", &[seq_len, dims])?),
+        };
         let input_norm = Norm::take(&mut weights, "ln_in", dims)?;
         let blocks = (0..spec.blocks)
             .map(|i| Block::take(&mut weights, i, spec, dims, seq_len))
@@ -190,6 +208,7 @@ impl PlainEncoder {
             low_pass: spec
                 .low_pass
                 .map(|low| (low_pass_matrix(seq_len, low.frequencies), low.alpha)),
+            reach: spec.reach,
             pos,
             input_norm,
             blocks,
@@ -201,6 +220,64 @@ impl PlainEncoder {
     /// Runs the encoder on `emb`, `L × d` values row-major (left-padded with zero rows), and
     /// returns the state at the last position.
     pub fn encode(&self, emb: &[f32]) -> Result<Vec<f32>> {
+        self.run_window(emb, None)
+    }
+
+    /// Whether this is the streaming form, which [`PlainEncoder::encode_streamed`] and
+    /// [`PlainEncoder::step`] run.
+    pub fn streams(&self) -> bool {
+        self.reach.is_some()
+    }
+
+    /// The streaming form: runs the encoder on a window as [`PlainEncoder::encode`] does (the
+    /// same user vector) and keeps each block's keys and values for its last `reach` positions,
+    /// so that [`PlainEncoder::step`] can go on from it. `None` for the window form.
+    pub fn encode_streamed(&self, emb: &[f32]) -> Result<Option<EncoderStream>> {
+        let Some(reach) = self.reach else {
+            return Ok(None);
+        };
+        let mut stream = EncoderStream::new(self.blocks.len(), reach, self.dims);
+        stream.user = self.run_window(emb, Some(&mut stream))?;
+        Ok(Some(stream))
+    }
+
+    /// The streaming form: encodes one new event, its item row `row` (`d` values), after the
+    /// positions `stream` holds, at the cost of one position per block, and returns the stream
+    /// with its state as the user vector. On an error the stream is gone (encode the window again).
+    pub fn step(&self, mut stream: EncoderStream, row: &[f32]) -> Result<EncoderStream> {
+        let d = self.dims;
+        if row.len() != d || stream.blocks.len() != self.blocks.len() {
+            return Err(Error::Inference(format!(
+                "a streamed event is {d} values into a stream of {} blocks",
+                self.blocks.len()
+            )));
+        }
+        stream.make_room();
+        stream.kept.push(row.iter().any(|v| *v != 0.0));
+        let newest = stream.len() - 1;
+        let mut x = row.to_vec();
+        let norm = &self.input_norm;
+        layer_norm(&mut x, &norm.weight, &norm.bias, self.epsilon);
+        let mut s = Scratch::default();
+        for (block, cache) in self.blocks.iter().zip(&mut stream.blocks) {
+            block.query.apply(&x, 1, &mut s.query)?;
+            block.key.apply(&x, 1, &mut s.key)?;
+            block.value.apply(&x, 1, &mut s.value)?;
+            cache.keys.extend_from_slice(&s.key);
+            cache.values.extend_from_slice(&s.value);
+            s.key.clone_from(&cache.keys);
+            s.value.clone_from(&cache.values);
+            self.attend(block, &stream.kept, newest, 1, &mut s)?;
+            let h = self.attention_out(block, &x, 1, &mut s)?;
+            x = self.feed_forward(block, h, 1, &mut s)?;
+        }
+        stream.user = finite(x)?;
+        Ok(stream)
+    }
+
+    /// The state at the last position of the window `emb`; with `capture`, each block's keys and
+    /// values for its last `reach` rows go there too.
+    fn run_window(&self, emb: &[f32], mut capture: Option<&mut EncoderStream>) -> Result<Vec<f32>> {
         let (l, d) = (self.seq_len, self.dims);
         if emb.len() != l * d {
             return Err(Error::Inference(format!(
@@ -214,29 +291,38 @@ impl PlainEncoder {
             .map(|row| row.iter().any(|v| *v != 0.0))
             .collect();
         let start = keep.iter().position(|k| *k).unwrap_or(0);
-        let rows = l - start;
-        let mut x: Vec<f32> = emb[start * d..]
-            .iter()
-            .zip(&self.pos[start * d..])
-            .map(|(e, p)| e + p)
-            .collect();
+        let keep = &keep[start..];
+        let rows = keep.len();
+        let mut x: Vec<f32> = match &self.pos {
+            Some(pos) => emb[start * d..]
+                .iter()
+                .zip(&pos[start * d..])
+                .map(|(e, p)| e + p)
+                .collect(),
+            None => emb[start * d..].to_vec(),
+        };
         layer_norm(
             &mut x,
             &self.input_norm.weight,
             &self.input_norm.bias,
             self.epsilon,
         );
+        let kept_from = rows - rows.min(self.reach.unwrap_or(0));
+        if let Some(stream) = capture.as_deref_mut() {
+            stream.kept = keep[kept_from..].to_vec();
+        }
         let mut scratch = Scratch::default();
         for (i, block) in self.blocks.iter().enumerate() {
             let last = i + 1 == self.blocks.len();
             let queries = if last { 1 } else { rows };
-            x = self.block(block, &x, &keep[start..], start, queries, &mut scratch)?;
+            x = self.block(block, &x, keep, start, queries, &mut scratch)?;
+            if let Some(stream) = capture.as_deref_mut() {
+                let cache = &mut stream.blocks[i];
+                cache.keys = scratch.key[kept_from * d..].to_vec();
+                cache.values = scratch.value[kept_from * d..].to_vec();
+            }
         }
-        let user = x[x.len() - d..].to_vec();
-        if user.iter().any(|v| !v.is_finite()) {
-            return Err(Error::Inference("the user vector is not finite".into()));
-        }
-        Ok(user)
+        finite(x[x.len() - d..].to_vec())
     }
 
     /// One block over `x` (`keep.len()` rows from window position `start`), for its last
@@ -257,7 +343,27 @@ impl PlainEncoder {
         block.query.apply(x_query, queries, &mut s.query)?;
         block.key.apply(x, rows, &mut s.key)?;
         block.value.apply(x, rows, &mut s.value)?;
-        self.attend(keep, first_query, queries, s)?;
+        self.attend(block, keep, first_query, queries, s)?;
+        let mut h = self.attention_out(block, x_query, queries, s)?;
+        if let (Some(filter), Some((matrix, alpha))) = (&block.filter, &self.low_pass) {
+            let filtered = self.low_pass(filter, matrix, x, keep, start, first_query, s)?;
+            let beta = 1.0 - alpha;
+            for (h, f) in h.iter_mut().zip(&filtered) {
+                *h = alpha * f + beta * *h;
+            }
+        }
+        self.feed_forward(block, h, queries, s)
+    }
+
+    /// The attention's output `s.attended` for the `queries` rows `x_query`, projected, added to
+    /// them and layer-normed.
+    fn attention_out(
+        &self,
+        block: &Block,
+        x_query: &[f32],
+        queries: usize,
+        s: &mut Scratch,
+    ) -> Result<Vec<f32>> {
         block.out.apply(&s.attended, queries, &mut s.projected)?;
         let mut h: Vec<f32> = x_query
             .iter()
@@ -266,13 +372,17 @@ impl PlainEncoder {
             .collect();
         let norm = &block.attention_norm;
         layer_norm(&mut h, &norm.weight, &norm.bias, self.epsilon);
-        if let (Some(filter), Some((matrix, alpha))) = (&block.filter, &self.low_pass) {
-            let filtered = self.low_pass(filter, matrix, x, keep, start, first_query, s)?;
-            let beta = 1.0 - alpha;
-            for (h, f) in h.iter_mut().zip(&filtered) {
-                *h = alpha * f + beta * *h;
-            }
-        }
+        Ok(h)
+    }
+
+    /// The feed-forward layer over `queries` rows `h`, added to them and layer-normed.
+    fn feed_forward(
+        &self,
+        block: &Block,
+        mut h: Vec<f32>,
+        queries: usize,
+        s: &mut Scratch,
+    ) -> Result<Vec<f32>> {
         block.ffn_in.apply(&h, queries, &mut s.hidden)?;
         match self.activation {
             Activation::Gelu => self.kernels.gelu(&mut s.hidden, &mut s.erf)?,
@@ -287,10 +397,11 @@ impl PlainEncoder {
         Ok(h)
     }
 
-    /// Causal attention of the last `queries` rows over every kept row, head by head, into
-    /// `s.attended` ([queries, d]).
+    /// Causal attention of the last `queries` rows (`s.query`) over every kept row (`s.key`,
+    /// `s.value`) in reach, head by head, into `s.attended` ([queries, d]).
     fn attend(
         &self,
+        block: &Block,
         keep: &[bool],
         first_query: usize,
         queries: usize,
@@ -317,9 +428,14 @@ impl PlainEncoder {
             for (qi, row) in s.scores.chunks_exact_mut(rows).enumerate() {
                 let at = first_query + qi;
                 for (j, score) in row.iter_mut().enumerate() {
-                    let causal = if j > at { self.mask } else { 0.0 };
+                    let in_reach = j <= at && self.reach.is_none_or(|reach| at - j < reach);
+                    let causal = if in_reach { 0.0 } else { self.mask };
                     let padding = if keep[j] { 0.0 } else { self.mask };
-                    *score = *score * scale + (causal + padding);
+                    let relative = match (&block.rel_bias, self.reach) {
+                        (Some(bias), Some(reach)) if in_reach => bias[h * reach + at - j],
+                        _ => 0.0,
+                    };
+                    *score = *score * scale + ((causal + padding) + relative);
                 }
             }
             // A masked score is at most the mask value plus the largest score: its weight is 0.
@@ -391,6 +507,14 @@ impl PlainEncoder {
         );
         Ok(out)
     }
+}
+
+/// `user`, unless a value of it is not finite.
+fn finite(user: Vec<f32>) -> Result<Vec<f32>> {
+    if user.iter().any(|v| !v.is_finite()) {
+        return Err(Error::Inference("the user vector is not finite".into()));
+    }
+    Ok(user)
 }
 
 /// Columns `span` of a row-major matrix `width` wide, as a row-major matrix of their own: the

@@ -50,6 +50,24 @@ impl EncoderSpec {
                 return bad("lowPass.alpha` must be in [0, 1]".into());
             }
         }
+        if let Some(reach) = self.reach {
+            if reach == 0 || reach > seq_len {
+                return bad(format!("reach` must be 1 to {seq_len}, got {reach}"));
+            }
+            if self.low_pass.is_some() {
+                return bad(
+                    "reach` (the streaming form) has no low-pass branch: `lowPass` must be null"
+                        .into(),
+                );
+            }
+            let window = self.blocks * (reach - 1) + 1;
+            if seq_len != window {
+                return bad(format!(
+                    "reach` {reach} with {} blocks reads {window} events, but `seqLen` is {seq_len}",
+                    self.blocks
+                ));
+            }
+        }
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! quoted to them. Every call reads the shared [`Model`]; nothing here is seen by another session.
 //! [`store`] keeps many sessions under a cap in sessions and bytes, with an idle expiry.
 
+mod encoding;
 pub mod store;
 
 use crate::error::{Error, Result};
@@ -13,20 +14,14 @@ use crate::pricing::{
 };
 use crate::ranking::{RankingPlan, RecommendRequest, Recommendation};
 use crate::retrieve::{repeat_boosts, Scorer};
+use encoding::Encoding;
 
-/// The user vector last encoded and the item rows it was encoded from.
-#[derive(Debug, Clone)]
-struct Encoded {
-    rows: Vec<usize>,
-    user: Vec<f32>,
-}
-
-/// One shopper: events (the last [`SESSION_HISTORY`]), the encoder's last answer, and the price
-/// each item was first quoted at.
+/// One shopper: events (the last [`SESSION_HISTORY`]), the encoder's last answer (or its state,
+/// with a streaming encoder), and the price each item was first quoted at.
 #[derive(Debug, Clone)]
 pub struct Session {
     window: SessionWindow,
-    encoded: Option<Encoded>,
+    encoding: Encoding,
     prices: PriceMemory,
 }
 
@@ -41,7 +36,7 @@ impl Session {
     pub fn new() -> Session {
         Session {
             window: SessionWindow::new(SESSION_HISTORY),
-            encoded: None,
+            encoding: Encoding::Unknown,
             prices: PriceMemory::default(),
         }
     }
@@ -54,11 +49,20 @@ impl Session {
         Ok(session)
     }
 
-    /// Adds events: all of them, or, if any is invalid, none.
+    /// Adds events: all of them, or, if any is invalid, none. With a streaming encoder each
+    /// event that comes after every one held is encoded now, at the cost of one position.
     pub fn observe(&mut self, model: &Model, events: &[RawEvent], now_ms: f64) -> Result<()> {
         let events = validate_batch(events, model.catalog(), now_ms)?;
+        let appended = appends_in_order(&self.window, &events);
         self.window.extend(&events);
+        self.encoding.observed(model, &events, appended);
         Ok(())
+    }
+
+    /// Whether the session holds a streaming encoder's current state: its next user vector is
+    /// read, not encoded (see `encoding` for when the window is encoded again).
+    pub fn is_streaming(&self) -> bool {
+        self.encoding.is_streaming()
     }
 
     /// The events held, oldest first.
@@ -76,14 +80,14 @@ impl Session {
     /// `recommend`, or an unchanged session). An empty session gives the vector of an
     /// all-padding input.
     pub fn user_vector(&mut self, model: &Model) -> Result<Vec<f32>> {
-        encode_cached(&mut self.encoded, &self.window, model)
+        self.encoding.user_vector(&self.window, model)
     }
 
     /// Checks and encodes a request: what either backend needs to rank it. The encoder runs only
     /// for a request that passes its checks.
     pub fn plan(&mut self, model: &Model, request: &RecommendRequest) -> Result<RankingPlan> {
         RankingPlan::new(model, request, &self.window, || {
-            encode_cached(&mut self.encoded, &self.window, model)
+            self.encoding.user_vector(&self.window, model)
         })
     }
 
@@ -175,40 +179,20 @@ impl Session {
     /// An estimate of the heap bytes the session holds (events, cached vector, prices): what a
     /// [`store::SessionStore`] counts against its byte cap.
     pub fn approx_bytes(&self) -> usize {
-        let encoded = self.encoded.as_ref().map_or(0, |e| {
-            e.rows.capacity() * std::mem::size_of::<usize>() + e.user.capacity() * 4
-        });
         std::mem::size_of::<Session>()
             + self.window.approx_bytes()
-            + encoded
+            + self.encoding.approx_bytes()
             + self.prices.approx_bytes()
     }
 }
 
-/// The user vector for the newest `seqLen` events of `window`, reusing `cache` when they are the
-/// ones it was encoded from, and keeping the new answer there.
-fn encode_cached(
-    cache: &mut Option<Encoded>,
-    window: &SessionWindow,
-    model: &Model,
-) -> Result<Vec<f32>> {
-    let used = window.len().min(model.manifest().seq_len);
-    let rows: Vec<usize> = window
-        .events()
-        .skip(window.len() - used)
-        .map(|e| e.item)
-        .collect();
-    if let Some(last) = cache {
-        if last.rows == rows {
-            return Ok(last.user.clone());
-        }
-    }
-    let user = model.encode(&rows)?;
-    *cache = Some(Encoded {
-        rows,
-        user: user.clone(),
-    });
-    Ok(user)
+/// Whether `events`, added to `window`, all land after every event it holds, in their order
+/// (the window keeps events by timestamp, a later equal one after an earlier).
+fn appends_in_order(window: &SessionWindow, events: &[Event]) -> bool {
+    let newest = window.events().last().map_or(f64::NEG_INFINITY, |e| e.ts);
+    std::iter::once(newest)
+        .chain(events.iter().map(|e| e.ts))
+        .is_sorted_by(|a, b| a <= b)
 }
 
 /// The catalogue rows of `items`, in order; an id the catalogue lacks is `UNKNOWN_ITEM`.

@@ -56,6 +56,23 @@ pub fn load(files: BundleFiles) -> Result<Model> {
     Model::load(files, None, PricingSettings::default())
 }
 
+/// The fixture bundle with a streaming encoder (`encoder.reach`) in place of its own: the
+/// conformance encoder of its width (`tests/conformance/w16-b2-h2-reach4`), in both forms.
+pub fn streaming_fixture_files() -> BundleFiles {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/w16-b2-h2-reach4");
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    let spec: serde_json::Value = serde_json::from_slice(&read("spec.json")).unwrap();
+    let mut files = fixture_files();
+    for name in ["interest.onnx", "encoder.safetensors"] {
+        files = with_file_rehashed(files, name, read(name));
+    }
+    let mut manifest: serde_json::Value = serde_json::from_slice(&files.manifest).unwrap();
+    manifest["seqLen"] = spec["seqLen"].clone();
+    manifest["encoder"] = spec["encoder"].clone();
+    files.manifest = serde_json::to_vec(&manifest).unwrap();
+    files
+}
+
 /// The grocery bundle's files (the demo shop's: a price head, repeat weights, 4,000 items).
 pub fn grocery_files() -> BundleFiles {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/grocery");
