@@ -13,8 +13,17 @@ use edgerec::{Model, RawEvent, Session};
 use proptest::prelude::*;
 use serde::Deserialize;
 
-/// How far a streamed user vector may lie from the full recompute's.
+/// How far a streamed user vector may lie from the full recompute's, for vectors of values up to
+/// 1 in size (see [`allowed`]).
 const TOLERANCE: f32 = 1e-5;
+
+/// What [`TOLERANCE`] allows for `full`: relative to its largest value when that is above 1. The
+/// conformance encoders' random weights are larger than trained ones, and their states run to
+/// several units; a single event's row through plain loops (`step`) and a window's rows through
+/// packed kernels (which fuse multiply and add on x86) round apart in proportion.
+fn allowed(full: &[f32]) -> f32 {
+    TOLERANCE * full.iter().fold(1.0f32, |m, v| m.max(v.abs()))
+}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -100,7 +109,7 @@ fn a_state_streamed_event_by_event_equals_the_full_recompute_of_its_window() {
                 let full = encoder.encode(&window(&rows, l, d)).unwrap();
                 let off = worst(stream.user(), &full);
                 assert!(
-                    off < TOLERANCE,
+                    off < allowed(&full),
                     "{}: after {} events the stream is {off} off",
                     dir.display(),
                     rows.len()
@@ -115,7 +124,7 @@ fn a_state_streamed_event_by_event_equals_the_full_recompute_of_its_window() {
                 let row = random.next(d);
                 stream = encoder.step(stream, &row).unwrap();
                 restarted = encoder.step(restarted, &row).unwrap();
-                assert!(worst(stream.user(), restarted.user()) < TOLERANCE);
+                assert!(worst(stream.user(), restarted.user()) < allowed(restarted.user()));
             }
         }
     }

@@ -47,14 +47,15 @@ impl Packed {
     }
 }
 
-/// A dense layer `y = x @ W + b`, `W` [in, out], packed once at load for both shapes it runs at:
-/// a window of rows, and the single row of the last block.
+/// A dense layer `y = x @ W + b`, `W` [in, out]: packed once at load for a window of rows, and
+/// kept as it is for a single row (the last block's, a streamed event's), which a plain loop
+/// computes faster than a packed product's set-up.
 pub struct Linear {
     inputs: usize,
     outputs: usize,
     bias: Tensor,
     rows: Packed,
-    one_row: Packed,
+    weight: Vec<f32>,
 }
 
 impl std::fmt::Debug for Linear {
@@ -77,17 +78,22 @@ impl Linear {
             outputs,
             bias: Tensor::from_shape(&[outputs], bias).map_err(invalid)?,
             rows: Packed::new(&w, outputs, inputs, window.max(2)).map_err(invalid)?,
-            one_row: Packed::new(&w, outputs, inputs, 1).map_err(invalid)?,
+            weight: weight.to_vec(),
         })
     }
 
     /// `rows` rows of `x` (row-major, `inputs` wide) through the layer, into `y` (resized).
     pub fn apply(&self, x: &[f32], rows: usize, y: &mut Vec<f32>) -> Result<()> {
-        let packed = if rows == 1 { &self.one_row } else { &self.rows };
+        if rows == 1 {
+            y.clear();
+            y.extend_from_slice(self.bias.view().as_slice::<f32>().map_err(failed)?);
+            vector_times(&x[..self.inputs], &self.weight, y);
+            return Ok(());
+        }
         let x =
             Tensor::from_shape(&[rows, self.inputs], &x[..rows * self.inputs]).map_err(failed)?;
         let mut c = Tensor::zero::<f32>(&[rows, self.outputs]).map_err(failed)?;
-        run(packed, &x, &self.bias, &mut c, rows).map_err(failed)?;
+        run(&self.rows, &x, &self.bias, &mut c, rows).map_err(failed)?;
         y.clear();
         y.extend_from_slice(c.view().as_slice::<f32>().map_err(failed)?);
         Ok(())
@@ -155,7 +161,8 @@ impl ChosenKernels {
     }
 
     /// `c = a @ b` for row-major `a` [m, k] and `b` (see [`Transposed`]), both given per call
-    /// (attention scores and mixing, the low-pass filter), into `c` (resized to [m, n]).
+    /// (attention scores and mixing, the low-pass filter), into `c` (resized to [m, n]). A single
+    /// row (`m` 1: the last block's query, a streamed event's) is a plain loop.
     // A BLAS-style signature: the operands, their shape and layout, the output.
     #[allow(clippy::too_many_arguments)]
     pub fn matmul(
@@ -168,6 +175,21 @@ impl ChosenKernels {
         layout: Transposed,
         c: &mut Vec<f32>,
     ) -> Result<()> {
+        if m == 1 {
+            c.clear();
+            match layout {
+                Transposed::No => {
+                    c.resize(n, 0.0);
+                    vector_times(&a[..k], &b[..k * n], c);
+                }
+                Transposed::B => c.extend(
+                    b[..k * n]
+                        .chunks_exact(k)
+                        .map(|row| row.iter().zip(a).map(|(x, y)| x * y).sum::<f32>()),
+                ),
+            }
+            return Ok(());
+        }
         let mut product = || -> TractResult<()> {
             let mmm = self.get(m, k, n)?;
             let (pa, pb) = &mmm.packings()[0];
@@ -268,6 +290,32 @@ impl Activations {
             for v in row.iter_mut() {
                 *v *= inverse;
             }
+        }
+    }
+}
+
+/// `y += x @ w` for a row `x` [k] and a row-major `w` [k, y.len()]: one scaled row of `w` added
+/// per input, `LANES` outputs at a time held in registers (a loop the compiler vectorises); each
+/// output sums its terms in input order.
+fn vector_times(x: &[f32], w: &[f32], y: &mut [f32]) {
+    const LANES: usize = 32;
+    let n = y.len();
+    let mut blocks = y.chunks_exact_mut(LANES);
+    for (b, out) in (&mut blocks).enumerate() {
+        let mut acc = [0f32; LANES];
+        acc.copy_from_slice(out);
+        for (xi, row) in x.iter().zip(w.chunks_exact(n)) {
+            for (a, wo) in acc.iter_mut().zip(&row[b * LANES..(b + 1) * LANES]) {
+                *a += xi * wo;
+            }
+        }
+        out.copy_from_slice(&acc);
+    }
+    let rest = blocks.into_remainder();
+    let from = n - rest.len();
+    for (xi, row) in x.iter().zip(w.chunks_exact(n)) {
+        for (yo, wo) in rest.iter_mut().zip(&row[from..]) {
+            *yo += xi * wo;
         }
     }
 }

@@ -160,12 +160,17 @@ pub struct PlainEncoder {
     products: ChosenKernels,
 }
 
-/// Buffers of one forward pass.
+/// One block's query, key and value projections.
 #[derive(Default)]
-struct Scratch {
+struct Projected {
     query: Vec<f32>,
     key: Vec<f32>,
     value: Vec<f32>,
+}
+
+/// Buffers of one forward pass.
+#[derive(Default)]
+struct Scratch {
     head_query: Vec<f32>,
     head_key: Vec<f32>,
     head_value: Vec<f32>,
@@ -252,25 +257,26 @@ impl PlainEncoder {
                 self.blocks.len()
             )));
         }
-        stream.make_room();
         stream.kept.push(row.iter().any(|v| *v != 0.0));
-        let newest = stream.len() - 1;
+        let held = stream.held();
+        let keep = &stream.kept[stream.kept.len() - held..];
         let mut x = row.to_vec();
         let norm = &self.input_norm;
         layer_norm(&mut x, &norm.weight, &norm.bias, self.epsilon);
-        let mut s = Scratch::default();
+        let (mut p, mut s) = (Projected::default(), Scratch::default());
         for (block, cache) in self.blocks.iter().zip(&mut stream.blocks) {
-            block.query.apply(&x, 1, &mut s.query)?;
-            block.key.apply(&x, 1, &mut s.key)?;
-            block.value.apply(&x, 1, &mut s.value)?;
-            cache.keys.extend_from_slice(&s.key);
-            cache.values.extend_from_slice(&s.value);
-            s.key.clone_from(&cache.keys);
-            s.value.clone_from(&cache.values);
-            self.attend(block, &stream.kept, newest, 1, &mut s)?;
+            block.query.apply(&x, 1, &mut p.query)?;
+            block.key.apply(&x, 1, &mut p.key)?;
+            block.value.apply(&x, 1, &mut p.value)?;
+            cache.keys.extend_from_slice(&p.key);
+            cache.values.extend_from_slice(&p.value);
+            let from = cache.keys.len() - held * d;
+            let (keys, values) = (&cache.keys[from..], &cache.values[from..]);
+            self.attend(block, keep, held - 1, 1, (&p.query, keys, values), &mut s)?;
             let h = self.attention_out(block, &x, 1, &mut s)?;
             x = self.feed_forward(block, h, 1, &mut s)?;
         }
+        stream.trim();
         stream.user = finite(x)?;
         Ok(stream)
     }
@@ -311,22 +317,24 @@ impl PlainEncoder {
         if let Some(stream) = capture.as_deref_mut() {
             stream.kept = keep[kept_from..].to_vec();
         }
-        let mut scratch = Scratch::default();
+        let (mut p, mut scratch) = (Projected::default(), Scratch::default());
         for (i, block) in self.blocks.iter().enumerate() {
             let last = i + 1 == self.blocks.len();
             let queries = if last { 1 } else { rows };
-            x = self.block(block, &x, keep, start, queries, &mut scratch)?;
+            x = self.block(block, &x, keep, start, queries, &mut p, &mut scratch)?;
             if let Some(stream) = capture.as_deref_mut() {
                 let cache = &mut stream.blocks[i];
-                cache.keys = scratch.key[kept_from * d..].to_vec();
-                cache.values = scratch.value[kept_from * d..].to_vec();
+                cache.keys = p.key[kept_from * d..].to_vec();
+                cache.values = p.value[kept_from * d..].to_vec();
             }
         }
         finite(x[x.len() - d..].to_vec())
     }
 
     /// One block over `x` (`keep.len()` rows from window position `start`), for its last
-    /// `queries` rows: their states.
+    /// `queries` rows: their states (the projections stay in `p`).
+    // The block's inputs and its buffers, each used once: a struct of them would only rename them.
+    #[allow(clippy::too_many_arguments)]
     fn block(
         &self,
         block: &Block,
@@ -334,16 +342,24 @@ impl PlainEncoder {
         keep: &[bool],
         start: usize,
         queries: usize,
+        p: &mut Projected,
         s: &mut Scratch,
     ) -> Result<Vec<f32>> {
         let d = self.dims;
         let rows = keep.len();
         let first_query = rows - queries;
         let x_query = &x[first_query * d..];
-        block.query.apply(x_query, queries, &mut s.query)?;
-        block.key.apply(x, rows, &mut s.key)?;
-        block.value.apply(x, rows, &mut s.value)?;
-        self.attend(block, keep, first_query, queries, s)?;
+        block.query.apply(x_query, queries, &mut p.query)?;
+        block.key.apply(x, rows, &mut p.key)?;
+        block.value.apply(x, rows, &mut p.value)?;
+        self.attend(
+            block,
+            keep,
+            first_query,
+            queries,
+            (&p.query, &p.key, &p.value),
+            s,
+        )?;
         let mut h = self.attention_out(block, x_query, queries, s)?;
         if let (Some(filter), Some((matrix, alpha))) = (&block.filter, &self.low_pass) {
             let filtered = self.low_pass(filter, matrix, x, keep, start, first_query, s)?;
@@ -397,14 +413,16 @@ impl PlainEncoder {
         Ok(h)
     }
 
-    /// Causal attention of the last `queries` rows (`s.query`) over every kept row (`s.key`,
-    /// `s.value`) in reach, head by head, into `s.attended` ([queries, d]).
+    /// Causal attention of the last `queries` rows (their `query` projections) over every kept
+    /// row (`key`, `value`: one per `keep`) in reach, head by head, into `s.attended`
+    /// ([queries, d]).
     fn attend(
         &self,
         block: &Block,
         keep: &[bool],
         first_query: usize,
         queries: usize,
+        (query, key, value): (&[f32], &[f32], &[f32]),
         s: &mut Scratch,
     ) -> Result<()> {
         let (d, rows) = (self.dims, keep.len());
@@ -414,8 +432,8 @@ impl PlainEncoder {
         s.attended.resize(queries * d, 0.0);
         for h in 0..self.heads {
             let span = h * head..(h + 1) * head;
-            let query = columns(&s.query, d, span.clone(), &mut s.head_query);
-            let key = columns(&s.key, d, span.clone(), &mut s.head_key);
+            let query = columns(query, d, span.clone(), &mut s.head_query);
+            let key = columns(key, d, span.clone(), &mut s.head_key);
             self.products.matmul(
                 query,
                 key,
@@ -441,7 +459,7 @@ impl PlainEncoder {
             // A masked score is at most the mask value plus the largest score: its weight is 0.
             self.kernels
                 .softmax_rows(&mut s.scores, rows, self.mask / 2.0);
-            let value = columns(&s.value, d, span.clone(), &mut s.head_value);
+            let value = columns(value, d, span.clone(), &mut s.head_value);
             self.products.matmul(
                 &s.scores,
                 value,

@@ -3,8 +3,9 @@
 //! the state of the newest position, the user vector. [`super::plain::PlainEncoder`] fills it
 //! (from a whole window, or one event at a time) and reads it.
 
-/// One block's keys and values for its newest positions, oldest first (`[n, d]` row-major each,
-/// `n` at most the reach).
+/// One block's keys and values for its newest positions, oldest first (`[n, d]` row-major each):
+/// the last `reach` rows are the ones held; older rows wait to be dropped together (see
+/// [`EncoderStream::trim`]).
 #[derive(Debug, Clone, Default)]
 pub(super) struct BlockCache {
     pub(super) keys: Vec<f32>,
@@ -12,7 +13,8 @@ pub(super) struct BlockCache {
 }
 
 /// A session's encoder state: every block's cache over the same positions, whether each position
-/// holds an event (a zero item row is padding, masked like the window's), and the user vector.
+/// holds an event (a zero item row is padding, masked like the window's; one per cached row), and
+/// the user vector.
 #[derive(Debug, Clone)]
 pub struct EncoderStream {
     reach: usize,
@@ -39,22 +41,24 @@ impl EncoderStream {
         &self.user
     }
 
-    /// Positions held (at most the reach).
-    pub(super) fn len(&self) -> usize {
-        self.kept.len()
+    /// Positions held: the newest `reach` of those cached (no later position attends further).
+    pub(super) fn held(&self) -> usize {
+        self.kept.len().min(self.reach)
     }
 
-    /// Makes room for one more position: the oldest goes once `reach` are held, from every block
-    /// (no later position can attend to it).
-    pub(super) fn make_room(&mut self) {
-        if self.kept.len() < self.reach {
+    /// Drops the rows past the reach once a quarter of the reach has gathered, so that the rows
+    /// held move once per that many events rather than with every event, and a session holds at
+    /// most 1.25 × `reach` rows per block.
+    pub(super) fn trim(&mut self) {
+        let cached = self.kept.len();
+        if cached < self.reach + (self.reach / 4).max(1) {
             return;
         }
-        let d = self.dims;
-        self.kept.remove(0);
+        let old = cached - self.reach;
+        self.kept.drain(..old);
         for cache in &mut self.blocks {
-            cache.keys.drain(..d);
-            cache.values.drain(..d);
+            cache.keys.drain(..old * self.dims);
+            cache.values.drain(..old * self.dims);
         }
     }
 
