@@ -69,6 +69,11 @@ impl Model {
         self.encoder.encode(&self.window(rows))
     }
 
+    /// Whether the encoder streams: a session's new event costs one position, not the window.
+    pub fn streams(&self) -> bool {
+        self.encoder.streaming().is_some()
+    }
+
     /// With a streaming encoder (`encoder.reach` in the plain form), the state [`Model::encode`]
     /// computes for `rows`, kept so that [`Model::step`] can add events to it; `None` when the
     /// encoder re-encodes the window for every change.

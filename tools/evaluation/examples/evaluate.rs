@@ -15,6 +15,9 @@
 //! cargo run --release --example evaluate -- --bundle models/grocery --data purchases.txt \
 //!     --protocol weeks --from-week 50 [--k 10] [--json]
 //! ```
+//! With a streaming encoder (`encoder.reach`) every user's state is also streamed one event at a
+//! time and checked against the full recompute the ranking uses (`streamCheck` in `--json`); a
+//! difference above 1e-5 fails the run.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -22,7 +25,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use edgerec::{BundleFiles, Model, PricingSettings};
-use edgerec_evaluation::{data, ranks, summarize, weeks, Protocol, Seen, Stage};
+use edgerec_evaluation::{data, ranks, summarize, weeks, Protocol, Seen, Stage, StreamCheck};
 
 struct Args {
     bundle: PathBuf,
@@ -99,12 +102,14 @@ fn run_weeks(args: &Args, text: &str, model: &Model) -> Result<(), String> {
     }
     let purchases = weeks::parse(text).map_err(|e| e.to_string())?;
     let start = Instant::now();
-    let m =
-        weeks::evaluate(model, &purchases, args.from_week, args.k).map_err(|e| e.to_string())?;
+    let mut check = StreamCheck::default();
+    let m = weeks::evaluate(model, &purchases, args.from_week, args.k, &mut check)
+        .map_err(|e| e.to_string())?;
     if args.json {
         println!(
             "{}",
-            serde_json::json!({ "protocol": "weeks", "fromWeek": args.from_week, "metrics": m })
+            serde_json::json!({ "protocol": "weeks", "fromWeek": args.from_week, "metrics": m,
+                                "streamCheck": streamed(&check) })
         );
     } else {
         println!(
@@ -118,8 +123,23 @@ fn run_weeks(args: &Args, text: &str, model: &Model) -> Result<(), String> {
             m.ndcg,
             k = m.k
         );
+        print_check(&check);
     }
     Ok(())
+}
+
+/// The stream check for `--json`: none when the encoder does not stream.
+fn streamed(check: &StreamCheck) -> Option<&StreamCheck> {
+    (check.users > 0).then_some(check)
+}
+
+fn print_check(check: &StreamCheck) {
+    if check.users > 0 {
+        println!(
+            "  streamed state = full recompute for {} users (largest difference {:.1e})",
+            check.users, check.largest
+        );
+    }
 }
 
 fn run(args: &Args) -> Result<(), String> {
@@ -167,8 +187,11 @@ fn run(args: &Args) -> Result<(), String> {
         (_, None) => (0..all).collect(),
     };
     let start = Instant::now();
-    let ranked =
-        ranks(&model, &sequences, args.stage, &protocol, &users).map_err(|e| e.to_string())?;
+    let mut check = StreamCheck::default();
+    let ranked = ranks(
+        &model, &sequences, args.stage, &protocol, &users, &mut check,
+    )
+    .map_err(|e| e.to_string())?;
     let metrics = summarize(&ranked);
     let label = match &protocol {
         Protocol::Full(Seen::Zero) => "full ranking, seen items score 0",
@@ -183,7 +206,8 @@ fn run(args: &Args) -> Result<(), String> {
             .collect();
         println!(
             "{}",
-            serde_json::json!({ "users": metrics.users, "protocol": label, "stage": args.stage, "metrics": values })
+            serde_json::json!({ "users": metrics.users, "protocol": label, "stage": args.stage, "metrics": values,
+                                "streamCheck": streamed(&check) })
         );
     } else {
         println!(
@@ -197,6 +221,7 @@ fn run(args: &Args) -> Result<(), String> {
         for (name, value) in &metrics.values {
             println!("  {name:8} {value:.4}");
         }
+        print_check(&check);
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! Offline evaluation of a shipped bundle with the engine's own code (a crate of its own, beside
 //! the product: `edgerec` is what ships) (tract and the same quantised
 //! scoring): leave-one-out next-item ranking under the protocols of `../shared/data/README.md`,
-//! and next purchases over held-out weeks ([`weeks`]).
+//! and next purchases over held-out weeks ([`weeks`]). With a streaming encoder every user's
+//! streamed state is checked against the full recompute on the way ([`StreamCheck`]).
 #![warn(missing_docs)]
 
 pub mod data;
@@ -53,14 +54,62 @@ pub struct Metrics {
     pub values: Vec<(String, f64)>,
 }
 
+/// How far apart a streamed user vector and the full recompute may lie.
+pub const STREAM_TOLERANCE: f32 = 1e-5;
+
+/// With a streaming encoder (`encoder.reach`): every evaluated user's vector streamed one event at
+/// a time, against the full recompute the evaluation ranks with.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StreamCheck {
+    /// Users checked.
+    pub users: usize,
+    /// The largest difference of one value, over them all.
+    pub largest: f32,
+}
+
+impl StreamCheck {
+    /// Checks one user whose full recompute for `events` is `full`: the session starts from the
+    /// window before the last 3 × `seqLen` events (a full encode) and takes those one at a time.
+    /// A difference above [`STREAM_TOLERANCE`] is an error. Nothing to check without a stream.
+    pub fn user(&mut self, model: &Model, events: &[RawEvent], full: &[f32]) -> Result<()> {
+        if !model.streams() {
+            return Ok(());
+        }
+        let split = events.len().saturating_sub(3 * model.manifest().seq_len);
+        let mut session = Session::from_events(model, &events[..split], 1e12)?;
+        session.user_vector(model)?;
+        for event in &events[split..] {
+            session.observe(model, std::slice::from_ref(event), 1e12)?;
+        }
+        let streamed_all_the_way = session.is_streaming();
+        let streamed = session.user_vector(model)?;
+        let off = streamed
+            .iter()
+            .zip(full)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        self.users += 1;
+        self.largest = self.largest.max(off);
+        if !streamed_all_the_way || off > STREAM_TOLERANCE {
+            return Err(Error::Inference(format!(
+                "user {}: the streamed user vector is {off} from the full recompute (streamed all the way: {streamed_all_the_way})",
+                self.users
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// The 0-based rank of every evaluated user's target, given the bundle, the data and the protocol.
 /// `users`: which users (indices into `data`) to rank; users with fewer than 3 items are skipped.
+/// Each ranked user goes through `check`.
 pub fn ranks(
     model: &Model,
     data: &data::Sequences,
     stage: Stage,
     protocol: &Protocol,
     users: &[usize],
+    check: &mut StreamCheck,
 ) -> Result<Vec<usize>> {
     let mut out = Vec::with_capacity(users.len());
     for &u in users {
@@ -77,6 +126,7 @@ pub fn ranks(
             .collect::<Result<_>>()?;
         let events = replayed(history.iter().map(String::as_str));
         let user = Session::from_events(model, &events, 1e12)?.user_vector(model)?;
+        check.user(model, &events, &user)?;
         let window_rows = seen[seen.len().saturating_sub(SESSION_HISTORY)..]
             .iter()
             .copied();

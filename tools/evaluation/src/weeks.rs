@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::replayed;
+use super::{replayed, StreamCheck};
 use edgerec::{Error, Model, RecommendRequest, Result, Session};
 
 /// Households' purchases, each `(item id, week)`, in time order.
@@ -63,8 +63,14 @@ pub struct SetMetrics {
     pub ndcg: f64,
 }
 
-/// Ranks every household with purchases on both sides of `from_week`.
-pub fn evaluate(model: &Model, data: &Purchases, from_week: u32, k: usize) -> Result<SetMetrics> {
+/// Ranks every household with purchases on both sides of `from_week`; each goes through `check`.
+pub fn evaluate(
+    model: &Model,
+    data: &Purchases,
+    from_week: u32,
+    k: usize,
+    check: &mut StreamCheck,
+) -> Result<SetMetrics> {
     let (mut recall, mut ndcg, mut households) = (0.0, 0.0, 0);
     for lines in &data.lines {
         let before: Vec<&str> = lines
@@ -87,7 +93,9 @@ pub fn evaluate(model: &Model, data: &Purchases, from_week: u32, k: usize) -> Re
             k,
             ..RecommendRequest::default()
         };
-        let top = Session::from_events(model, &events, 1e12)?.recommend(model, &request)?;
+        let mut session = Session::from_events(model, &events, 1e12)?;
+        check.user(model, &events, &session.user_vector(model)?)?;
+        let top = session.recommend(model, &request)?;
         let discount = |rank: usize| 1.0 / ((rank + 2) as f64).log2();
         let hit_ranks: Vec<usize> = (0..top.len())
             .filter(|&r| targets.binary_search(&top[r].item.as_str()).is_ok())

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use edgerec::{BundleFiles, Model, PricingSettings};
-use edgerec_evaluation::{data, ranks, summarize, Protocol, Seen, Stage};
+use edgerec_evaluation::{data, ranks, summarize, Protocol, Seen, Stage, StreamCheck};
 
 const TOLERANCE: f64 = 1e-3;
 
@@ -43,6 +43,7 @@ fn the_beauty_bundle_matches_its_manifest_on_the_ci_sample() {
             Stage::Test,
             &Protocol::Full(Seen::Zero),
             &users,
+            &mut StreamCheck::default(),
         )
         .unwrap(),
     );
