@@ -409,6 +409,11 @@ export interface EncoderSpec {
   maskValue: number;
   /** BSARec's low-pass branch, or null. */
   lowPass: { frequencies: number; alpha: number } | null;
+  /**
+   * The streaming form: each block attends this many positions back, and a session's new event
+   * costs one position per block (absent: the window form, re-encoded on every change).
+   */
+  reach?: number;
 }
 
 /** The manifest's `priceHead`: the plain price head's inputs (docs/bundle.md). */
