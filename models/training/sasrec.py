@@ -99,7 +99,9 @@ class Block(nn.Module):
         split = lambda t: t.reshape(b, length, self.heads, d // self.heads).transpose(1, 2)
         q, k, v = (split(t) for t in self.qkv(x).chunk(3, dim=-1))
         if distance is not None:
-            bias = bias + self.rel_bias[:, distance]  # [heads, l, l]: each key's bias by its distance
+            # [heads, L, L] by the whole window's distances (constant Gather indices, which the
+            # engine's ONNX gate can bound), then the l positions in use: each key's bias by its distance
+            bias = bias + self.rel_bias[:, distance][:, :length, :length]
         att = self.att_drop(torch.softmax(torch.matmul(q, k.transpose(-1, -2)) * self.att_scale + bias, dim=-1))
         y = torch.matmul(att, v).transpose(1, 2).reshape(b, length, d)
         return self.ln_att(x + self.drop(self.out(y)))
@@ -143,7 +145,7 @@ class SASRec(nn.Module):
         length = emb.shape[1]
         keep = (emb.abs().sum(-1) > 0).to(emb.dtype)  # [B, l]
         bias = self.causal[:length, :length] + ((1.0 - keep) * MASKED)[:, None, None, :]  # [B, 1, l, l]
-        distance = self.distance[:length, :length] if self.reach else None
+        distance = self.distance if self.reach else None
         x = self.drop(self.ln_in(emb if self.reach else emb + self.pos[self.seq_len - length:]))
         for block in self.blocks:
             x = block(x, bias, keep, distance)
