@@ -24,12 +24,18 @@ const TOLERANCE: f32 = 1e-5;
 /// differ there by more than anywhere else. The engine encodes it for a shopper with no events.
 const EMPTY_TOLERANCE: f32 = 1e-3;
 
-fn tolerance(filled: usize) -> f32 {
-    if filled == 0 {
-        EMPTY_TOLERANCE
-    } else {
-        TOLERANCE
-    }
+/// What a window of `filled` events whose state is `user` allows: relative to the state's largest
+/// value when that is above 1 (the random weights are larger than trained ones and their states run
+/// to several units; a single row through plain loops and tract's packed kernels, which fuse
+/// multiply and add on x86, round apart in proportion).
+fn tolerance(filled: usize, user: &[f32]) -> f32 {
+    let scale = user.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    scale
+        * if filled == 0 {
+            EMPTY_TOLERANCE
+        } else {
+            TOLERANCE
+        }
 }
 
 fn worst(a: &[f32], b: &[f32]) -> f32 {
@@ -87,7 +93,7 @@ fn random_encoders_of_every_shape_match_onnxruntime_and_tract() {
         for case in &cases {
             let user = plain.encode(&case.emb).unwrap();
             let off = worst(&user, &case.user);
-            let allowed = tolerance(case.filled);
+            let allowed = tolerance(case.filled, &case.user);
             assert!(
                 off < allowed,
                 "{}: {} events: onnxruntime differs by {off}",
@@ -169,7 +175,7 @@ fn plain_encoders_compute_what_their_onnx_graphs_compute() {
                 let (a, b) = (plain.encode(&emb).unwrap(), onnx.encode(&emb).unwrap());
                 let off = worst(&a, &b);
                 assert!(
-                    off < tolerance(filled),
+                    off < tolerance(filled, &b),
                     "{}: {filled} events: differs by {off}",
                     dir.display()
                 );
