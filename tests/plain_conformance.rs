@@ -123,6 +123,7 @@ fn bundles() -> Vec<PathBuf> {
         "models/beauty",
         "models/games",
         "models/grocery",
+        "models/grocery-stream",
     ]
     .iter()
     .map(|dir| root.join(dir))

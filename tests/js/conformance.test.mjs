@@ -34,7 +34,7 @@ test("top-k lists and scores match the independent ranking", async () => {
 });
 
 test("the default build's plain models give the ONNX build's vectors, rankings and prices", async () => {
-  for (const name of ["fixture", "beauty", "games", "grocery"]) {
+  for (const name of ["fixture", "beauty", "games", "grocery", "grocery-stream"]) {
     const files = await readBundleDir(fileURLToPath(new URL(`../../models/${name}/`, import.meta.url)));
     const [plain, onnx] = await Promise.all([
       Edgerec.create({ bundle: files, device: "cpu" }),
