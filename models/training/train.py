@@ -110,9 +110,11 @@ def parse_args() -> argparse.Namespace:
 
 
 def config_of(args: argparse.Namespace) -> EncoderConfig:
+    """The encoder's config from a run's arguments (those of a checkpoint written before the streaming
+    form have no --reach: the window form)."""
     return EncoderConfig(d=args.d, seq_len=args.seq_len, blocks=args.blocks, heads=args.heads,
                          ffn_mult=args.ffn_mult, dropout=args.dropout, attn_dropout=args.attn_dropout,
-                         filter_c=args.filter_c, alpha=args.alpha, reach=args.reach)
+                         filter_c=args.filter_c, alpha=args.alpha, reach=getattr(args, "reach", 0))
 
 
 def load_model(folder: str, which: str = "best.pt") -> tuple[RecModel, dict]:

@@ -44,7 +44,7 @@ def grocery_args(out: str) -> argparse.Namespace:
     """train_grocery.py's arguments for a tiny run (test_dp.py's, without DP)."""
     return argparse.Namespace(
         out=out, d=16, seq_len=8, blocks=1, heads=1, ffn_mult=2, dropout=0.1, attn_dropout=0.1, filter_c=0,
-        alpha=0.7, id_dropout=0.2, lr=1e-2, repeat_decay=0.99, repeat_lr=None, batch=16, epochs=2, patience=2,
+        alpha=0.7, reach=0, id_dropout=0.2, lr=1e-2, repeat_decay=0.99, repeat_lr=None, batch=16, epochs=2, patience=2,
         seed=5, threads=1, max_minutes=float("inf"))
 
 

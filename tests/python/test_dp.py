@@ -125,7 +125,7 @@ class PrivateGroceryTraining(unittest.TestCase):
         cls.shop = synthetic_shop()
         cls.args = argparse.Namespace(
             out=cls.dir.name, d=16, seq_len=8, blocks=1, heads=1, ffn_mult=2, dropout=0.1, attn_dropout=0.1,
-            filter_c=0, alpha=0.7, id_dropout=0.2, lr=1e-2, repeat_decay=0.99, repeat_lr=None, batch=16, epochs=2,
+            filter_c=0, alpha=0.7, reach=0, id_dropout=0.2, lr=1e-2, repeat_decay=0.99, repeat_lr=None, batch=16, epochs=2,
             dp_epsilon=EPSILON, dp_delta=DELTA, dp_max_grad_norm=1.0, dp_windows=2, member_share=1.0,
             seed=5, threads=1, max_minutes=float("inf"))
         fit_private(cls.args, cls.shop)
