@@ -4,11 +4,13 @@
 //! bundle, for windows empty, partly and fully filled; and the plain price head's demand curves
 //! against `price.onnx`'s. The comparisons with tract need the `onnx` feature.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
+use common::{scaled, worst, EncoderShape};
 use edgerec::bundle::VerifiedBundle;
 use edgerec::interest::plain::PlainEncoder;
-use edgerec::interest::spec::EncoderSpec;
 #[cfg(feature = "onnx")]
 use edgerec::interest::{onnx::OnnxEncoder, InterestModel};
 #[cfg(feature = "onnx")]
@@ -24,34 +26,16 @@ const TOLERANCE: f32 = 1e-5;
 /// differ there by more than anywhere else. The engine encodes it for a shopper with no events.
 const EMPTY_TOLERANCE: f32 = 1e-3;
 
-/// What a window of `filled` events whose state is `user` allows: relative to the state's largest
-/// value when that is above 1 (the random weights are larger than trained ones and their states run
-/// to several units; a single row through plain loops and tract's packed kernels, which fuse
-/// multiply and add on x86, round apart in proportion).
+/// What a window of `filled` events whose state is `user` allows (see [`scaled`]).
 fn tolerance(filled: usize, user: &[f32]) -> f32 {
-    let scale = user.iter().fold(1.0f32, |m, v| m.max(v.abs()));
-    scale
-        * if filled == 0 {
+    scaled(
+        if filled == 0 {
             EMPTY_TOLERANCE
         } else {
             TOLERANCE
-        }
-}
-
-fn worst(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0f32, f32::max)
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Shape {
-    dims: usize,
-    seq_len: usize,
-    encoder: EncoderSpec,
+        },
+        user,
+    )
 }
 
 #[derive(Deserialize)]
@@ -78,7 +62,7 @@ fn shapes() -> Vec<PathBuf> {
 fn random_encoders_of_every_shape_match_onnxruntime_and_tract() {
     for dir in shapes() {
         let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
-        let shape: Shape = serde_json::from_slice(&read("spec.json")).unwrap();
+        let shape: EncoderShape = serde_json::from_slice(&read("spec.json")).unwrap();
         let cases: Vec<Case> = serde_json::from_slice(&read("expected.json")).unwrap();
         shape.encoder.check(shape.dims, shape.seq_len).unwrap();
         let plain = PlainEncoder::load(

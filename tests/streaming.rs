@@ -6,43 +6,17 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{load, streaming_fixture_files, NOW_MS};
+use common::{load, scaled, streaming_fixture_files, worst, EncoderShape, NOW_MS};
 use edgerec::interest::plain::PlainEncoder;
-use edgerec::interest::spec::EncoderSpec;
 use edgerec::{Model, RawEvent, Session};
 use proptest::prelude::*;
-use serde::Deserialize;
 
-/// How far a streamed user vector may lie from the full recompute's, for vectors of values up to
-/// 1 in size (see [`allowed`]).
+/// How far a streamed user vector may lie from the full recompute's (relative to the state's size
+/// on the random-weight encoders: see [`scaled`]).
 const TOLERANCE: f32 = 1e-5;
 
-/// What [`TOLERANCE`] allows for `full`: relative to its largest value when that is above 1. The
-/// conformance encoders' random weights are larger than trained ones, and their states run to
-/// several units; a single event's row through plain loops (`step`) and a window's rows through
-/// packed kernels (which fuse multiply and add on x86) round apart in proportion.
-fn allowed(full: &[f32]) -> f32 {
-    TOLERANCE * full.iter().fold(1.0f32, |m, v| m.max(v.abs()))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Shape {
-    dims: usize,
-    seq_len: usize,
-    encoder: EncoderSpec,
-}
-
-fn worst(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
-
 /// The conformance encoders of the streaming form.
-fn streaming_encoders() -> Vec<(PathBuf, Shape, PlainEncoder)> {
+fn streaming_encoders() -> Vec<(PathBuf, EncoderShape, PlainEncoder)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
     let mut found = Vec::new();
     for entry in std::fs::read_dir(root).unwrap() {
@@ -50,7 +24,7 @@ fn streaming_encoders() -> Vec<(PathBuf, Shape, PlainEncoder)> {
         let Ok(spec) = std::fs::read(dir.join("spec.json")) else {
             continue;
         };
-        let shape: Shape = serde_json::from_slice(&spec).unwrap();
+        let shape: EncoderShape = serde_json::from_slice(&spec).unwrap();
         if shape.encoder.reach.is_none() {
             continue;
         }
@@ -109,7 +83,7 @@ fn a_state_streamed_event_by_event_equals_the_full_recompute_of_its_window() {
                 let full = encoder.encode(&window(&rows, l, d)).unwrap();
                 let off = worst(stream.user(), &full);
                 assert!(
-                    off < allowed(&full),
+                    off < scaled(TOLERANCE, &full),
                     "{}: after {} events the stream is {off} off",
                     dir.display(),
                     rows.len()
@@ -124,7 +98,9 @@ fn a_state_streamed_event_by_event_equals_the_full_recompute_of_its_window() {
                 let row = random.next(d);
                 stream = encoder.step(stream, &row).unwrap();
                 restarted = encoder.step(restarted, &row).unwrap();
-                assert!(worst(stream.user(), restarted.user()) < allowed(restarted.user()));
+                assert!(
+                    worst(stream.user(), restarted.user()) < scaled(TOLERANCE, restarted.user())
+                );
             }
         }
     }
@@ -133,7 +109,7 @@ fn a_state_streamed_event_by_event_equals_the_full_recompute_of_its_window() {
 #[test]
 fn the_window_form_keeps_no_stream() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/w64-b2-h1-lowpass");
-    let shape: Shape =
+    let shape: EncoderShape =
         serde_json::from_slice(&std::fs::read(dir.join("spec.json")).unwrap()).unwrap();
     let weights = std::fs::read(dir.join("encoder.safetensors")).unwrap();
     let encoder = PlainEncoder::load(&shape.encoder, &weights, shape.seq_len, shape.dims).unwrap();

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use edgerec::bundle::sha256_hex;
+use edgerec::interest::spec::EncoderSpec;
 use edgerec::{BundleFiles, Model, PricingSettings, RawEvent, Result};
 use serde::Deserialize;
 
@@ -54,6 +55,33 @@ pub fn with_f32_column(files: BundleFiles, name: &str, values: &[f32]) -> Bundle
 /// `files` loaded with the default pricing settings and no pinned key.
 pub fn load(files: BundleFiles) -> Result<Model> {
     Model::load(files, None, PricingSettings::default())
+}
+
+/// A conformance encoder's `spec.json` (`tests/conformance/<name>/`, made by
+/// `models/training/make_conformance.py`): its width, window and manifest `encoder` entry.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EncoderShape {
+    pub dims: usize,
+    pub seq_len: usize,
+    pub encoder: EncoderSpec,
+}
+
+/// The largest difference of one value between two vectors of one length.
+pub fn worst(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max)
+}
+
+/// `tolerance` for the state `state`: relative to its largest value when that is above 1. The
+/// conformance encoders' random weights are larger than trained ones and their states run to
+/// several units; a single row through plain loops and a window's rows through packed kernels
+/// (which fuse multiply and add on x86) round apart in proportion.
+pub fn scaled(tolerance: f32, state: &[f32]) -> f32 {
+    tolerance * state.iter().fold(1.0f32, |m, v| m.max(v.abs()))
 }
 
 /// The fixture bundle with a streaming encoder (`encoder.reach`) in place of its own: the
