@@ -251,10 +251,14 @@ impl PlainEncoder {
     /// with its state as the user vector. On an error the stream is gone (encode the window again).
     pub fn step(&self, mut stream: EncoderStream, row: &[f32]) -> Result<EncoderStream> {
         let d = self.dims;
-        if row.len() != d || stream.blocks.len() != self.blocks.len() {
+        let fits = self
+            .reach
+            .is_some_and(|reach| stream.fits(self.blocks.len(), reach, d));
+        if row.len() != d || !fits {
             return Err(Error::Inference(format!(
-                "a streamed event is {d} values into a stream of {} blocks",
-                self.blocks.len()
+                "a streamed event is {d} values into a stream this encoder made ({} blocks, reach {:?})",
+                self.blocks.len(),
+                self.reach
             )));
         }
         stream.kept.push(row.iter().any(|v| *v != 0.0));
@@ -314,8 +318,11 @@ impl PlainEncoder {
             self.epsilon,
         );
         let kept_from = rows - rows.min(self.reach.unwrap_or(0));
+        // Room for every row a cache holds between trims, so that no later event reallocates it.
+        let room = capture.as_deref().map_or(0, EncoderStream::most_rows);
         if let Some(stream) = capture.as_deref_mut() {
-            stream.kept = keep[kept_from..].to_vec();
+            stream.kept = Vec::with_capacity(room);
+            stream.kept.extend_from_slice(&keep[kept_from..]);
         }
         let (mut p, mut scratch) = (Projected::default(), Scratch::default());
         for (i, block) in self.blocks.iter().enumerate() {
@@ -324,8 +331,10 @@ impl PlainEncoder {
             x = self.block(block, &x, keep, start, queries, &mut p, &mut scratch)?;
             if let Some(stream) = capture.as_deref_mut() {
                 let cache = &mut stream.blocks[i];
-                cache.keys = p.key[kept_from * d..].to_vec();
-                cache.values = p.value[kept_from * d..].to_vec();
+                for (kept, from) in [(&mut cache.keys, &p.key), (&mut cache.values, &p.value)] {
+                    *kept = Vec::with_capacity(room * d);
+                    kept.extend_from_slice(&from[kept_from * d..]);
+                }
             }
         }
         finite(x[x.len() - d..].to_vec())

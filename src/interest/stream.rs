@@ -31,9 +31,20 @@ impl EncoderStream {
             reach,
             dims,
             blocks: vec![BlockCache::default(); blocks],
-            kept: Vec::with_capacity(reach),
+            kept: Vec::new(),
             user: Vec::new(),
         }
+    }
+
+    /// The most rows a block's cache holds (just before [`EncoderStream::trim`] drops the old
+    /// ones): the reach and a quarter of it.
+    pub(super) fn most_rows(&self) -> usize {
+        self.reach + (self.reach / 4).max(1)
+    }
+
+    /// Whether the stream was made by an encoder of `blocks` blocks, `dims` wide, reaching `reach`.
+    pub(super) fn fits(&self, blocks: usize, reach: usize, dims: usize) -> bool {
+        (self.blocks.len(), self.reach, self.dims) == (blocks, reach, dims)
     }
 
     /// The state of the newest position: the user vector.
@@ -47,11 +58,11 @@ impl EncoderStream {
     }
 
     /// Drops the rows past the reach once a quarter of the reach has gathered, so that the rows
-    /// held move once per that many events rather than with every event, and a session holds at
-    /// most 1.25 × `reach` rows per block.
+    /// held move once per that many events rather than with every event, and a block's cache
+    /// holds at most [`EncoderStream::most_rows`].
     pub(super) fn trim(&mut self) {
         let cached = self.kept.len();
-        if cached < self.reach + (self.reach / 4).max(1) {
+        if cached < self.most_rows() {
             return;
         }
         let old = cached - self.reach;

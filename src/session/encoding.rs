@@ -1,9 +1,14 @@
 //! A session's user vector, kept between calls so that an unchanged session is not encoded again.
 //! With the window form the last answer is kept with the rows it came from; with the streaming
 //! form (`encoder.reach`) the encoder's state is kept and each new event costs one position. The
-//! window is encoded again, in full, when a stream cannot go on: the first call of a session, an
-//! event older than one held (it lands inside the window), more new events at once than the
-//! window holds, or an encoder error on the way.
+//! window is encoded again, in full, when a stream cannot go on: the first user vector of a
+//! session (until then `observe` only keeps events), an event older than the newest one held (it
+//! lands among the held events, not after them), more new events at once than half the window (a
+//! full encode costs less than that many steps), or an encoder error on the way.
+//!
+//! An item whose table row is all zeros counts as padding, as in the window: a position whose whole
+//! reach holds only such items differs between the two (the window pass lets it attend further
+//! back, the stream does not); no shipped bundle has such a row.
 
 use crate::error::Result;
 use crate::events::{Event, SessionWindow};
@@ -30,16 +35,19 @@ impl Encoding {
         window: &SessionWindow,
         model: &Model,
     ) -> Result<Vec<f32>> {
+        if let Encoding::Stream(stream) = self {
+            return Ok(stream.user().to_vec());
+        }
         let used = window.len().min(model.manifest().seq_len);
         let rows: Vec<usize> = window
             .events()
             .skip(window.len() - used)
             .map(|e| e.item)
             .collect();
-        match self {
-            Encoding::Stream(stream) => return Ok(stream.user().to_vec()),
-            Encoding::Window { rows: held, user } if *held == rows => return Ok(user.clone()),
-            _ => {}
+        if let Encoding::Window { rows: held, user } = self {
+            if *held == rows {
+                return Ok(user.clone());
+            }
         }
         if let Some(stream) = model.encode_streamed(&rows)? {
             let user = stream.user().to_vec();
@@ -55,13 +63,13 @@ impl Encoding {
     }
 
     /// After `events` joined the session's window: a stream takes them one position each when
-    /// they all came after every event held, in order (`appended`), and are no more than the
-    /// window holds; otherwise it is dropped and the next call encodes the window.
+    /// they all came after every event held, in order (`appended`), and are at most
+    /// [`most_streamed`] of them; otherwise it is dropped and the next call encodes the window.
     pub(super) fn observed(&mut self, model: &Model, events: &[Event], appended: bool) {
         let Encoding::Stream(stream) = std::mem::take(self) else {
             return;
         };
-        if !appended || events.len() > model.manifest().seq_len {
+        if !appended || events.len() > most_streamed(model) {
             return;
         }
         let mut stream = stream;
@@ -90,4 +98,10 @@ impl Encoding {
             Encoding::Stream(stream) => stream.approx_bytes(),
         }
     }
+}
+
+/// The most new events one `observe` streams: half the window (each costs a position per block;
+/// the window's full encode, about 20 positions' time in wasm, is cheaper past that).
+pub fn most_streamed(model: &Model) -> usize {
+    (model.manifest().seq_len / 2).max(1)
 }

@@ -2,7 +2,7 @@
 //! quoted to them. Every call reads the shared [`Model`]; nothing here is seen by another session.
 //! [`store`] keeps many sessions under a cap in sessions and bytes, with an idle expiry.
 
-mod encoding;
+pub mod encoding;
 pub mod store;
 
 use crate::error::{Error, Result};
@@ -49,8 +49,9 @@ impl Session {
         Ok(session)
     }
 
-    /// Adds events: all of them, or, if any is invalid, none. With a streaming encoder each
-    /// event that comes after every one held is encoded now, at the cost of one position.
+    /// Adds events: all of them, or, if any is invalid, none. With a streaming encoder whose state
+    /// the session holds (from its first user vector on), events that come after every one held
+    /// are encoded now, at the cost of one position each (see `encoding` for when not).
     pub fn observe(&mut self, model: &Model, events: &[RawEvent], now_ms: f64) -> Result<()> {
         let events = validate_batch(events, model.catalog(), now_ms)?;
         let appended = appends_in_order(&self.window, &events);
