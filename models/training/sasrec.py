@@ -43,8 +43,10 @@ class EncoderConfig:
     reach: int = 0  # the streaming form's attention reach (see above); 0 = attention over the whole window
 
     def __post_init__(self):
+        if self.reach < 0:
+            raise ValueError(f"reach must be 0 (the window form) or positive, got {self.reach}")
         if self.reach:
-            if self.reach < 1 or self.filter_c:
+            if self.filter_c:
                 raise ValueError("the streaming form (reach > 0) has no frequency branch (filter_c must be 0)")
             if self.seq_len != streaming_window(self.blocks, self.reach):
                 raise ValueError(f"with reach {self.reach} and {self.blocks} blocks the window must be "

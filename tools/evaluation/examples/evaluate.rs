@@ -133,6 +133,7 @@ fn streamed(check: &StreamCheck) -> Option<&StreamCheck> {
     (check.users > 0).then_some(check)
 }
 
+/// The stream check's line, when the encoder streams.
 fn print_check(check: &StreamCheck) {
     if check.users > 0 {
         println!(

@@ -92,7 +92,7 @@ impl StreamCheck {
         self.largest = self.largest.max(off);
         if !streamed_all_the_way || off > STREAM_TOLERANCE {
             return Err(Error::Inference(format!(
-                "user {}: the streamed user vector is {off} from the full recompute (streamed all the way: {streamed_all_the_way})",
+                "the {}th user checked: the streamed user vector is {off} from the full recompute (streamed all the way: {streamed_all_the_way})",
                 self.users
             )));
         }
