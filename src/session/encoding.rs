@@ -65,9 +65,14 @@ impl Encoding {
     /// After `events` joined the session's window: a stream takes them one position each when
     /// they all came after every event held, in order (`appended`), and are at most
     /// [`most_streamed`] of them; otherwise it is dropped and the next call encodes the window.
+    /// The window form's kept answer stays: `user_vector` checks its rows.
     pub(super) fn observed(&mut self, model: &Model, events: &[Event], appended: bool) {
-        let Encoding::Stream(stream) = std::mem::take(self) else {
-            return;
+        let stream = match std::mem::take(self) {
+            Encoding::Stream(stream) => stream,
+            kept => {
+                *self = kept;
+                return;
+            }
         };
         if !appended || events.len() > most_streamed(model) {
             return;
