@@ -9,13 +9,18 @@ Beside it, the two baselines a grocer would otherwise use:
   history, not just the last L events), the rest by popularity;
 - buy it again, recent first: the same with each purchase counting decay^(purchases after it), the
   decay chosen on the validation weeks.
+
+Beside every item bought, the items new to the household (what a shopper notices a recommender
+for). `python3 models/training/evaluate_grocery.py --bundle models/grocery` prints both stages.
 """
+import argparse
 import json
 import os
 
 import numpy as np
 import torch
 
+import grocery
 from evaluate_bundle import decay_weights, load_repeat, load_table, ranking_keys, repeat_boosts, user_vectors
 from grocery import Stage
 from metrics import set_metrics
@@ -90,9 +95,45 @@ def new_item_recall(scores: torch.Tensor, stage: Stage, held_out: np.ndarray, k:
             "newItemMedianRank": float(np.median(ranks)) if ranks else None}
 
 
+def new_to_household(scores: torch.Tensor, stage: Stage) -> dict:
+    """Recall@10 and NDCG@10 of what a household buys for the first time: per household that buys
+    any, the stage's items it had never bought, ranked among the items it had not bought."""
+    scores = scores.clone()
+    rows, targets = [], []
+    for i, (earlier, target) in enumerate(zip(stage.inputs, stage.targets)):
+        first_time = target[~np.isin(target, earlier)]
+        if len(first_time):
+            scores[i, np.unique(earlier)] = -torch.inf
+            rows.append(i)
+            targets.append(first_time)
+    return {"households": len(rows), **set_metrics(scores[rows], targets)}
+
+
 def evaluate(bundle: str, stage: Stage, n_items: int, decay: float) -> dict:
-    """The bundle and the baselines on a stage (`decay`: the recent-first baseline's)."""
-    out = {"households": len(stage.households), "model": set_metrics(bundle_scores(bundle, stage), stage.targets)}
-    for name, scores in baseline_scores(stage, n_items, decay).items():
+    """The bundle and the baselines on a stage (`decay`: the recent-first baseline's), on every
+    item bought and on the items new to the household (where buy-it-again falls back to
+    popularity, so popularity is the baseline)."""
+    model = bundle_scores(bundle, stage)
+    baselines = baseline_scores(stage, n_items, decay)
+    out = {"households": len(stage.households), "model": set_metrics(model, stage.targets)}
+    for name, scores in baselines.items():
         out[name] = set_metrics(scores, stage.targets)
+    out["newToHousehold"] = {"model": new_to_household(model, stage),
+                             "popularity": new_to_household(baselines["popularity"], stage)}
     return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description="A grocery bundle and the baselines on the validation and test weeks.")
+    p.add_argument("--bundle", default="models/grocery")
+    a = p.parse_args()
+    with open(os.path.join(a.bundle, "manifest.json")) as f:
+        run = json.load(f)["training"]["run"]
+    shop = grocery.load(run["items"], run["held_out_share"], run["seed"], run["horizon_days"])
+    decay = recent_decay(shop.valid, shop.n_items)
+    print(json.dumps({"recentFirstDecay": decay, "validWeeks": evaluate(a.bundle, shop.valid, shop.n_items, decay),
+                      "testWeeks": evaluate(a.bundle, shop.test, shop.n_items, decay)}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
