@@ -2,9 +2,9 @@
 shopper finds them.
 
 An item added after training has no row of its own. Its row is placed from the trained items most
-like it: the K trained items sharing the most of its attribute words (department, category, type,
-manufacturer, package size, brand kind and the words of category and type; ties go to the items
-more households bought), and then, for a sample of shoppers' vectors u, the row r whose score u·r
+like it: the K trained items sharing the most of its attribute words (item_words: department,
+category, the words of its name and category; ties go to the items listed earlier, the more bought
+in the grocery catalogue), and then, for a sample of shoppers' vectors u, the row r whose score u·r
 is as near as one row allows (least squares) to ln mean_j exp(u·r_j) over those neighbours: for
 each shopper, the new item is about as likely as its neighbours are on average. The shoppers'
 vectors are the shop's own, encoded from its training data on the server; only the row ships.
