@@ -24,12 +24,17 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
+import unicodedata
 
 import numpy as np
 import onnx
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from onnx import numpy_helper
 from safetensors.numpy import load as load_safetensors, save as save_safetensors
 
@@ -46,25 +51,63 @@ PRICE_COLUMNS = {"list_price": ("listPrice", 0.01), "low_30d": ("low30d", 0.01),
 PRICE_MAX = 100_000.0
 ATTRIBUTE_FIELDS = ("name", "category", "department")
 PRICE_BIAS = "item_bias"  # price.safetensors [n]; price.onnx's initializer `item_bias.weight` [n, 1]
+# What the engine accepts (src/bundle/mod.rs: is_safe_file_name; src/datetime.rs: parse_rfc3339_ms).
+FILE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 
 
-def read_bundle(path: str) -> tuple[dict, str, dict[str, bytes]]:
+def whole(value, low: int, high: int) -> bool:
+    """Whether a JSON value is a whole number (not a bool) from low to high."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def read_bundle(path: str, key) -> tuple[dict, str, dict[str, bytes]]:
     """The manifest, its sha256 and every file it lists, each checked against its listed size and
-    sha256."""
+    sha256; a signed bundle's signature checked with `key`'s public half (refused without a key:
+    the new release would lose it)."""
     try:
         with open(os.path.join(path, "manifest.json"), "rb") as f:
             raw = f.read()
         manifest = json.loads(raw)
+        if not all(whole(manifest.get(k), 1, 1 << 16) for k in ("dims", "seqLen")):
+            raise ValueError("`dims` and `seqLen` must be whole numbers")
+        if not whole(manifest.get("release", 0), 0, MAX_RELEASE):
+            raise ValueError(f"`release` must be a whole number from 0 to {MAX_RELEASE}")
         files = {}
         for name, entry in manifest["files"].items():
+            if not FILE_NAME.fullmatch(name):
+                raise ValueError(f"`files` lists {name!r}: file names must be plain names inside the bundle folder")
             with open(os.path.join(path, name), "rb") as f:
                 data = f.read()
             if len(data) != entry["bytes"] or hashlib.sha256(data).hexdigest() != entry["sha256"]:
                 raise ValueError(f"{name} does not match the manifest's size and sha256")
             files[name] = data
+        signature = os.path.join(path, "manifest.sig")
+        if os.path.exists(signature):
+            if key is None:
+                raise ValueError("it is signed: give --key to sign the new release (engines that pinned its "
+                                 "key refuse an unsigned one)")
+            with open(signature, "rb") as f:
+                key.public_key().verify(f.read(), raw)
+    except InvalidSignature:
+        raise SystemExit(f"--bundle {path}: manifest.sig does not verify with --key's public half")
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise SystemExit(f"--bundle {path}: not a readable bundle ({type(e).__name__}: {e})")
     return manifest, hashlib.sha256(raw).hexdigest(), files
+
+
+def check_text(value, where: str, identifier: bool = False) -> None:
+    """Raises ValueError unless `value` is a non-empty string the engine reads back as written: no
+    lone surrogates or control characters; an id also in NFC, without spaces or invisible
+    characters, and at most MAX_ID_BYTES bytes of UTF-8."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{where}: a non-empty string")
+    banned = ("C", "Z") if identifier else ("Cc", "Cs")
+    if any(unicodedata.category(c).startswith(banned) for c in value):
+        raise ValueError(f"{where}: holds a control character, a lone surrogate"
+                         + (", a space or an invisible character" if identifier else ""))
+    if identifier and (unicodedata.normalize("NFC", value) != value or len(value.encode()) > MAX_ID_BYTES):
+        raise ValueError(f"{where}: at most {MAX_ID_BYTES} bytes of UTF-8, in NFC")
 
 
 def check_items(new, known: list[dict], columns: set[str]) -> None:
@@ -82,10 +125,7 @@ def check_items(new, known: list[dict], columns: set[str]) -> None:
         if unknown:
             raise ValueError(f"{where}: fields {sorted(unknown)} are not ones this bundle takes ({sorted(fields)})")
         for field in ("id", *ATTRIBUTE_FIELDS):
-            if not isinstance(item.get(field), str) or not item[field].strip():
-                raise ValueError(f"{where}.{field}: a non-empty string")
-        if item["id"].split() != [item["id"]] or len(item["id"].encode()) > MAX_ID_BYTES:
-            raise ValueError(f"{where}.id: at most {MAX_ID_BYTES} bytes, without spaces")
+            check_text(item.get(field), f"{where}.{field}", identifier=field == "id")
         if item["id"] in ids:
             raise ValueError(f"{where}.id: {item['id']!r} is already in the bundle or the list")
         ids.add(item["id"])
@@ -102,8 +142,10 @@ def check_items(new, known: list[dict], columns: set[str]) -> None:
         if {"list_price", "cost"} <= columns and item["cost"] > item["listPrice"]:
             raise ValueError(f"{where}.cost: above listPrice")
         attributes = item.get("attributes", [])
-        if not isinstance(attributes, list) or not all(isinstance(a, str) for a in attributes):
+        if not isinstance(attributes, list):
             raise ValueError(f"{where}.attributes: a list of strings")
+        for j, attribute in enumerate(attributes):
+            check_text(attribute, f"{where}.attributes[{j}]")
 
 
 def read_items(path: str):
@@ -111,21 +153,23 @@ def read_items(path: str):
     try:
         with open(path) as f:
             return json.load(f)
-    except (OSError, ValueError) as e:
-        raise ValueError(f"--items {path}: not a readable JSON file ({e})")
+    except (OSError, ValueError, RecursionError) as e:
+        raise ValueError(f"--items {path}: not a readable JSON file ({type(e).__name__}: {e})")
 
 
-def read_sessions(path: str, index: dict[str, int], minimum: int) -> list[list[int]]:
-    """Each line's known item ids as table rows (unknown ids skipped; lines with none dropped)."""
+def read_sessions(path: str, index: dict[str, int], seq_len: int, minimum: int) -> list[list[int]]:
+    """Each line's known item ids as table rows, the last seq_len of them (the encoder reads no
+    more; unknown ids skipped), the distinct non-empty ones of the first MAX_SESSIONS lines."""
     try:
         with open(path) as f:
-            sessions = [[index[i] for i in line.split() if i in index] for _, line in zip(range(MAX_SESSIONS), f)]
+            rows = {tuple([index[i] for i in line.split() if i in index][-seq_len:])
+                    for _, line in zip(range(MAX_SESSIONS), f)}
     except (OSError, ValueError) as e:
-        raise ValueError(f"--sessions {path}: not a readable text file ({e})")
-    sessions = [s for s in sessions if s]
+        raise ValueError(f"--sessions {path}: not a readable text file ({type(e).__name__}: {e})")
+    sessions = sorted(list(r) for r in rows if r)
     if len(sessions) < minimum:
-        raise ValueError(f"--sessions {path}: {len(sessions)} lines name items of the bundle; the fit needs "
-                         f"at least {minimum} (twice the bundle's dims)")
+        raise ValueError(f"--sessions {path}: {len(sessions)} distinct lines name items of the bundle; the fit "
+                         f"needs at least {minimum} (twice the bundle's dims)")
     return sessions
 
 
@@ -145,10 +189,10 @@ def expiry_of(requested: str | None, manifest: dict) -> str | None:
     if expires is None:
         return None
     try:
-        at = datetime.datetime.fromisoformat(expires.replace("Z", "+00:00"))
+        if not (isinstance(expires, str) and RFC3339.fullmatch(expires)):
+            raise ValueError(expires)
+        at = datetime.datetime.fromisoformat(re.sub("[Zz]$", "+00:00", expires.upper()))
     except ValueError:
-        at = None
-    if at is None or at.tzinfo is None or "T" not in expires:
         raise ValueError(f"--expires {expires}: an RFC 3339 date-time with a zone, such as 2027-06-30T00:00:00Z")
     if at <= datetime.datetime.now(datetime.timezone.utc):
         raise ValueError(f"--expires {expires}: has passed (the bundle's, unless given); give a later one")
@@ -215,6 +259,47 @@ def grown_price_files(files: dict[str, bytes], near: np.ndarray, n: int) -> dict
     return out
 
 
+def load_key(path: str | None):
+    """The ed25519 private key that signs the new release, if one is given."""
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as f:
+            key = serialization.load_pem_private_key(f.read(), password=None)
+    except (OSError, ValueError, TypeError) as e:
+        raise ValueError(f"--key {path}: not a readable PEM private key ({type(e).__name__}: {e})")
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"--key {path}: not an ed25519 private key")
+    return key
+
+
+def check_out(out: str, bundle: str) -> None:
+    """Raises ValueError unless `out` is a new folder's path: nothing there (not even a link), its
+    parent a folder, and not inside the bundle it grows from."""
+    parent = os.path.dirname(os.path.abspath(out))
+    if not out or os.path.lexists(out):
+        raise ValueError(f"--out {out!r}: already exists (or is empty)")
+    if not os.path.isdir(parent):
+        raise ValueError(f"--out {out}: {parent} is not a folder")
+    if os.path.commonpath([os.path.realpath(parent), os.path.realpath(bundle)]) == os.path.realpath(bundle):
+        raise ValueError(f"--out {out}: inside --bundle {bundle}")
+
+
+def write_atomically(out: str, manifest: dict, files: dict[str, bytes], key) -> None:
+    """Writes the bundle into a staging folder beside `out` and renames it into place, so that it
+    appears whole or not at all, with the folder mode the umask gives."""
+    staging = tempfile.mkdtemp(dir=os.path.dirname(os.path.abspath(out)), prefix=".add-items-")
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staging, 0o777 & ~umask)
+        write_manifest(staging, manifest, files, key)
+        os.rename(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bundle", required=True, help="the bundle the new items join")
@@ -228,9 +313,12 @@ def main() -> None:
     p.add_argument("--expires", help="the new bundle's `expires` (default: the bundle's)")
     a = p.parse_args()
 
-    manifest, digest, files = read_bundle(a.bundle)
-    if os.path.exists(a.out):
-        raise SystemExit(f"--out {a.out}: already exists")
+    try:
+        key = load_key(a.key)
+        check_out(a.out, a.bundle)
+    except ValueError as e:
+        raise SystemExit(str(e))
+    manifest, digest, files = read_bundle(a.bundle, key)
     if "privacy" in manifest:
         raise SystemExit(f"--bundle {a.bundle}: its differential-privacy guarantee would not cover rows fitted "
                          "to shoppers' sessions without noise; add the items to its training data instead")
@@ -240,12 +328,16 @@ def main() -> None:
     try:
         known = json.loads(files["items.json"])
         tensors = load_safetensors(files["items.safetensors"])
+        if not isinstance(known, list) or not all(
+                isinstance(item, dict) and isinstance(item.get("id"), str) for item in known):
+            raise SystemExit(f"--bundle {a.bundle}: items.json is not a list of item records")
         if not all(isinstance(item.get(f), str) for item in known for f in ATTRIBUTE_FIELDS):
             raise SystemExit(f"--bundle {a.bundle}: its items carry no {', '.join(ATTRIBUTE_FIELDS)} to place "
                              "new items from; add them by training")
         new = read_items(a.items)
         check_items(new, known, set(tensors))
-        sessions = read_sessions(a.sessions, {item["id"]: i for i, item in enumerate(known)}, 2 * manifest["dims"])
+        sessions = read_sessions(a.sessions, {item["id"]: i for i, item in enumerate(known)}, manifest["seqLen"],
+                                 2 * manifest["dims"])
         release = release_of(a.release, manifest)
         expires = expiry_of(a.expires, manifest)
     except ValueError as e:
@@ -271,18 +363,7 @@ def main() -> None:
         manifest["expires"] = expires
     manifest.setdefault("training", {})["addedItems"] = {
         "from": digest, "count": len(new), "neighbours": NEIGHBOURS, "fittedSessions": len(sessions)}
-    key = None
-    if a.key:
-        from byod import signing_key
-        key = signing_key(a.key, new=False)
-    parent = os.path.dirname(os.path.abspath(a.out))
-    staging = tempfile.mkdtemp(dir=parent, prefix=".add-items-")
-    try:
-        write_manifest(staging, manifest, {**files, **grown}, key)
-        os.rename(staging, a.out)  # the bundle appears whole or not at all
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    write_atomically(a.out, manifest, {**files, **grown}, key)
     print(f"{a.out}: {len(new)} items added to {len(known)} (release {release})")
 
 

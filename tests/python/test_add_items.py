@@ -46,12 +46,13 @@ console.log(JSON.stringify({ ranked: all.map((r) => r.item), quotes, reasons }))
 
 
 def run(out: str, items, sessions: str, *extra: str, bundle: str = BUNDLE) -> subprocess.CompletedProcess:
-    path = os.path.join(os.path.dirname(out), f"{os.path.basename(out)}-items.json")
-    with open(path, "w") as f:
-        f.write(items if isinstance(items, str) else json.dumps(items))
-    return subprocess.run([sys.executable, COMMAND, "--bundle", bundle, "--items", path, "--sessions", sessions,
-                           "--out", out, "--model-version", "grocery-added", *extra],
-                          capture_output=True, text=True, timeout=300)
+    with tempfile.TemporaryDirectory() as scratch:
+        path = os.path.join(scratch, "items.json")
+        with open(path, "w") as f:
+            f.write(items if isinstance(items, str) else json.dumps(items))
+        return subprocess.run([sys.executable, COMMAND, "--bundle", bundle, "--items", path, "--sessions", sessions,
+                               "--out", out, "--model-version", "grocery-added", *extra],
+                              capture_output=True, text=True, timeout=300)
 
 
 @unittest.skipIf(MISSING, f"the training packages are not installed ({', '.join(MISSING)})")
@@ -150,7 +151,12 @@ class AddItems(unittest.TestCase):
             "[0].attributes: a list of strings": [{**milk, "attributes": "organic"}],
             "[0].cost: a number": [NEW[0]],  # where the bundle has costs, a new item needs one
             "[0].cost: above listPrice": [{**milk, "cost": 3.0}],
-            "[0].id: at most 256 bytes, without spaces": [{**milk, "id": "new milk"}],
+            "[0].id: holds a control character, a lone surrogate, a space": [{**milk, "id": "new milk"}],
+            "[0].id: holds a control": [{**milk, "id": "new\x00milk"}],
+            "[0].id: holds a control character, a lone surrogate, a space or an invisible": [{**milk, "id": "a\u200bb"}],
+            "[0].id: at most 256 bytes of UTF-8, in NFC": [{**milk, "id": "cafe\u0301"}],
+            "[0].name: holds a control character, a lone surrogate": [{**milk, "name": "bad \ud800 name"}],
+            "[0].attributes[1]: a non-empty string": [{**milk, "attributes": ["organic", 3]}],
             "[0]: a record": ["milk"],
             "a non-empty JSON list": [],
         }
@@ -162,20 +168,39 @@ class AddItems(unittest.TestCase):
         with self.assertRaises(ValueError):  # a bundle without costs takes none
             check_items([milk], self.known, columns - {"cost"})
 
-    def test_a_key_signs_the_new_manifest(self):
+    def key_file(self, name: str):
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
         key = Ed25519PrivateKey.generate()
-        path = os.path.join(self.dir, "shop.key")
+        path = os.path.join(self.dir, name)
         with open(path, "wb") as f:
             f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                       serialization.NoEncryption()))
+        return key, path
+
+    def test_a_signed_bundle_is_checked_and_its_release_signed(self):
+        key, path = self.key_file("shop.key")
+        _, other = self.key_file("other.key")
+        signed = os.path.join(self.dir, "signed-source")
+        shutil.copytree(BUNDLE, signed)
+        with open(os.path.join(signed, "manifest.json"), "rb") as f, \
+                open(os.path.join(signed, "manifest.sig"), "wb") as g:
+            g.write(key.sign(f.read()))
+        for i, (message, extra) in enumerate([("it is signed: give --key", ()),
+                                              ("does not verify with --key", ("--key", other))]):
+            with self.subTest(message):
+                result = run(os.path.join(self.dir, f"unsigned-{i}"), NEW, self.sessions, "--bundle", signed, *extra)
+                self.assertEqual(result.returncode, 1, result.stderr[-2000:])
+                self.assertIn(message, result.stderr)
         out = os.path.join(self.dir, "signed")
-        result = run(out, NEW, self.sessions, "--key", path)
+        result = run(out, NEW, self.sessions, "--bundle", signed, "--key", path)
         self.assertEqual(result.returncode, 0, result.stderr[-3000:])
         with open(os.path.join(out, "manifest.json"), "rb") as f, open(os.path.join(out, "manifest.sig"), "rb") as g:
             key.public_key().verify(g.read(), f.read())  # raises if the signature does not cover the manifest
+        umask = os.umask(0)
+        os.umask(umask)
+        self.assertEqual(os.stat(out).st_mode & 0o777, 0o777 & ~umask, "the folder's mode is the umask's")
 
     def test_a_refused_command_says_which_flag_and_writes_nothing(self):
         tampered = os.path.join(self.dir, "tampered")
@@ -183,9 +208,16 @@ class AddItems(unittest.TestCase):
         with open(os.path.join(tampered, "price.safetensors"), "r+b") as f:
             f.seek(-1, os.SEEK_END)
             f.write(b"\x00")
+        escaping = os.path.join(self.dir, "escaping")
+        shutil.copytree(BUNDLE, escaping)
+        with open(os.path.join(escaping, "manifest.json")) as f:
+            manifest = json.load(f)
+        manifest["files"]["../escaped.txt"] = manifest["files"]["items.json"]
+        with open(os.path.join(escaping, "manifest.json"), "w") as f:
+            json.dump(manifest, f)
         few = os.path.join(self.dir, "few.txt")
-        with open(few, "w") as f:
-            f.write(self.known[0]["id"] + "\n")
+        with open(few, "w") as f:  # many lines, one shopper
+            f.write((self.known[0]["id"] + " " + self.known[1]["id"] + "\n") * 500)
         cases = [("--items[0].department", ([{**NEW[0], "department": "SPACE"}], self.sessions), ()),
                  ("--items", ("[{", self.sessions), ()),
                  ("--sessions", (NEW, os.path.join(self.dir, "absent.txt")), ()),
@@ -195,6 +227,10 @@ class AddItems(unittest.TestCase):
                  ("--release", (NEW, self.sessions), ("--release", str(2**53))),
                  ("--expires", (NEW, self.sessions), ("--expires", "2020-01-01T00:00:00Z")),
                  ("--expires", (NEW, self.sessions), ("--expires", "soon")),
+                 ("--expires", (NEW, self.sessions), ("--expires", "2099-01-01T00:00Z")),  # the engine refuses it
+                 ("--key", (NEW, self.sessions), ("--key", os.path.join(self.dir, "absent.key"))),
+                 ("--key", (NEW, self.sessions), ("--key", self.sessions)),
+                 ("'../escaped.txt': file names must be plain", (NEW, self.sessions), ("--bundle", escaping)),
                  ("price.safetensors does not match", (NEW, self.sessions), ("--bundle", tampered))]
         for i, (flag, (items, sessions), extra) in enumerate(cases):
             out = os.path.join(self.dir, f"refused-{i}")
@@ -204,6 +240,15 @@ class AddItems(unittest.TestCase):
                 self.assertIn(flag, result.stderr)
                 self.assertNotIn("Traceback", result.stderr)
                 self.assertFalse(os.path.exists(out))
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "escaped.txt")))
+        for out, message in [(os.path.join(self.dir, "absent", "out"), "is not a folder"),
+                             (os.path.join(escaping, "v2"), "inside --bundle"),
+                             (self.out, "already exists")]:
+            with self.subTest(out):
+                result = run(out, NEW, self.sessions, "--bundle", escaping)
+                self.assertEqual(result.returncode, 1, result.stderr[-2000:])
+                self.assertIn(f"--out {out}", result.stderr.replace("'", ""))
+                self.assertIn(message, result.stderr)
 
     def test_a_bundle_with_a_privacy_guarantee_is_refused(self):
         out = os.path.join(self.dir, "private")
