@@ -73,6 +73,8 @@ def read_bundle(path: str, key) -> tuple[dict, str, dict[str, bytes]]:
             raise ValueError("`dims` and `seqLen` must be whole numbers")
         if not whole(manifest.get("release", 0), 0, MAX_RELEASE):
             raise ValueError(f"`release` must be a whole number from 0 to {MAX_RELEASE}")
+        if not isinstance(manifest.get("training", {}), dict):
+            raise ValueError("`training` must be an object")
         files = {}
         for name, entry in manifest["files"].items():
             if not FILE_NAME.fullmatch(name):
@@ -91,7 +93,7 @@ def read_bundle(path: str, key) -> tuple[dict, str, dict[str, bytes]]:
                 key.public_key().verify(f.read(), raw)
     except InvalidSignature:
         raise SystemExit(f"--bundle {path}: manifest.sig does not verify with --key's public half")
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
         raise SystemExit(f"--bundle {path}: not a readable bundle ({type(e).__name__}: {e})")
     return manifest, hashlib.sha256(raw).hexdigest(), files
 
@@ -188,14 +190,17 @@ def expiry_of(requested: str | None, manifest: dict) -> str | None:
     expires = requested if requested is not None else manifest.get("expires")
     if expires is None:
         return None
+    where = f"--expires {expires}" if requested is not None else f"the bundle's `expires` {expires!r} (give --expires)"
     try:
         if not (isinstance(expires, str) and RFC3339.fullmatch(expires)):
             raise ValueError(expires)
-        at = datetime.datetime.fromisoformat(re.sub("[Zz]$", "+00:00", expires.upper()))
+        # A leap second (:60) reads as the instant after :59, as the engine reads it.
+        text = expires[:17] + "59" + expires[19:] if expires[17:19] == "60" else expires
+        at = datetime.datetime.fromisoformat(re.sub("[Zz]$", "+00:00", text).upper())
     except ValueError:
-        raise ValueError(f"--expires {expires}: an RFC 3339 date-time with a zone, such as 2027-06-30T00:00:00Z")
+        raise ValueError(f"{where}: an RFC 3339 date-time with a zone, such as 2027-06-30T00:00:00Z")
     if at <= datetime.datetime.now(datetime.timezone.utc):
-        raise ValueError(f"--expires {expires}: has passed (the bundle's, unless given); give a later one")
+        raise ValueError(f"{where}: has passed; give a later one")
     return expires
 
 
@@ -257,6 +262,23 @@ def grown_price_files(files: dict[str, bytes], near: np.ndarray, n: int) -> dict
         onnx.save(model, buffer)
         out["price.onnx"] = buffer.getvalue()
     return out
+
+
+def grown_files(files: dict[str, bytes], manifest: dict, known: list[dict], tensors: dict, new: list[dict],
+                sessions: list[list[int]]) -> dict[str, bytes]:
+    """The files that change: the new items' rows placed (encoding the sessions with the bundle's
+    `interest.onnx`) and appended to the item table, the price head grown, the records appended."""
+    values = tensors["embedding"].astype(np.float32)
+    rows = values * tensors["scale"][:, None] if "scale" in tensors else values
+    with tempfile.TemporaryDirectory() as scratch:  # user_vectors reads interest.onnx from a folder
+        with open(os.path.join(scratch, "interest.onnx"), "wb") as f:
+            f.write(files["interest.onnx"])
+        users = user_vectors(scratch, rows, sessions, manifest["seqLen"])
+    near = neighbours([item_words(i) for i in new], [item_words(i) for i in known], NEIGHBOURS)
+    records = [{f: item[f] for f in ("id", *ATTRIBUTE_FIELDS)} for item in new]
+    return {"items.safetensors": save_safetensors(grown_table(tensors, place_rows(rows, users, near), known, new, near)),
+            **grown_price_files(files, near, len(known)),
+            "items.json": (json.dumps(known + records, indent=0) + "\n").encode()}
 
 
 def load_key(path: str | None):
@@ -325,15 +347,19 @@ def main() -> None:
     missing = {"items.json", "items.safetensors", "interest.onnx"} - set(files)
     if missing:
         raise SystemExit(f"--bundle {a.bundle}: lists no {', '.join(sorted(missing))}; items are placed with them")
-    try:
+    try:  # any failure here is in the bundle's own files, which passed their digests
         known = json.loads(files["items.json"])
         tensors = load_safetensors(files["items.safetensors"])
-        if not isinstance(known, list) or not all(
-                isinstance(item, dict) and isinstance(item.get("id"), str) for item in known):
-            raise SystemExit(f"--bundle {a.bundle}: items.json is not a list of item records")
-        if not all(isinstance(item.get(f), str) for item in known for f in ATTRIBUTE_FIELDS):
-            raise SystemExit(f"--bundle {a.bundle}: its items carry no {', '.join(ATTRIBUTE_FIELDS)} to place "
-                             "new items from; add them by training")
+    except Exception as e:
+        raise SystemExit(f"--bundle {a.bundle}: items.json or items.safetensors unreadable ({type(e).__name__}: {e})")
+    if not isinstance(known, list) or not all(isinstance(item, dict) and isinstance(item.get("id"), str)
+                                              for item in known):
+        raise SystemExit(f"--bundle {a.bundle}: items.json is not a list of item records")
+    if not all(isinstance(item.get(f), str) for item in known for f in ATTRIBUTE_FIELDS):
+        raise SystemExit(f"--bundle {a.bundle}: its items carry no {', '.join(ATTRIBUTE_FIELDS)} to place "
+                         "new items from; add them by training")
+    try:
+        check_text(a.model_version, "--model-version")
         new = read_items(a.items)
         check_items(new, known, set(tensors))
         sessions = read_sessions(a.sessions, {item["id"]: i for i, item in enumerate(known)}, manifest["seqLen"],
@@ -342,28 +368,19 @@ def main() -> None:
         expires = expiry_of(a.expires, manifest)
     except ValueError as e:
         raise SystemExit(str(e))
-
-    values = tensors["embedding"].astype(np.float32)
-    rows = values * tensors["scale"][:, None] if "scale" in tensors else values
-    with tempfile.TemporaryDirectory() as scratch:  # user_vectors reads interest.onnx from a folder
-        with open(os.path.join(scratch, "interest.onnx"), "wb") as f:
-            f.write(files["interest.onnx"])
-        users = user_vectors(scratch, rows, sessions, manifest["seqLen"])
-    near = neighbours([item_words(i) for i in new], [item_words(i) for i in known], NEIGHBOURS)
-    try:
-        grown = {"items.safetensors": save_safetensors(grown_table(tensors, place_rows(rows, users, near),
-                                                                   known, new, near)),
-                 **grown_price_files(files, near, len(known))}
-    except ValueError as e:
-        raise SystemExit(f"--bundle {a.bundle}: {e}")
-    records = [{f: item[f] for f in ("id", *ATTRIBUTE_FIELDS)} for item in new]
-    grown["items.json"] = (json.dumps(known + records, indent=0) + "\n").encode()
+    try:  # the inputs are checked: a failure here is in the bundle's own tensors or graphs
+        grown = grown_files(files, manifest, known, tensors, new, sessions)
+    except Exception as e:
+        raise SystemExit(f"--bundle {a.bundle}: its tables or graphs do not take new items ({type(e).__name__}: {e})")
     manifest.update(modelVersion=a.model_version, release=release, itemCount=len(known) + len(new))
     if expires is not None:
         manifest["expires"] = expires
     manifest.setdefault("training", {})["addedItems"] = {
         "from": digest, "count": len(new), "neighbours": NEIGHBOURS, "fittedSessions": len(sessions)}
-    write_atomically(a.out, manifest, {**files, **grown}, key)
+    try:
+        write_atomically(a.out, manifest, {**files, **grown}, key)
+    except OSError as e:
+        raise SystemExit(f"--out {a.out}: not writable ({e})")
     print(f"{a.out}: {len(new)} items added to {len(known)} (release {release})")
 
 

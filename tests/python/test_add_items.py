@@ -215,6 +215,16 @@ class AddItems(unittest.TestCase):
         manifest["files"]["../escaped.txt"] = manifest["files"]["items.json"]
         with open(os.path.join(escaping, "manifest.json"), "w") as f:
             json.dump(manifest, f)
+        broken = os.path.join(self.dir, "broken")  # a graph that is not one, its digest updated
+        shutil.copytree(BUNDLE, broken)
+        with open(os.path.join(broken, "price.onnx"), "wb") as f:
+            f.write(b"not a graph")
+        with open(os.path.join(broken, "manifest.json")) as f:
+            manifest = json.load(f)
+        manifest["files"]["price.onnx"] = {"bytes": 11, "sha256": hashlib.sha256(b"not a graph").hexdigest()}
+        manifest["training"] = "x"
+        with open(os.path.join(broken, "manifest.json"), "w") as f:
+            json.dump(manifest, f)
         few = os.path.join(self.dir, "few.txt")
         with open(few, "w") as f:  # many lines, one shopper
             f.write((self.known[0]["id"] + " " + self.known[1]["id"] + "\n") * 500)
@@ -231,6 +241,8 @@ class AddItems(unittest.TestCase):
                  ("--key", (NEW, self.sessions), ("--key", os.path.join(self.dir, "absent.key"))),
                  ("--key", (NEW, self.sessions), ("--key", self.sessions)),
                  ("'../escaped.txt': file names must be plain", (NEW, self.sessions), ("--bundle", escaping)),
+                 ("`training` must be an object", (NEW, self.sessions), ("--bundle", broken)),
+                 ("--model-version", (NEW, self.sessions), ("--model-version", "a\x01b")),
                  ("price.safetensors does not match", (NEW, self.sessions), ("--bundle", tampered))]
         for i, (flag, (items, sessions), extra) in enumerate(cases):
             out = os.path.join(self.dir, f"refused-{i}")
