@@ -12,7 +12,7 @@ The new items, a JSON list of records:
 `listPrice`, `low30d` and `cost` where the bundle has those columns; `attributes` optional. The
 department must be one the bundle has (its price head knows a fixed set); a category may be new.
 `--sessions` holds the shop's recent shoppers, one per line, their item ids oldest first separated
-by spaces (at least twice the bundle's `dims` lines naming its items; the first 50,000 are read):
+by spaces (at least twice the bundle's `dims` distinct lines naming its items, of the first 50,000):
 they are encoded with the bundle's encoder here, on the server, and only the placed rows ship.
 
     python3 models/training/add_items.py --bundle models/grocery --items new.json \\
@@ -33,12 +33,10 @@ import unicodedata
 import numpy as np
 import onnx
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from onnx import numpy_helper
 from safetensors.numpy import load as load_safetensors, save as save_safetensors
 
-from bundle_writer import quantize_int8, write_manifest
+from bundle_writer import load_signing_key, quantize_int8, write_manifest
 from evaluate_bundle import user_vectors
 from new_items import item_words, neighbours, place_rows
 
@@ -281,20 +279,6 @@ def grown_files(files: dict[str, bytes], manifest: dict, known: list[dict], tens
             "items.json": (json.dumps(known + records, indent=0) + "\n").encode()}
 
 
-def load_key(path: str | None):
-    """The ed25519 private key that signs the new release, if one is given."""
-    if path is None:
-        return None
-    try:
-        with open(path, "rb") as f:
-            key = serialization.load_pem_private_key(f.read(), password=None)
-    except (OSError, ValueError, TypeError) as e:
-        raise ValueError(f"--key {path}: not a readable PEM private key ({type(e).__name__}: {e})")
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError(f"--key {path}: not an ed25519 private key")
-    return key
-
-
 def check_out(out: str, bundle: str) -> None:
     """Raises ValueError unless `out` is a new folder's path: nothing there (not even a link), its
     parent a folder, and not inside the bundle it grows from."""
@@ -335,8 +319,8 @@ def main() -> None:
     p.add_argument("--expires", help="the new bundle's `expires` (default: the bundle's)")
     a = p.parse_args()
 
+    key = load_signing_key(a.key) if a.key else None
     try:
-        key = load_key(a.key)
         check_out(a.out, a.bundle)
     except ValueError as e:
         raise SystemExit(str(e))

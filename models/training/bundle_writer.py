@@ -39,6 +39,22 @@ def fixture_signing_key():
     return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(FIXTURE_KEY_SEED).digest())
 
 
+def load_signing_key(path: str):
+    """The ed25519 private key in the PEM file at `path`; a missing or unreadable file, or another
+    kind of key, stops with an error naming --key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    try:
+        with open(path, "rb") as f:
+            key = serialization.load_pem_private_key(f.read(), password=None)
+    except (OSError, ValueError, TypeError) as e:
+        raise SystemExit(f"--key {path}: not a readable PEM private key ({type(e).__name__}: {e})")
+    if not isinstance(key, Ed25519PrivateKey):
+        raise SystemExit(f"--key {path}: not an ed25519 private key")
+    return key
+
+
 def manifest_bytes(manifest: dict) -> bytes:
     """The exact bytes of `manifest.json` (what a signature covers)."""
     return (json.dumps(manifest, indent=2) + "\n").encode()

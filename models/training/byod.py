@@ -44,7 +44,7 @@ import byod_report
 import export_grocery
 import grocery
 import train_grocery
-from bundle_writer import add_to_bundle
+from bundle_writer import add_to_bundle, load_signing_key
 from plain_weights import add_price_head
 from evaluate_grocery import baseline_scores, bundle_scores, recent_decay
 from export import command_line, provenance
@@ -110,11 +110,7 @@ def signing_key(path: str, new: bool) -> Ed25519PrivateKey:
     """Loads the PEM key, or makes one (--new-key): written with mode 0600, its public half beside
     it as PATH.pub."""
     if not new:
-        with open(path, "rb") as f:
-            key = serialization.load_pem_private_key(f.read(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise SystemExit(f"--key {path}: not an ed25519 private key")
-        return key
+        return load_signing_key(path)
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
