@@ -128,10 +128,13 @@ def write_bundle(
     return write_manifest(out_dir, manifest, files, signing_key)
 
 
-def add_to_bundle(out_dir: str, files: dict[str, bytes], metrics: dict, entries: dict | None = None) -> dict:
-    """Adds files, manifest entries and metrics to a written bundle (unsigned), rewriting its manifest."""
+def add_to_bundle(out_dir: str, files: dict[str, bytes], metrics: dict, entries: dict | None = None,
+                  training: dict | None = None) -> dict:
+    """Adds files, manifest entries, metrics and `training` provenance to a written bundle
+    (unsigned), rewriting its manifest."""
     with open(os.path.join(out_dir, "manifest.json")) as f:
         manifest = json.load(f)
     manifest.update(entries or {})
     manifest["metrics"].update(metrics)
+    manifest["training"].update(training or {})
     return write_manifest(out_dir, manifest, files)

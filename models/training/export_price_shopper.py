@@ -8,7 +8,8 @@ manifest's `priceHead.response`, and its figures under `metrics.priceHead`.
 
 The signals enter the elasticity only: the engine contract has no signal in the base, so when the
 validation weeks chose a "base and elasticity" variant the best "elasticity only" one is shipped
-(and the script says so). The model must have been trained with `--signals list_deal_share` or
+(and the script says so); when today's head (price_head.py, no signals) beats every "elasticity
+only" variant on validation, the script ships nothing and says to ship today's head. The model must have been trained with `--signals list_deal_share` or
 another set of signals a device computes as training did (see shopper_data.py); the manifest names
 them in camelCase (`dealShare` for list_deal_share, the device's deal share).
 
@@ -187,6 +188,10 @@ def main() -> None:
     validation = saved["validationLogLoss"]
     only = {name: c for name, c in saved["candidates"].items() if not c["shopper_base"]}
     shipped = min(only, key=lambda name: validation[name])
+    if validation[shipped] >= validation["today"]:
+        raise SystemExit(f"on the validation weeks today's head ({validation['today']:.6f}) beats every shopper-level "
+                         f"head the engine can read (best: {shipped!r}, {validation[shipped]:.6f}): ship "
+                         "price_head.py's head on this bundle instead")
     if shipped != saved["chosen"]:
         print(f"validation chose {saved['chosen']!r}, which reads the signals in the base too; the engine contract "
               f"has them in the elasticity only, so shipping the best of those: {shipped!r}", flush=True)
@@ -224,19 +229,15 @@ def main() -> None:
         manifest = json.load(f)
     if "simulator" in manifest["metrics"].get("priceHead", {}):
         metrics["simulator"] = manifest["metrics"]["priceHead"]["simulator"]  # price_head.py's, still the docs'
-    add_price_head(a.bundle, onnx_bytes, metrics)
-    with open(os.path.join(a.bundle, "manifest.json")) as f:
-        manifest = json.load(f)
-    manifest["training"]["priceHead"] = {
+    provenance = {
         "data": manifest["training"]["data"], "dataSha256": figures["dataSha256"],
         "split": {"fitWeeks": "5-45", "validWeeks": "46-49", "testWeeks": "50-53"},
         "command": figures["command"],
-        "exportCommand": "python3 models/training/export_price_shopper.py --bundle models/grocery --models "
+        "exportCommand": f"python3 models/training/export_price_shopper.py --bundle {a.bundle} --models "
                          + a.models.replace(os.path.expanduser("~"), "~"),
         "commit": figures["commit"], "hardware": figures["machine"], "trainingSeconds": figures["seconds"],
     }
-    from bundle_writer import write_manifest
-    write_manifest(a.bundle, manifest, {})
+    manifest = add_price_head(a.bundle, onnx_bytes, metrics, provenance)
     os.makedirs(os.path.dirname(a.conformance), exist_ok=True)
     with open(a.conformance, "w") as f:
         item_department = load_file(os.path.join(a.bundle, "items.safetensors"))["department"]

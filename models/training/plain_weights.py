@@ -132,12 +132,13 @@ def price_form(onnx_bytes: bytes) -> tuple[bytes, dict]:
     return save_safetensors(tensors), entry
 
 
-def add_price_head(bundle: str, price_onnx: bytes, figures: dict) -> dict:
+def add_price_head(bundle: str, price_onnx: bytes, figures: dict, provenance: dict | None = None) -> dict:
     """Adds a price head to a written bundle in both forms (`price.onnx`, `price.safetensors` and
-    the manifest's `priceHead`), with its figures under `metrics.priceHead` (unsigned)."""
+    the manifest's `priceHead`), with its figures under `metrics.priceHead` and, when given, how it
+    was trained under `training.priceHead` (unsigned)."""
     weights, entry = price_form(price_onnx)
     return add_to_bundle(bundle, {"price.onnx": price_onnx, entry["weights"]: weights}, {"priceHead": figures},
-                         {"priceHead": entry})
+                         {"priceHead": entry}, {"priceHead": provenance} if provenance else None)
 
 
 class PlainForm(NamedTuple):

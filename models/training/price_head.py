@@ -15,7 +15,9 @@ import argparse
 import hashlib
 import json
 import os
+import sys
 import tempfile
+import time
 
 import numpy as np
 import pandas as pd
@@ -24,6 +26,7 @@ import torch
 import grocery
 from plain_weights import add_price_head
 from price_data import examples
+from provenance import commit, machine
 from train_price import DemandModel, export_onnx, fit, tensors, weighted_log_loss
 
 FIT_WEEKS, VALID_WEEKS, TEST_WEEKS = (5, 45), (46, 49), (50, 53)
@@ -89,6 +92,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--simulator-out", help="also fit the policy simulation's demand model (weeks 46-53) and write it here")
     a = p.parse_args()
+    torch.set_num_threads(1)
+    started, code = time.time(), commit()  # the code that runs, before the bundle changes
 
     with open(os.path.join(a.bundle, "manifest.json")) as f:
         manifest = json.load(f)
@@ -121,7 +126,14 @@ def main() -> None:
     export_onnx(models["withInterest"], onnx_path)
     with open(onnx_path, "rb") as f:
         price_onnx = f.read()
-    add_price_head(a.bundle, price_onnx, figures)
+    provenance = {
+        "data": manifest["training"]["data"], "dataSha256": shop.sha256,
+        "split": {"fitWeeks": "5-45", "validWeeks": "46-49", "testWeeks": "50-53"},
+        "command": " ".join(["python3", "models/training/price_head.py"] + sys.argv[1:]).replace(
+            os.path.expanduser("~"), "~"),
+        "commit": code, "hardware": machine(), "trainingSeconds": round(time.time() - started),
+    }
+    add_price_head(a.bundle, price_onnx, figures, provenance)
     print(json.dumps(figures, indent=1))
 
 

@@ -38,7 +38,8 @@ from offers import allocate, allowed_prices
 from price_head import SIMULATOR_WEEKS, TEST_WEEKS, in_weeks
 from train_price import fit, tensors
 from offers import SHOPPER_FEATURES
-from train_price_shopper import ShopperDemandModel, machine, shopper_examples
+from provenance import machine
+from train_price_shopper import ShopperDemandModel, shopper_examples
 
 COST_RATIO = 0.7
 MAX_LEVELS = 12

@@ -25,7 +25,6 @@ export_price_shopper.py), <s> empty for the four signals, else "." and the signa
 import argparse
 import json
 import os
-import platform
 import time
 
 import numpy as np
@@ -39,6 +38,7 @@ import shopper_data
 from offers import SHOPPER_FEATURES
 from shopper_data import AVAILABLE_SIGNALS, LIST_DEAL_SHARE
 from price_data import FEATURES
+from provenance import commit, machine
 from price_head import FIT_WEEKS, TEST_WEEKS, VALID_WEEKS, cached_examples, calibration, in_weeks, weighted_auc
 from train_price import fit, tensors, weighted_log_loss
 
@@ -95,24 +95,6 @@ class ShopperDemandModel(nn.Module):
 
     def penalty(self) -> torch.Tensor:
         return (self.response.weight ** 2).sum()
-
-
-def machine() -> str:
-    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-                 platform.processor())
-    return f"{model}, {os.cpu_count()} cores, torch {torch.__version__} on 1 thread, CPU only"
-
-
-def commit() -> str:
-    """The work tree's commit (with "+changes" when it differs from it), or "unknown"."""
-    import subprocess
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True, check=True).stdout.strip()
-        return head + ("+changes" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def predictions(model: nn.Module, data: dict) -> np.ndarray:
