@@ -309,6 +309,28 @@ test("the shop on another bundle (?bundle= and ?key=, as serve-shop --bundle ope
   }
 });
 
+test("the shop on the streaming bundle: it ranks from each cart and prices with its own head", async () => {
+  const context = await launch({ webgpu: false });
+  try {
+    const { page, requests, problems } = await openShop(context, "?bundle=/models/grocery-stream/&device=cpu");
+    assert.match(await page.textContent("#model"), /grocery-stream/);
+    assert.match(await page.textContent("#objective"), /personalised for expected margin/);
+    const first = await rows(page);
+    assert.equal(first.filter((c) => c.row === "discover").length, 8);
+    await selectAisle(page, "FLUID MILK PRODUCTS");
+    const milk = await page.getAttribute("#products .card:nth-child(1)", "data-item");
+    await page.click("#products .card:nth-child(1) button.add");
+    const after = await changedFrom(page, first);
+    assert.ok(after.some((c) => c.row === "with-cart"), "a row of what goes with the cart");
+    assert.ok(!after.some((c) => c.item === milk), "the item just added is not recommended back");
+    checkPrices(await prices(page));
+    assert.deepEqual(problems, []);
+    assert.deepEqual(strays(requests, /^\/(www\/.*|dist\/.*|pkg\/.*|models\/grocery-stream\/.*)$/), [], "only the page, the package and that bundle");
+  } finally {
+    await context.close();
+  }
+});
+
 test("the shop on the bundle trained with differential privacy: the privacy panel says its guarantee in plain words", async () => {
   const { privacy } = JSON.parse(await readFile(new URL("../../models/grocery-dp/manifest.json", import.meta.url), "utf8"));
   const context = await launch({ webgpu: false });
