@@ -9,9 +9,10 @@ manifest's `priceHead.response`, and its figures under `metrics.priceHead`.
 The signals enter the elasticity only: the engine contract has no signal in the base, so when the
 validation weeks chose a "base and elasticity" variant the best "elasticity only" one is shipped
 (and the script says so); when today's head (price_head.py, no signals) beats every "elasticity
-only" variant on validation, the script ships nothing and says to ship today's head. The model must have been trained with `--signals list_deal_share` or
-another set of signals a device computes as training did (see shopper_data.py); the manifest names
-them in camelCase (`dealShare` for list_deal_share, the device's deal share).
+only" variant on validation, the script ships nothing and says to ship today's head. The model
+must have been trained with `--signals list_deal_share` or another set of signals a device
+computes as training did (see shopper_data.py); the manifest names them in camelCase (`dealShare`
+for list_deal_share, the device's deal share).
 
 Before writing, the script checks that the plain formula on price.safetensors (numpy), the torch
 model and onnxruntime on price.onnx agree within 1e-5 on random rows, and it writes the engine's
