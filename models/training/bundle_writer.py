@@ -136,5 +136,6 @@ def add_to_bundle(out_dir: str, files: dict[str, bytes], metrics: dict, entries:
         manifest = json.load(f)
     manifest.update(entries or {})
     manifest["metrics"].update(metrics)
-    manifest["training"].update(training or {})
+    if training:
+        manifest["training"].update(training)
     return write_manifest(out_dir, manifest, files)

@@ -312,19 +312,28 @@ test("the shop on another bundle (?bundle= and ?key=, as serve-shop --bundle ope
 test("the shop on the streaming bundle: it ranks from each cart and prices with its own head", async () => {
   const context = await launch({ webgpu: false });
   try {
-    const { page, requests, problems } = await openShop(context, "?bundle=/models/grocery-stream/&device=cpu");
+    const { page, requests, carrying, problems } = await openShop(context, "?bundle=/models/grocery-stream/&device=cpu");
+    assert.equal(await page.textContent("#backend"), "CPU");
     assert.match(await page.textContent("#model"), /grocery-stream/);
     assert.match(await page.textContent("#objective"), /personalised for expected margin/);
-    const first = await rows(page);
-    assert.equal(first.filter((c) => c.row === "discover").length, 8);
-    await selectAisle(page, "FLUID MILK PRODUCTS");
-    const milk = await page.getAttribute("#products .card:nth-child(1)", "data-item");
-    await page.click("#products .card:nth-child(1) button.add");
-    const after = await changedFrom(page, first);
-    assert.ok(after.some((c) => c.row === "with-cart"), "a row of what goes with the cart");
-    assert.ok(!after.some((c) => c.item === milk), "the item just added is not recommended back");
-    checkPrices(await prices(page));
+    let shown = await rows(page);
+    assert.equal(shown.filter((c) => c.row === "discover").length, 8);
+    const added = [];
+    for (const aisle of ["FLUID MILK PRODUCTS", "BACON"]) {
+      await selectAisle(page, aisle);
+      added.push(await page.getAttribute("#products .card:nth-child(1)", "data-item"));
+      await page.click("#products .card:nth-child(1) button.add");
+      shown = await changedFrom(page, shown);
+      assert.ok(shown.some((c) => c.row === "with-cart"), "a row of what goes with the cart");
+      assert.ok(!shown.some((c) => added.includes(c.item)), "an item just added is not recommended back");
+    }
+    const quoted = await prices(page);
+    checkPrices(quoted);
+    const offerRow = shown.filter((c) => c.row === "offers").map((c) => c.item);
+    assert.ok(offerRow.length > 0, "a row of offers");
+    for (const id of offerRow) assert.ok(quoted.some((p) => p.item === id && p.personalised), `${id} in the offers row is priced for the shopper`);
     assert.deepEqual(problems, []);
+    assert.deepEqual(carrying, [], "every request is a plain GET of a fixed file");
     assert.deepEqual(strays(requests, /^\/(www\/.*|dist\/.*|pkg\/.*|models\/grocery-stream\/.*)$/), [], "only the page, the package and that bundle");
   } finally {
     await context.close();
