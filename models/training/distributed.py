@@ -56,6 +56,9 @@ def process_group() -> Iterator[None]:
         sys.stdout = open(os.devnull, "w")
     try:
         yield
+        # Every rank done before any tears down its connections: a peer closing first can abort a
+        # rank still in gloo's teardown ("terminate called without an active exception").
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
