@@ -36,6 +36,7 @@ from torch import nn
 from plain_weights import PRICE_FEATURES, RESPONSE_METADATA, add_price_head, price_form
 from price_data import FEATURES
 from shopper_data import LIST_DEAL_SHARE, STRENGTH
+from price_head import SPLIT
 from train_price_shopper import ShopperDemandModel
 
 # The manifest's name of each signal; only signals a device computes exactly as training did.
@@ -232,7 +233,7 @@ def main() -> None:
         metrics["simulator"] = manifest["metrics"]["priceHead"]["simulator"]  # price_head.py's, still the docs'
     provenance = {
         "data": manifest["training"]["data"], "dataSha256": figures["dataSha256"],
-        "split": {"fitWeeks": "5-45", "validWeeks": "46-49", "testWeeks": "50-53"},
+        "split": SPLIT,
         "command": figures["command"],
         "exportCommand": f"python3 models/training/export_price_shopper.py --bundle {a.bundle} --models "
                          + a.models.replace(os.path.expanduser("~"), "~"),

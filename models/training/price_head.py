@@ -30,7 +30,9 @@ from provenance import commit, machine
 from train_price import DemandModel, export_onnx, fit, tensors, weighted_log_loss
 
 FIT_WEEKS, VALID_WEEKS, TEST_WEEKS = (5, 45), (46, 49), (50, 53)
-SIMULATOR_WEEKS = (46, 53)  # the simulator's split: the weeks the shipped model never saw
+SIMULATOR_WEEKS = (46, 53)
+SPLIT = {f"{name}Weeks": f"{first}-{last}" for name, (first, last) in
+         (("fit", FIT_WEEKS), ("valid", VALID_WEEKS), ("test", TEST_WEEKS))}  # as the manifests record it  # the simulator's split: the weeks the shipped model never saw
 
 
 def weighted_auc(score: np.ndarray, label: np.ndarray, weight: np.ndarray) -> float:
@@ -128,7 +130,7 @@ def main() -> None:
         price_onnx = f.read()
     provenance = {
         "data": manifest["training"]["data"], "dataSha256": shop.sha256,
-        "split": {"fitWeeks": "5-45", "validWeeks": "46-49", "testWeeks": "50-53"},
+        "split": SPLIT,
         "command": " ".join(["python3", "models/training/price_head.py"] + sys.argv[1:]).replace(
             os.path.expanduser("~"), "~"),
         "commit": code, "hardware": machine(), "trainingSeconds": round(time.time() - started),
