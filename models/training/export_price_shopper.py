@@ -167,16 +167,33 @@ def conformance(model: ShopperDemandModel, entry: dict, item_department: np.ndar
     }
 
 
+GROCERY_BUNDLE = "models/grocery"
+GROCERY_CONFORMANCE = "tests/conformance/price_shopper.json"
+
+
+def conformance_path(bundle: str, given: str | None) -> str:
+    """The conformance rows' file: the one given, else the grocery bundle's own; refuses to
+    overwrite the grocery bundle's rows with another bundle's."""
+    if given:
+        return given
+    if os.path.normpath(bundle) != GROCERY_BUNDLE:
+        raise SystemExit(f"--bundle {bundle}: give --conformance too ({GROCERY_CONFORMANCE} holds "
+                         f"{GROCERY_BUNDLE}'s rows, which the conformance tests check that bundle against)")
+    return GROCERY_CONFORMANCE
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--bundle", default="models/grocery")
+    p.add_argument("--bundle", default=GROCERY_BUNDLE)
     p.add_argument("--models", default=os.path.expanduser("~/.cache/edgerec/pricing/models.list_deal_share.pt"),
                    help="train_price_shopper.py's models file (its figures: shopper_model<same suffix>.json beside it)")
-    p.add_argument("--conformance", default="tests/conformance/price_shopper.json")
+    p.add_argument("--conformance", help=f"where the conformance rows go (default {GROCERY_CONFORMANCE}, which "
+                                         f"holds {GROCERY_BUNDLE}'s rows: another bundle must name its own)")
     p.add_argument("--check-rows", type=int, default=4000)
     p.add_argument("--conformance-rows", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
+    a.conformance = conformance_path(a.bundle, a.conformance)
     torch.set_num_threads(1)
     saved = torch.load(a.models, weights_only=False)
     figures_path = os.path.join(os.path.dirname(a.models),
@@ -236,7 +253,8 @@ def main() -> None:
         "split": SPLIT,
         "command": figures["command"],
         "exportCommand": f"python3 models/training/export_price_shopper.py --bundle {a.bundle} --models "
-                         + a.models.replace(os.path.expanduser("~"), "~"),
+                         + a.models.replace(os.path.expanduser("~"), "~")
+                         + ("" if a.conformance == GROCERY_CONFORMANCE else f" --conformance {a.conformance}"),
         "commit": figures["commit"], "hardware": figures["machine"], "trainingSeconds": figures["seconds"],
     }
     manifest = add_price_head(a.bundle, onnx_bytes, metrics, provenance)
