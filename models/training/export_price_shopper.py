@@ -35,8 +35,8 @@ from torch import nn
 
 from plain_weights import PRICE_FEATURES, RESPONSE_METADATA, add_price_head, price_form
 from price_data import FEATURES
-from shopper_data import LIST_DEAL_SHARE, STRENGTH
 from price_head import SPLIT
+from shopper_data import LIST_DEAL_SHARE, STRENGTH
 from train_price_shopper import ShopperDemandModel
 
 # The manifest's name of each signal; only signals a device computes exactly as training did.

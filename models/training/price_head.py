@@ -30,9 +30,9 @@ from provenance import commit, machine
 from train_price import DemandModel, export_onnx, fit, tensors, weighted_log_loss
 
 FIT_WEEKS, VALID_WEEKS, TEST_WEEKS = (5, 45), (46, 49), (50, 53)
-SIMULATOR_WEEKS = (46, 53)
+SIMULATOR_WEEKS = (46, 53)  # the simulator's split: the weeks the shipped model never saw
 SPLIT = {f"{name}Weeks": f"{first}-{last}" for name, (first, last) in
-         (("fit", FIT_WEEKS), ("valid", VALID_WEEKS), ("test", TEST_WEEKS))}  # as the manifests record it  # the simulator's split: the weeks the shipped model never saw
+         (("fit", FIT_WEEKS), ("valid", VALID_WEEKS), ("test", TEST_WEEKS))}  # as the manifests record it
 
 
 def weighted_auc(score: np.ndarray, label: np.ndarray, weight: np.ndarray) -> float:
