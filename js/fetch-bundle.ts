@@ -78,10 +78,19 @@ export function listedFiles(manifest: Partial<Manifest> | undefined): [string, F
 /** A name inside the bundle's folder: no path separators, no leading dot. */
 const SAFE_FILE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 
-/** The largest `manifest.json` fetched: a manifest lists a few files, in a few kilobytes. */
-const MAX_MANIFEST_BYTES = 1 << 20;
-/** The largest `manifest.sig` fetched: a signature is 64 bytes (the core says so of another length). */
-const MAX_SIGNATURE_BYTES = 1024;
+/**
+ * The most bytes of `manifest.json` (a manifest lists a few files, in a few kilobytes) and of
+ * `manifest.sig` (a signature is 64 bytes; the core says so of another length) taken, however the
+ * bundle arrives: fetched, read from a folder or given as bytes.
+ */
+export const MAX_BYTES = { "manifest.json": 1 << 20, "manifest.sig": 1024 } as const;
+
+/** Refuses (`FILE_TOO_LARGE`) a `manifest.json` or `manifest.sig` of `size` bytes, more than `MAX_BYTES`. */
+export function checkSize(name: keyof typeof MAX_BYTES, size: number): void {
+  if (size > MAX_BYTES[name]) {
+    throw new EdgerecError("FILE_TOO_LARGE", `bundle file "${name}" is ${size} bytes, more than the ${MAX_BYTES[name]} it may be`);
+  }
+}
 
 /**
  * Fetches a bundle from its base URL: the manifest fresh (at most 1 MiB), each file from the cache
@@ -89,9 +98,9 @@ const MAX_SIGNATURE_BYTES = 1024;
  */
 export async function fetchBundle(base: URL, options: FetchOptions): Promise<FetchedBundle> {
   const { limits } = options;
-  const manifest = await download(new URL("manifest.json", base), { maxBytes: MAX_MANIFEST_BYTES }, limits);
+  const manifest = await download(new URL("manifest.json", base), { maxBytes: MAX_BYTES["manifest.json"] }, limits);
   const signature = options.wantSignature
-    ? await download(new URL("manifest.sig", base), { maxBytes: MAX_SIGNATURE_BYTES, optional: true }, limits)
+    ? await download(new URL("manifest.sig", base), { maxBytes: MAX_BYTES["manifest.sig"], optional: true }, limits)
     : undefined;
   const parsed = parseManifest(manifest);
   const reads = options.wanted(parsed);

@@ -16,10 +16,10 @@ import type { Engine } from "../pkg/edgerec.js";
 import { Contained } from "./contain.js";
 import { downloadLimits, throwIfAborted, type DownloadLimits } from "./download.js";
 import { EdgerecError } from "./errors.js";
-import { fetchBundle, parseManifest, platformDigests, type FetchedBundle, type FileChoice } from "./fetch-bundle.js";
+import { checkSize, fetchBundle, parseManifest, platformDigests, type FetchedBundle, type FileChoice } from "./fetch-bundle.js";
 import { pinnedKeys } from "./keys.js";
 import { EventStore, exportEvents, persistSettings } from "./persist.js";
-import { createOptions, plain } from "./plain.js";
+import { arrayLength, createOptions, plain } from "./plain.js";
 import { acceptRelease } from "./releases.js";
 import type {
   Backend,
@@ -100,6 +100,8 @@ export class Session {
 
   /** Adds events: all of them, or none if any is invalid. At most 1,000 per call. */
   observeMany(events: ShopperEvent[]): void {
+    const count = arrayLength(events, "events");
+    if (count !== undefined) this.#engine.engine.call((e) => e.checkEventCount(count));
     const copied = plain(events, "events");
     this.#engine.engine.call((e) => e.observe(this.#key, copied));
     this.#store?.record(events);
@@ -425,6 +427,8 @@ async function splitBytes(bundle: BundleBytes, wanted: FileChoice): Promise<Fetc
       throw new EdgerecError("INVALID_ARGUMENT", `invalid argument \`files\`: ${JSON.stringify(name)} must be a Uint8Array`);
     }
   }
+  checkSize("manifest.json", manifest.byteLength);
+  if (signature) checkSize("manifest.sig", signature.byteLength);
   const reads = wanted(parseManifest(manifest));
   // Copies: the caller's arrays could change after they are hashed here and before the core reads
   // them, and the core trusts these digests.

@@ -10,8 +10,14 @@ import { EdgerecError } from "./errors.js";
 /** How deep arguments nest at most (an event inside `options.events` is 3 deep): deeper is refused, cycles with it. */
 const MAX_DEPTH = 8;
 
-/** The longest array copied (more than any catalogue's candidates): a longer one is refused. */
-const MAX_LENGTH = 1 << 24;
+/**
+ * The most an argument may hold, in characters of its JSON text, about (each value counts 1, a
+ * string or key its length more): 4 MiB, room for 1,000 events or 100,000 candidate ids. A larger
+ * one is refused as soon as the copy reaches the bound (an array or string that cannot fit before
+ * any of it is copied), so that neither this copy nor the engine's reading of it can hold the
+ * thread or the memory for long.
+ */
+export const MAX_ARGUMENT_SIZE = 1 << 22;
 
 /** The options of `create` whose values are data the core reads, copied deeply. */
 const CREATE_DATA = ["device", "build", "cache", "pricing", "sessions", "publicKey", "timeoutMs", "retries"] as const;
@@ -30,7 +36,13 @@ const lengthOf = slot("byteLength");
  * argument's name in errors.
  */
 export function plain(value: unknown, name: string): unknown {
-  return copy(value, name, 0);
+  return copy(value, name, 0, { left: MAX_ARGUMENT_SIZE });
+}
+
+/** `value`'s length when it is an array (read once, inside try/catch), else `undefined`. */
+export function arrayLength(value: unknown, name: string): number | undefined {
+  if (!read(() => Array.isArray(value), name)) return undefined;
+  return read(() => (value as unknown[]).length, `${name}.length`);
 }
 
 /**
@@ -72,37 +84,59 @@ function uint8Array(value: unknown, name: string): unknown {
   return new Uint8Array(bufferOf.call(value) as ArrayBuffer, offsetOf.call(value) as number, lengthOf.call(value) as number);
 }
 
-function copy(value: unknown, name: string, depth: number): unknown {
+/** What an argument's copy may still take, in `MAX_ARGUMENT_SIZE`'s units. */
+interface Budget {
+  left: number;
+}
+
+/** Takes `size` units from `budget`, or refuses the argument `name` when they are not left. */
+function spend(budget: Budget, size: number, name: string): void {
+  if (!(size <= budget.left)) throw tooLarge(name);
+  budget.left -= size;
+}
+
+/** The error refusing the argument `name` as larger than `MAX_ARGUMENT_SIZE`. */
+function tooLarge(name: string): EdgerecError {
+  return new EdgerecError("INVALID_ARGUMENT", `invalid argument \`${name}\`: larger than ${MAX_ARGUMENT_SIZE} characters of JSON, the most one argument may hold`);
+}
+
+function copy(value: unknown, name: string, depth: number, budget: Budget): unknown {
   // Not data: JSON would drop a function or a symbol silently (a `k` of one would become the
   // default) and throw on a BigInt.
   if (typeof value === "function" || typeof value === "symbol" || typeof value === "bigint") {
     throw new EdgerecError("INVALID_ARGUMENT", `invalid argument \`${name}\`: expected data, got a ${typeof value === "bigint" ? "BigInt" : typeof value}`);
   }
+  spend(budget, 1 + (typeof value === "string" ? value.length : 0), name);
   if (typeof value !== "object" || value === null) return value;
   if (depth >= MAX_DEPTH) {
     throw new EdgerecError("INVALID_ARGUMENT", `invalid argument \`${name}\`: nested more than ${MAX_DEPTH} levels deep (a cycle?)`);
   }
-  if (read(() => Array.isArray(value), name)) {
-    const length = read(() => (value as unknown[]).length, `${name}.length`);
-    if (!(length <= MAX_LENGTH)) {
-      throw new EdgerecError("INVALID_ARGUMENT", `invalid argument \`${name}\`: an array of more than ${MAX_LENGTH} elements`);
-    }
+  const length = arrayLength(value, name);
+  if (length !== undefined) {
+    // Each element takes at least one unit: an array that cannot fit is refused before any of it is read.
+    if (!(length <= budget.left)) throw tooLarge(name);
     const out: unknown[] = [];
     for (let i = 0; i < length; i++) {
       const at = `${name}[${i}]`;
-      out.push(copy(read(() => (value as unknown[])[i], at), at, depth + 1));
+      out.push(copy(read(() => (value as unknown[])[i], at), at, depth + 1, budget));
     }
     return out;
   }
-  const out = ownEntries(value, name);
-  for (const key of Object.keys(out)) out[key] = copy(out[key], `${name}.${key}`, depth + 1);
+  const out = ownEntries(value, name, budget);
+  for (const key of Object.keys(out)) out[key] = copy(out[key], `${name}.${key}`, depth + 1, budget);
   return out;
 }
 
-/** A plain object of `value`'s own enumerable string-keyed properties, each read once (values not copied). */
-function ownEntries(value: object, name: string): Record<string, unknown> {
+/**
+ * A plain object of `value`'s own enumerable string-keyed properties, each read once (values not
+ * copied); with a `budget`, each key spends its length before its value is read.
+ */
+function ownEntries(value: object, name: string, budget?: Budget): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const key of read(() => Object.keys(value), name)) {
+  const keys = read(() => Object.keys(value), name);
+  if (budget && !(keys.length <= budget.left)) throw tooLarge(name);
+  for (const key of keys) {
+    if (budget) spend(budget, key.length, `${name}.${key}`);
     // defineProperty: a key "__proto__" stays a key, and sets no prototype.
     Object.defineProperty(out, key, {
       value: read(() => (value as Record<string, unknown>)[key], `${name}.${key}`),

@@ -107,16 +107,27 @@ const SYNC_ALLOWED = (globalThis as { window?: unknown }).window === undefined;
 
 /** Compiles a build's wasm (the package's own file unless a source is given) and checks that it is that build's. */
 async function compileBuild(build: Build, source: WasmSource | undefined): Promise<WebAssembly.Module> {
-  const module = await compile(source ?? (await defaultSource(BUILDS[build].url())));
+  const module = await compile(source ?? (await defaultSource(BUILDS[build].url())), BUILDS[build].option);
   checkPairing(build, module);
   return module;
 }
 
-/** Compiles a source into a module (a module is taken as it is: Cloudflare Workers compile none). */
-async function compile(source: WasmSource): Promise<WebAssembly.Module> {
+/**
+ * Compiles a source into a module (a module is taken as it is: Cloudflare Workers compile none).
+ * `option` names the source in errors.
+ */
+async function compile(source: WasmSource, option: string): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return source;
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
     return SYNC_ALLOWED ? new WebAssembly.Module(source as BufferSource) : WebAssembly.compile(source as BufferSource);
+  }
+  if (typeof source === "string" && !resolvable(source)) {
+    // A bundler's file loader in a Node bundle gives a path relative to the bundle, which only the
+    // caller can resolve.
+    throw new EdgerecError(
+      "WASM_LOAD_FAILED",
+      `\`${option}\` ${JSON.stringify(source)} is a relative path, and there is no page to resolve it against: pass an absolute URL or the file's bytes (in Node: readFileSync(new URL(${option}, import.meta.url)))`,
+    );
   }
   const response = await fetch(source);
   if (!response.ok) throw new Error(`${source}: HTTP ${response.status}`);
@@ -124,6 +135,16 @@ async function compile(source: WasmSource): Promise<WebAssembly.Module> {
     return WebAssembly.compileStreaming(response);
   }
   return WebAssembly.compile(await response.arrayBuffer());
+}
+
+/** Whether `url` is a URL, absolute or relative to the page (none in Node or Deno). */
+function resolvable(url: string): boolean {
+  try {
+    new URL(url, globalThis.location?.href);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

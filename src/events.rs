@@ -133,14 +133,20 @@ impl RawEvent {
     }
 }
 
-/// Validates a whole batch: all of it is accepted, or none of it.
-pub fn validate_batch(raw: &[RawEvent], catalog: &Catalog, now_ms: f64) -> Result<Vec<Event>> {
-    if raw.len() > MAX_EVENTS_PER_CALL {
+/// Refuses a call that carries `count` events, more than [`MAX_EVENTS_PER_CALL`].
+pub fn check_event_count(count: usize) -> Result<()> {
+    if count > MAX_EVENTS_PER_CALL {
         return Err(Error::TooManyEvents {
-            count: raw.len(),
+            count,
             max: MAX_EVENTS_PER_CALL,
         });
     }
+    Ok(())
+}
+
+/// Validates a whole batch: all of it is accepted, or none of it.
+pub fn validate_batch(raw: &[RawEvent], catalog: &Catalog, now_ms: f64) -> Result<Vec<Event>> {
+    check_event_count(raw.len())?;
     raw.iter()
         .enumerate()
         .map(|(i, e)| e.validate(i, catalog, now_ms))

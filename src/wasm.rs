@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::bundle::{parse_public_key_hex, BundleFiles};
 use crate::error::Error;
-use crate::events::{RawEvent, MAX_EVENTS_PER_CALL};
+use crate::events::{check_event_count, RawEvent};
 use crate::model::Model;
 use crate::pricing::{PricingSettings, QuoteOptions};
 use crate::ranking::{Backend, RecommendRequest};
@@ -75,13 +75,28 @@ fn json_of(name: &'static str, value: &JsValue) -> Result<Option<serde_json::Val
     }
     let text = REPLACER
         .with(|replacer| js_sys::JSON::stringify_with_replacer(value, replacer.as_ref()))
-        .map_err(|_| invalid(name, "could not be read (a getter or proxy threw)"))?;
+        .map_err(|e| invalid(name, format!("could not be read: {}", thrown(&e))))?;
     let text = JsValue::from(text)
         .as_string()
         .ok_or_else(|| invalid(name, "is not a JSON value"))?;
     serde_json::from_str(&text)
         .map(Some)
         .map_err(|e| invalid(name, e.to_string()))
+}
+
+/// What a JS exception says: its `name: message` (each read through `Reflect`, so that a getter
+/// that throws is caught), a thrown string itself, or a placeholder.
+fn thrown(e: &JsValue) -> String {
+    let text = |key: &str| {
+        Reflect::get(e, &key.into())
+            .ok()
+            .and_then(|v| v.as_string())
+    };
+    match (text("name"), text("message"), e.as_string()) {
+        (Some(name), Some(message), _) => format!("{name}: {message}"),
+        (_, _, Some(text)) => text,
+        _ => "an exception without a message".into(),
+    }
 }
 
 /// Reads a caller's options object into `T`, which refuses fields it does not know; `undefined`
@@ -104,12 +119,7 @@ fn raw_events(value: &JsValue) -> Result<Vec<RawEvent>, Error> {
     let Some(serde_json::Value::Array(array)) = json_of("events", value)? else {
         return Err(invalid("events", "expected an array of events"));
     };
-    if array.len() > MAX_EVENTS_PER_CALL {
-        return Err(Error::TooManyEvents {
-            count: array.len(),
-            max: MAX_EVENTS_PER_CALL,
-        });
-    }
+    check_event_count(array.len())?;
     array
         .into_iter()
         .enumerate()
@@ -284,6 +294,13 @@ impl WasmEngine {
     /// The bundle's manifest, as a plain object.
     pub fn manifest(&self) -> Result<JsValue, JsValue> {
         to_js(self.inner.borrow().model.manifest())
+    }
+
+    /// Refuses (`TOO_MANY_EVENTS`) a call of `count` events before the wrapper copies them.
+    #[wasm_bindgen(js_name = checkEventCount)]
+    pub fn check_event_count(&self, count: f64) -> Result<(), JsValue> {
+        // A JS array's length is below 2^32; the cast saturates on anything larger.
+        check_event_count(count as usize).map_err(js_error)
     }
 
     /// Adds an array of events to a session: all of them, or none if any is invalid.

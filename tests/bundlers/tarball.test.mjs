@@ -161,6 +161,22 @@ test("Node: the `node` condition reads the package's wasm from disk", async () =
   answers.node = JSON.parse(stdout);
 });
 
+test("esbuild for Node: the wasm emitted by the file loader, read by its path", async () => {
+  const out = join(project, "out", "esbuild-node");
+  const { build } = await import("esbuild");
+  await build({
+    entryPoints: [join(project, "src/node-bundled.mjs")],
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    outdir: out,
+    loader: { ".wasm": "file" },
+    logLevel: "warning",
+  });
+  const { stdout } = await run(process.execPath, [join(out, "node-bundled.js")], { cwd: project });
+  answers["esbuild-node"] = JSON.parse(stdout);
+});
+
 test("Deno: the same program through npm's node_modules", async () => {
   const { stdout } = await run(BIN("deno"), ["run", "--allow-read", "--allow-env", "src/node.mjs"], {
     cwd: project,
@@ -218,7 +234,7 @@ test("every bundler and runtime gives the same answer, on the grocery bundle", (
   assert.equal(node.backend, "cpu");
   assert.equal(node.top.length, 5);
   assert.ok(node.prices.every(([, price]) => price > 0));
-  for (const name of ["vite", "esbuild", "webpack", "rollup", "deno", "workerd"]) {
+  for (const name of ["vite", "esbuild", "webpack", "rollup", "esbuild-node", "deno", "workerd"]) {
     assert.deepEqual(answers[name], node, `${name} differs from Node`);
   }
 });

@@ -1,9 +1,15 @@
 // Every bad input gets an EdgerecError with its code, and the engine keeps working after it.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { appendFile, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { before, test } from "node:test";
+import { promisify } from "node:util";
 
 import { EdgerecError } from "edgerec";
-import { create, expected, fixtureBytes, MODEL_FILE, rehash, serve } from "./helpers.mjs";
+import { readBundleDir } from "edgerec/node";
+import { BUILD, create, expected, FIXTURE, fixtureBytes, MODEL_FILE, rehash, serve } from "./helpers.mjs";
 
 const now = Date.now();
 const view = (item, ts = now) => ({ type: "view", item, ts });
@@ -132,4 +138,93 @@ test("over HTTP, a wrong-sized or tampered download is dropped before the core s
 test("bad create options: INVALID_ARGUMENT", async () => {
   await assert.rejects(create({ bundle: await fixtureBytes(), device: "tpu" }), code("INVALID_ARGUMENT"));
   await assert.rejects(create({}), code("INVALID_ARGUMENT"));
+});
+
+/** An array of `length` (holes) whose elements count their reads in `reads.count`. */
+function countingArray(length, reads) {
+  return new Proxy(new Array(length), {
+    get(target, key, receiver) {
+      if (typeof key === "string" && /^\d+$/.test(key)) reads.count += 1;
+      return Reflect.get(target, key, receiver);
+    },
+  });
+}
+
+test("a million events: TOO_MANY_EVENTS before any of them is read", async () => {
+  const reads = { count: 0 };
+  assert.throws(() => rec.observeMany(countingArray(1_000_000, reads)), code("TOO_MANY_EVENTS"));
+  assert.equal(reads.count, 0);
+  await assertWorking();
+});
+
+test("an argument over 4 MiB of JSON: INVALID_ARGUMENT, an oversized array before it is read", async () => {
+  const tooLarge = (e) => code("INVALID_ARGUMENT")(e) && /larger than 4194304 characters/.test(e.message);
+  const reads = { count: 0 };
+  await assert.rejects(rec.recommend({ exclude: countingArray(5_000_000, reads) }), tooLarge);
+  await assert.rejects(rec.explain(countingArray(5_000_000, reads)), tooLarge);
+  await assert.rejects(rec.quote(countingArray(5_000_000, reads)), tooLarge);
+  assert.equal(reads.count, 0);
+  // Few elements, long strings: refused at the string that passes the bound.
+  const long = Array.from({ length: 20 }, (_, i) => `${i}`.padEnd(300_000, "x"));
+  await assert.rejects(rec.recommend({ exclude: long }), tooLarge);
+  assert.throws(() => rec.observeMany([{ type: "view", item: long[0].repeat(15), ts: now }]), tooLarge);
+  // 100,000 ids (about 2 million characters) are within it.
+  const exclude = Array.from({ length: 100_000 }, (_, i) => `not-in-the-catalogue-${i}`);
+  assert.equal((await rec.recommend({ k: 5, exclude })).length, 5);
+  await assertWorking();
+});
+
+/** The fixture's files with `manifest.json` grown past 1 MiB by trailing spaces (still valid JSON). */
+async function oversizedManifest() {
+  const files = await fixtureBytes();
+  const manifest = new Uint8Array((1 << 20) + 1).fill(0x20);
+  manifest.set(files["manifest.json"]);
+  return { ...files, "manifest.json": manifest };
+}
+
+test("a manifest over 1 MiB or a signature over 1 KiB given as bytes: FILE_TOO_LARGE", async () => {
+  await assert.rejects(create({ bundle: await oversizedManifest() }), code("FILE_TOO_LARGE"));
+  const files = await fixtureBytes();
+  await assert.rejects(create({ bundle: { ...files, "manifest.sig": new Uint8Array(1025) } }), code("FILE_TOO_LARGE"));
+  await assertWorking();
+});
+
+test("readBundleDir checks each file's size before reading it", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "edgerec-bundle-dir-"));
+  try {
+    const write = async (files) => {
+      for (const [name, bytes] of Object.entries(files)) await writeFile(join(dir, name), bytes);
+    };
+    await write(await oversizedManifest());
+    await assert.rejects(readBundleDir(dir), code("FILE_TOO_LARGE"));
+    const files = await fixtureBytes();
+    await write(files);
+    await writeFile(join(dir, "manifest.sig"), new Uint8Array(1025));
+    await assert.rejects(readBundleDir(dir), code("FILE_TOO_LARGE"));
+    await write(files);
+    await appendFile(join(dir, "items.json"), " ");
+    await assert.rejects(readBundleDir(dir), (e) => code("SIZE_MISMATCH")(e) && /"items\.json"/.test(e.message));
+    await write(files);
+    assert.deepEqual(await readBundleDir(dir), files);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("a wasm given as a relative path in Node: WASM_LOAD_FAILED, saying how to read it", async () => {
+  // A fresh process: a process compiles each build once and later sources are not read.
+  const option = BUILD === "onnx" ? "onnxWasm" : "wasm";
+  const program = `
+    import { Edgerec } from "edgerec";
+    import { readBundleDir } from "edgerec/node";
+    const bundle = await readBundleDir(${JSON.stringify(FIXTURE)});
+    try {
+      await Edgerec.create({ bundle, build: ${JSON.stringify(BUILD)}, ${option}: "./edgerec-1234.wasm" });
+    } catch (e) {
+      console.log(JSON.stringify({ code: e.code, message: e.message }));
+    }`;
+  const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", program]);
+  const { code: failed, message } = JSON.parse(stdout);
+  assert.equal(failed, "WASM_LOAD_FAILED");
+  assert.match(message, new RegExp(`\`${option}\` "\\./edgerec-1234\\.wasm" is a relative path.*readFileSync\\(new URL\\(${option}, import\\.meta\\.url\\)\\)`));
 });
