@@ -8,9 +8,7 @@ ships (measured on the exported files, as the engine computes them) and the trai
 import argparse
 import json
 import os
-import platform
 import shutil
-import subprocess
 import tempfile
 
 import numpy as np
@@ -20,6 +18,7 @@ from safetensors.numpy import save as save_safetensors
 from bundle_writer import item_table_bytes, quantize_int8, write_bundle
 from data import read, sampled_negatives
 from evaluate_bundle import evaluate
+from provenance import commit, hardware
 from sasrec import export_onnx
 from train import load_model
 
@@ -32,15 +31,6 @@ def table_files(table: np.ndarray, quant: str) -> bytes:
     if quant == "f16":
         return save_safetensors({"embedding": table.astype(np.float16)})
     return save_safetensors({"embedding": table.astype(np.float32)})
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            name = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        name = platform.processor() or "unknown CPU"
-    return f"{name} x {os.cpu_count()} (CPU only)"
 
 
 def command_line(script: str, args: dict) -> str:
@@ -62,7 +52,7 @@ def training_args(args: dict) -> dict:
 
 def provenance(ckpt: dict, encoder_parameters: int) -> dict:
     """Where and how a checkpoint was made: commit, hardware, time and epochs to the best one."""
-    return {"commit": git_commit(), "hardware": cpu_model(), **run_time(ckpt), "epochs": ckpt["state"]["epoch"],
+    return {"commit": commit(), "hardware": hardware(), **run_time(ckpt), "epochs": ckpt["state"]["epoch"],
             "config": ckpt["config"], "encoderParameters": encoder_parameters}
 
 
@@ -74,13 +64,6 @@ def run_time(ckpt: dict) -> dict:
         start = torch.load(os.path.join(ckpt["args"]["init"], "best.pt"), map_location="cpu", weights_only=False)
         run["initialisedFrom"] = {"command": command_line("train.py", training_args(start["args"])), **run_time(start)}
     return run
-
-
-def git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 WEIGHT_FILES = ["encoder.safetensors", "interest.onnx", "items.safetensors"]  # what a DP guarantee covers

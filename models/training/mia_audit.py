@@ -20,7 +20,7 @@ import torch
 
 from data import leave_one_out, members, read
 from dp import sequence_losses
-from export import cpu_model
+from provenance import hardware
 from train import load_model, validate
 
 
@@ -101,7 +101,7 @@ def main() -> None:
     grocery_run = "horizon_days" in ckpt["args"]
     report = {"checkpoint": a.checkpoint, "which": a.which,
               **(audit_grocery(a.checkpoint, a.which) if grocery_run else audit_sequences(a.checkpoint, a.which, a.data)),
-              "machine": cpu_model()}
+              "machine": hardware()}
     print(json.dumps(report, indent=1))
     if a.json:
         with open(a.json, "w") as f:
