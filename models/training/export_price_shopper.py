@@ -176,7 +176,7 @@ def conformance_path(bundle: str, given: str | None) -> str:
     overwrite the grocery bundle's rows with another bundle's."""
     if given:
         return given
-    if os.path.normpath(bundle) != GROCERY_BUNDLE:
+    if os.path.realpath(bundle) != os.path.realpath(GROCERY_BUNDLE):
         raise SystemExit(f"--bundle {bundle}: give --conformance too ({GROCERY_CONFORMANCE} holds "
                          f"{GROCERY_BUNDLE}'s rows, which the conformance tests check that bundle against)")
     return GROCERY_CONFORMANCE

@@ -27,6 +27,7 @@ class ConformancePath(unittest.TestCase):
     def test_the_grocery_bundle_keeps_its_file(self):
         self.assertEqual(conformance_path("models/grocery", None), GROCERY_CONFORMANCE)
         self.assertEqual(conformance_path("models/grocery/", None), GROCERY_CONFORMANCE)
+        self.assertEqual(conformance_path(os.path.abspath("models/grocery"), None), GROCERY_CONFORMANCE)
 
     def test_another_bundle_must_name_its_file(self):
         with self.assertRaises(SystemExit) as refused:
