@@ -67,6 +67,12 @@ test("the tarball holds the package and nothing of the repository's tooling", as
   assert.doesNotMatch(readme, /\]\(\.\.\//, "the README links outside the package");
 });
 
+/** esbuild on one of the app's files (`entry`, in src/): an ES module bundle, with `options` added. */
+async function esbuild(entry, options) {
+  const { build } = await import("esbuild");
+  await build({ entryPoints: [join(project, "src", entry)], bundle: true, format: "esm", logLevel: "warning", ...options });
+}
+
 /** Builds app/browser.js with each bundler into `out/<name>/` beside an index.html loading `browser.js`. */
 const BUNDLERS = {
   async vite(out) {
@@ -85,16 +91,7 @@ const BUNDLERS = {
     });
   },
   async esbuild(out) {
-    const { build } = await import("esbuild");
-    await build({
-      entryPoints: [join(project, "src/browser.js")],
-      bundle: true,
-      format: "esm",
-      platform: "browser",
-      outdir: out,
-      loader: { ".wasm": "file" },
-      logLevel: "warning",
-    });
+    await esbuild("browser.js", { platform: "browser", outdir: out, loader: { ".wasm": "file" } });
     await cp(join(project, "src/index.html"), join(out, "index.html"));
   },
   async webpack(out) {
@@ -163,16 +160,7 @@ test("Node: the `node` condition reads the package's wasm from disk", async () =
 
 test("esbuild for Node: the wasm emitted by the file loader, read by its path", async () => {
   const out = join(project, "out", "esbuild-node");
-  const { build } = await import("esbuild");
-  await build({
-    entryPoints: [join(project, "src/node-bundled.mjs")],
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    outdir: out,
-    loader: { ".wasm": "file" },
-    logLevel: "warning",
-  });
+  await esbuild("node-bundled.mjs", { platform: "node", outdir: out, loader: { ".wasm": "file" } });
   const { stdout } = await run(process.execPath, [join(out, "node-bundled.js")], { cwd: project });
   answers["esbuild-node"] = JSON.parse(stdout);
 });
@@ -187,16 +175,11 @@ test("Deno: the same program through npm's node_modules", async () => {
 
 test("workerd: bundled with the worker conditions, the wasm and the bundle as modules", async () => {
   const out = join(project, "out", "workerd");
-  const { build } = await import("esbuild");
-  await build({
-    entryPoints: [join(project, "src/workerd.js")],
-    bundle: true,
-    format: "esm",
+  await esbuild("workerd.js", {
     platform: "browser",
     conditions: ["workerd", "worker"],
     external: ["./edgerec.wasm", "./grocery/*"],
     outfile: join(out, "worker.js"),
-    logLevel: "warning",
   });
   const pkg = join(project, "node_modules/edgerec");
   await symlink(join(pkg, "pkg/edgerec_bg.wasm"), join(out, "edgerec.wasm"));
