@@ -93,6 +93,20 @@ export function checkSize(name: keyof typeof MAX_BYTES, size: number): void {
 }
 
 /**
+ * Refuses (`SIZE_MISMATCH`, as the core would) a file of `size` bytes that `manifest` lists with
+ * another byte count, before it is read whole, copied or hashed; a file it does not list, or a
+ * manifest that does not parse, is left to the core.
+ */
+export function checkListedSize(manifest: Partial<Manifest> | undefined, name: string, size: number): void {
+  const files = manifest?.files as Record<string, Partial<FileEntry>> | undefined;
+  if (typeof files !== "object" || files === null || !Object.hasOwn(files, name)) return;
+  const expected = files[name]?.bytes;
+  if (Number.isSafeInteger(expected) && size !== expected) {
+    throw new EdgerecError("SIZE_MISMATCH", `bundle file "${name}" is ${size} bytes; the manifest says ${expected}`);
+  }
+}
+
+/**
  * Fetches a bundle from its base URL: the manifest fresh (at most 1 MiB), each file from the cache
  * when its hash matches, else downloaded (at most its manifest's size).
  */

@@ -16,7 +16,7 @@ import type { Engine } from "../pkg/edgerec.js";
 import { Contained } from "./contain.js";
 import { downloadLimits, throwIfAborted, type DownloadLimits } from "./download.js";
 import { EdgerecError } from "./errors.js";
-import { checkSize, fetchBundle, parseManifest, platformDigests, type FetchedBundle, type FileChoice } from "./fetch-bundle.js";
+import { checkListedSize, checkSize, fetchBundle, parseManifest, platformDigests, type FetchedBundle, type FileChoice } from "./fetch-bundle.js";
 import { pinnedKeys } from "./keys.js";
 import { EventStore, exportEvents, persistSettings } from "./persist.js";
 import { arrayLength, createOptions, plain } from "./plain.js";
@@ -102,9 +102,10 @@ export class Session {
   observeMany(events: ShopperEvent[]): void {
     const count = arrayLength(events, "events");
     if (count !== undefined) this.#engine.engine.call((e) => e.checkEventCount(count));
-    const copied = plain(events, "events");
+    const copied = plain(events, "events") as ShopperEvent[];
     this.#engine.engine.call((e) => e.observe(this.#key, copied));
-    this.#store?.record(events);
+    // The copy the core accepted: the caller's array is never read again.
+    this.#store?.record(copied);
   }
 
   /** The top `k` items for the session (or, on the page's own shopper, for `options.events`). */
@@ -429,9 +430,13 @@ async function splitBytes(bundle: BundleBytes, wanted: FileChoice): Promise<Fetc
   }
   checkSize("manifest.json", manifest.byteLength);
   if (signature) checkSize("manifest.sig", signature.byteLength);
-  const reads = wanted(parseManifest(manifest));
+  const parsed = parseManifest(manifest);
+  const reads = wanted(parsed);
+  const read = Object.entries(given).filter(([name]) => reads(name));
+  // A file of another size than listed is refused before it is copied or hashed.
+  for (const [name, bytes] of read) checkListedSize(parsed, name, bytes.byteLength);
   // Copies: the caller's arrays could change after they are hashed here and before the core reads
   // them, and the core trusts these digests.
-  const files = Object.fromEntries(Object.entries(given).filter(([name]) => reads(name)).map(([name, bytes]) => [name, bytes.slice()]));
+  const files = Object.fromEntries(read.map(([name, bytes]) => [name, bytes.slice()]));
   return { manifest, signature, files, digests: await platformDigests(files) };
 }

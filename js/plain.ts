@@ -11,13 +11,14 @@ import { EdgerecError } from "./errors.js";
 const MAX_DEPTH = 8;
 
 /**
- * The most an argument may hold, in characters of its JSON text, about (each value counts 1, a
- * string or key its length more): 4 MiB, room for 1,000 events or 100,000 candidate ids. A larger
- * one is refused as soon as the copy reaches the bound (an array or string that cannot fit before
- * any of it is copied), so that neither this copy nor the engine's reading of it can hold the
- * thread or the memory for long.
+ * The most an argument may hold: 4 MiB of JSON text (counted as the copy goes: a string's length
+ * and its quotes, a number's digits, the punctuation; escapes aside) and 262,144 values (each
+ * string, number, array or object one): room for 1,000 events or 100,000 candidate ids. A larger
+ * argument is refused as soon as the copy reaches a bound, and an array or object with more
+ * elements than there are values left before any of them is read, so that neither this copy nor
+ * the engine's reading of it can hold the thread or the memory for long.
  */
-export const MAX_ARGUMENT_SIZE = 1 << 22;
+export const MAX_ARGUMENT = { chars: 1 << 22, values: 1 << 18 } as const;
 
 /** The options of `create` whose values are data the core reads, copied deeply. */
 const CREATE_DATA = ["device", "build", "cache", "pricing", "sessions", "publicKey", "timeoutMs", "retries"] as const;
@@ -36,13 +37,20 @@ const lengthOf = slot("byteLength");
  * argument's name in errors.
  */
 export function plain(value: unknown, name: string): unknown {
-  return copy(value, name, 0, { left: MAX_ARGUMENT_SIZE });
+  return copy(value, name, 0, { ...MAX_ARGUMENT });
 }
 
-/** `value`'s length when it is an array (read once, inside try/catch), else `undefined`. */
+/**
+ * `value`'s length when it is an array (read inside try/catch; a Proxy's `length` that is not an
+ * array length is refused), else `undefined`.
+ */
 export function arrayLength(value: unknown, name: string): number | undefined {
   if (!read(() => Array.isArray(value), name)) return undefined;
-  return read(() => (value as unknown[]).length, `${name}.length`);
+  const length = read(() => (value as unknown[]).length, `${name}.length`);
+  if (typeof length !== "number" || !Number.isSafeInteger(length) || length < 0) {
+    throw new EdgerecError("INVALID_ARGUMENT", `invalid argument \`${name}\`: its length is not an array length`);
+  }
+  return length;
 }
 
 /**
@@ -81,23 +89,34 @@ function uint8Array(value: unknown, name: string): unknown {
   if (tagOf.call(value) !== "Uint8Array") {
     throw new EdgerecError("INVALID_ARGUMENT", `invalid argument \`${name}\`: expected a Uint8Array`);
   }
-  return new Uint8Array(bufferOf.call(value) as ArrayBuffer, offsetOf.call(value) as number, lengthOf.call(value) as number);
+  // A view of a detached buffer cannot be made: refused as unreadable.
+  return read(() => new Uint8Array(bufferOf.call(value) as ArrayBuffer, offsetOf.call(value) as number, lengthOf.call(value) as number), name);
 }
 
-/** What an argument's copy may still take, in `MAX_ARGUMENT_SIZE`'s units. */
+/** What an argument's copy may still take (`MAX_ARGUMENT`'s units). */
 interface Budget {
-  left: number;
+  chars: number;
+  values: number;
 }
 
-/** Takes `size` units from `budget`, or refuses the argument `name` when they are not left. */
-function spend(budget: Budget, size: number, name: string): void {
-  if (!(size <= budget.left)) throw tooLarge(name);
-  budget.left -= size;
+/** Takes `chars` characters and `values` values from `budget`, or refuses the argument `name` when they are not left. */
+function spend(budget: Budget, chars: number, name: string, values = 1): void {
+  if (!(chars <= budget.chars && values <= budget.values)) throw tooLarge(name);
+  budget.chars -= chars;
+  budget.values -= values;
 }
 
-/** The error refusing the argument `name` as larger than `MAX_ARGUMENT_SIZE`. */
+/** Refuses the argument `name` at once when its `count` elements cannot fit in what `budget` has left. */
+function fits(budget: Budget, count: number, name: string): void {
+  if (!(count <= budget.values)) throw tooLarge(name);
+}
+
+/** The error refusing the argument `name` as larger than `MAX_ARGUMENT`. */
 function tooLarge(name: string): EdgerecError {
-  return new EdgerecError("INVALID_ARGUMENT", `invalid argument \`${name}\`: larger than ${MAX_ARGUMENT_SIZE} characters of JSON, the most one argument may hold`);
+  return new EdgerecError(
+    "INVALID_ARGUMENT",
+    `invalid argument \`${name}\`: larger than one argument may be (${MAX_ARGUMENT.chars} characters of JSON, ${MAX_ARGUMENT.values} values)`,
+  );
 }
 
 function copy(value: unknown, name: string, depth: number, budget: Budget): unknown {
@@ -106,15 +125,18 @@ function copy(value: unknown, name: string, depth: number, budget: Budget): unkn
   if (typeof value === "function" || typeof value === "symbol" || typeof value === "bigint") {
     throw new EdgerecError("INVALID_ARGUMENT", `invalid argument \`${name}\`: expected data, got a ${typeof value === "bigint" ? "BigInt" : typeof value}`);
   }
-  spend(budget, 1 + (typeof value === "string" ? value.length : 0), name);
-  if (typeof value !== "object" || value === null) return value;
+  if (typeof value !== "object" || value === null) {
+    // Its JSON: a string quoted, anything else (a number, a boolean, null) as its text.
+    spend(budget, typeof value === "string" ? value.length + 2 : String(value).length, name);
+    return value;
+  }
   if (depth >= MAX_DEPTH) {
     throw new EdgerecError("INVALID_ARGUMENT", `invalid argument \`${name}\`: nested more than ${MAX_DEPTH} levels deep (a cycle?)`);
   }
   const length = arrayLength(value, name);
   if (length !== undefined) {
-    // Each element takes at least one unit: an array that cannot fit is refused before any of it is read.
-    if (!(length <= budget.left)) throw tooLarge(name);
+    spend(budget, 2 + length, name); // brackets and commas
+    fits(budget, length, name);
     const out: unknown[] = [];
     for (let i = 0; i < length; i++) {
       const at = `${name}[${i}]`;
@@ -122,6 +144,7 @@ function copy(value: unknown, name: string, depth: number, budget: Budget): unkn
     }
     return out;
   }
+  spend(budget, 2, name); // braces
   const out = ownEntries(value, name, budget);
   for (const key of Object.keys(out)) out[key] = copy(out[key], `${name}.${key}`, depth + 1, budget);
   return out;
@@ -134,9 +157,10 @@ function copy(value: unknown, name: string, depth: number, budget: Budget): unkn
 function ownEntries(value: object, name: string, budget?: Budget): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const keys = read(() => Object.keys(value), name);
-  if (budget && !(keys.length <= budget.left)) throw tooLarge(name);
+  if (budget) fits(budget, keys.length, name);
   for (const key of keys) {
-    if (budget) spend(budget, key.length, `${name}.${key}`);
+    // The key's JSON: quoted, a colon and a comma; its value is counted as it is copied.
+    if (budget) spend(budget, key.length + 4, `${name}.${key}`, 0);
     // defineProperty: a key "__proto__" stays a key, and sets no prototype.
     Object.defineProperty(out, key, {
       value: read(() => (value as Record<string, unknown>)[key], `${name}.${key}`),

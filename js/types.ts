@@ -63,7 +63,8 @@ export type FetchFunction = typeof globalThis extends { fetch: infer F } ? F : (
 
 /**
  * The engine's WebAssembly: a compiled module (how Cloudflare Workers import a `.wasm`), its bytes,
- * or its URL (what a bundler's asset import of `edgerec/edgerec.wasm` gives).
+ * or its URL (what a bundler's asset import of `edgerec/edgerec.wasm` gives; in Node, Deno and Bun
+ * a `file:` URL is read from disk).
  */
 export type WasmSource = WasmModule | ArrayBuffer | ArrayBufferView | UrlLike | string;
 

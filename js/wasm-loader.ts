@@ -65,12 +65,12 @@ export type Build = keyof typeof BUILDS;
 /** An export every build of edgerec has: a module without it is not edgerec's. */
 const EDGEREC_EXPORT = "__wbg_engine_free";
 
-/** How the package's own wasm file is read when the caller passes none: by URL, or from disk in Node. */
-let defaultSource: (url: URL) => Promise<WasmSource> = async (url) => url;
+/** How a wasm URL is read (the package's own files, or a URL the caller gives): fetched, by default. */
+let readUrl: (url: URL) => Promise<URL | Uint8Array> = async (url) => url;
 
-/** Sets how the package's own wasm files are read (the Node entry reads them from disk). */
-export function setDefaultWasmSource(read: (url: URL) => Promise<WasmSource>): void {
-  defaultSource = read;
+/** Sets how wasm URLs are read (the Node entry reads `file:` ones from disk, which its `fetch` cannot). */
+export function setWasmUrlReader(read: (url: URL) => Promise<URL | Uint8Array>): void {
+  readUrl = read;
 }
 
 /** Each build's compiled module, checked, once per JS module. */
@@ -107,43 +107,48 @@ const SYNC_ALLOWED = (globalThis as { window?: unknown }).window === undefined;
 
 /** Compiles a build's wasm (the package's own file unless a source is given) and checks that it is that build's. */
 async function compileBuild(build: Build, source: WasmSource | undefined): Promise<WebAssembly.Module> {
-  const module = await compile(source ?? (await defaultSource(BUILDS[build].url())), BUILDS[build].option);
+  const module = await compile(source ?? BUILDS[build].url(), BUILDS[build].option);
   checkPairing(build, module);
   return module;
 }
 
 /**
- * Compiles a source into a module (a module is taken as it is: Cloudflare Workers compile none).
- * `option` names the source in errors.
+ * Compiles a source into a module (a module is taken as it is: Cloudflare Workers compile none);
+ * a URL is read by `readUrl`. `option` names the source in errors.
  */
 async function compile(source: WasmSource, option: string): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return source;
-  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
-    return SYNC_ALLOWED ? new WebAssembly.Module(source as BufferSource) : WebAssembly.compile(source as BufferSource);
+  const read = isBytes(source) ? source : await readUrl(asUrl(source, option));
+  if (isBytes(read)) {
+    return SYNC_ALLOWED ? new WebAssembly.Module(read as BufferSource) : WebAssembly.compile(read as BufferSource);
   }
-  if (typeof source === "string" && !resolvable(source)) {
-    // A bundler's file loader in a Node bundle gives a path relative to the bundle, which only the
-    // caller can resolve.
-    throw new EdgerecError(
-      "WASM_LOAD_FAILED",
-      `\`${option}\` ${JSON.stringify(source)} is a relative path, and there is no page to resolve it against: pass an absolute URL or the file's bytes (in Node: readFileSync(new URL(${option}, import.meta.url)))`,
-    );
-  }
-  const response = await fetch(source);
-  if (!response.ok) throw new Error(`${source}: HTTP ${response.status}`);
+  const response = await fetch(read);
+  if (!response.ok) throw new Error(`${read}: HTTP ${response.status}`);
   if (typeof WebAssembly.compileStreaming === "function" && response.headers.get("content-type")?.startsWith("application/wasm")) {
     return WebAssembly.compileStreaming(response);
   }
   return WebAssembly.compile(await response.arrayBuffer());
 }
 
-/** Whether `url` is a URL, absolute or relative to the page (none in Node or Deno). */
-function resolvable(url: string): boolean {
+function isBytes(source: unknown): source is ArrayBuffer | ArrayBufferView {
+  return source instanceof ArrayBuffer || ArrayBuffer.isView(source);
+}
+
+/**
+ * A URL source (text or `URL`) as a URL, resolved against the page where there is one. A path
+ * without a page (Node, Deno: a bundler's file loader gives one relative to the bundle) is refused
+ * saying how to resolve it.
+ */
+function asUrl(source: WasmSource, option: string): URL {
   try {
-    new URL(url, globalThis.location?.href);
-    return true;
+    // As fetch would resolve it: against the document's base URL, else the worker's location.
+    const base = (globalThis as { document?: { baseURI?: string } }).document?.baseURI ?? globalThis.location?.href;
+    return new URL(String(source), base);
   } catch {
-    return false;
+    throw new EdgerecError(
+      "WASM_LOAD_FAILED",
+      `\`${option}\` ${JSON.stringify(String(source))} is not a URL, and there is no page to resolve it against: pass a URL (a bundler's path relative to the bundle: new URL(${option}, import.meta.url)) or the file's bytes`,
+    );
   }
 }
 

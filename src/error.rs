@@ -16,7 +16,8 @@ pub enum Error {
     /// An event or candidate names an item that the bundle's catalogue does not hold.
     #[error("unknown item {item:?}: it is not in this model bundle's catalogue ({context})")]
     UnknownItem {
-        /// The id.
+        /// The id, cut to its first [`Error::ID_SHOWN`] characters (any id longer than an event's
+        /// is unknown, and the message stays short whatever the caller sent).
         item: String,
         /// Where it was named (`event 3`, `candidates`, `quote`).
         context: String,
@@ -119,6 +120,21 @@ pub enum Error {
 }
 
 impl Error {
+    /// The most characters of an unknown id an error repeats.
+    pub const ID_SHOWN: usize = 64;
+
+    /// [`Error::UnknownItem`] for `id`, named where it was met (`context`).
+    pub fn unknown_item(id: &str, context: impl Into<String>) -> Error {
+        let item = match id.char_indices().nth(Self::ID_SHOWN) {
+            Some((cut, _)) => format!("{}…", &id[..cut]),
+            None => id.to_owned(),
+        };
+        Error::UnknownItem {
+            item,
+            context: context.into(),
+        }
+    }
+
     /// A stable machine-readable name for the variant, e.g. `"INVALID_EVENT"`.
     pub fn code(&self) -> &'static str {
         match self {
@@ -145,3 +161,23 @@ impl Error {
 
 /// The crate's result type.
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    #[test]
+    fn an_unknown_id_is_repeated_at_most_id_shown_characters() {
+        let short = Error::unknown_item("SKU-9", "quote");
+        assert_eq!(
+            short.to_string(),
+            "unknown item \"SKU-9\": it is not in this model bundle's catalogue (quote)"
+        );
+        let long = "é".repeat(1_000_000);
+        let Error::UnknownItem { item, .. } = Error::unknown_item(&long, "candidates") else {
+            unreachable!()
+        };
+        assert_eq!(item, format!("{}…", "é".repeat(Error::ID_SHOWN)));
+        assert!(Error::unknown_item(&long, "candidates").to_string().len() < 300);
+    }
+}

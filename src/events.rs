@@ -120,10 +120,7 @@ impl RawEvent {
         }
         let item = catalog
             .index_of(item_id)
-            .ok_or_else(|| Error::UnknownItem {
-                item: item_id.to_owned(),
-                context: format!("event {index}"),
-            })?;
+            .ok_or_else(|| Error::unknown_item(item_id, format!("event {index}")))?;
         Ok(Event {
             kind,
             item,

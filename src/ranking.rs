@@ -163,10 +163,9 @@ fn candidate_rows(model: &Model, ids: &[String]) -> Result<Vec<usize>> {
     let mut seen = vec![false; catalog.len()];
     let mut rows = Vec::with_capacity(ids.len());
     for id in ids {
-        let row = catalog.index_of(id).ok_or_else(|| Error::UnknownItem {
-            item: id.clone(),
-            context: "candidates".into(),
-        })?;
+        let row = catalog
+            .index_of(id)
+            .ok_or_else(|| Error::unknown_item(id, "candidates"))?;
         if !std::mem::replace(&mut seen[row], true) {
             rows.push(row);
         }

@@ -204,10 +204,7 @@ fn item_rows(model: &Model, items: &[String], context: &str) -> Result<Vec<usize
             model
                 .catalog()
                 .index_of(id)
-                .ok_or_else(|| Error::UnknownItem {
-                    item: id.clone(),
-                    context: context.into(),
-                })
+                .ok_or_else(|| Error::unknown_item(id, context))
         })
         .collect()
 }

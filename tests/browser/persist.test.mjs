@@ -136,6 +136,27 @@ test("events past the expiry are deleted, when written and at load", async () =>
   assert.deepEqual((await records("expiry")).map((r) => r.item), ["SKU-0003"]);
 });
 
+test("the store keeps the copy the engine accepted: the caller's events are read once", async () => {
+  const result = await onPage(async (Edgerec) => {
+    const rec = await Edgerec.create({ bundle: "/models/fixture/", persist: { name: "read-once" } });
+    let reads = 0;
+    const event = { type: "view", ts: Date.now() - 1000 };
+    Object.defineProperty(event, "item", {
+      enumerable: true,
+      get() {
+        reads += 1;
+        if (reads > 1) throw new Error("read twice");
+        return "SKU-0004";
+      },
+    });
+    rec.observeMany([event]);
+    await rec.exportEvents();
+    return { reads, held: rec.events.map((e) => e.item), stored: rec.persistence.stored };
+  });
+  assert.deepEqual(result, { reads: 1, held: ["SKU-0004"], stored: 1 });
+  assert.deepEqual((await records("read-once")).map((r) => r.item), ["SKU-0004"]);
+});
+
 test("the cap keeps the newest events", async () => {
   const now = Date.now();
   const events = Array.from({ length: 8 }, (_, i) => ({ type: "view", item: `SKU-00${10 + i}`, ts: now - (8 - i) * 1000 }));

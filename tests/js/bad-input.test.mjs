@@ -158,7 +158,7 @@ test("a million events: TOO_MANY_EVENTS before any of them is read", async () =>
 });
 
 test("an argument over 4 MiB of JSON: INVALID_ARGUMENT, an oversized array before it is read", async () => {
-  const tooLarge = (e) => code("INVALID_ARGUMENT")(e) && /larger than 4194304 characters/.test(e.message);
+  const tooLarge = (e) => code("INVALID_ARGUMENT")(e) && /larger than one argument may be \(4194304 characters of JSON, 262144 values\)/.test(e.message);
   const reads = { count: 0 };
   await assert.rejects(rec.recommend({ exclude: countingArray(5_000_000, reads) }), tooLarge);
   await assert.rejects(rec.explain(countingArray(5_000_000, reads)), tooLarge);
@@ -168,9 +168,31 @@ test("an argument over 4 MiB of JSON: INVALID_ARGUMENT, an oversized array befor
   const long = Array.from({ length: 20 }, (_, i) => `${i}`.padEnd(300_000, "x"));
   await assert.rejects(rec.recommend({ exclude: long }), tooLarge);
   assert.throws(() => rec.observeMany([{ type: "view", item: long[0].repeat(15), ts: now }]), tooLarge);
-  // 100,000 ids (about 2 million characters) are within it.
+  // Many short values: refused by their count before any is read; numbers by their digits.
+  await assert.rejects(rec.recommend({ candidates: countingArray(300_000, reads) }), tooLarge);
+  assert.equal(reads.count, 0);
+  await assert.rejects(rec.recommend({ candidates: new Array(200_000).fill(-1.2345678901234567e-300) }), tooLarge);
+  // 100,000 ids (about 2.8 million characters) are within it.
   const exclude = Array.from({ length: 100_000 }, (_, i) => `not-in-the-catalogue-${i}`);
   assert.equal((await rec.recommend({ k: 5, exclude })).length, 5);
+  await assertWorking();
+});
+
+test("an array whose length is not an array length: INVALID_ARGUMENT, and the engine keeps working", async () => {
+  for (const length of [Symbol("length"), 5n, { valueOf: () => { throw new Error("boom"); } }, NaN, -1, 2.5]) {
+    const lying = new Proxy([], { get: (target, key, receiver) => (key === "length" ? length : Reflect.get(target, key, receiver)) });
+    assert.throws(() => rec.observeMany(lying), code("INVALID_ARGUMENT"), String(length?.toString?.()));
+    await assert.rejects(rec.recommend({ candidates: lying }), code("INVALID_ARGUMENT"));
+    await assert.rejects(rec.explain(lying), code("INVALID_ARGUMENT"));
+  }
+  await assertWorking();
+});
+
+test("an unknown id is repeated in the error only in part", async () => {
+  const long = "x".repeat(100_000);
+  for (const call of [() => rec.recommend({ candidates: [long] }), () => rec.explain([long])]) {
+    await assert.rejects(call(), (e) => code("UNKNOWN_ITEM")(e) && e.message.length < 300 && e.message.includes(`${"x".repeat(64)}…`));
+  }
   await assertWorking();
 });
 
@@ -182,10 +204,15 @@ async function oversizedManifest() {
   return { ...files, "manifest.json": manifest };
 }
 
-test("a manifest over 1 MiB or a signature over 1 KiB given as bytes: FILE_TOO_LARGE", async () => {
+test("given as bytes: a manifest over 1 MiB or a signature over 1 KiB, FILE_TOO_LARGE; a file of the wrong size, SIZE_MISMATCH", async () => {
   await assert.rejects(create({ bundle: await oversizedManifest() }), code("FILE_TOO_LARGE"));
   const files = await fixtureBytes();
   await assert.rejects(create({ bundle: { ...files, "manifest.sig": new Uint8Array(1025) } }), code("FILE_TOO_LARGE"));
+  const huge = new Uint8Array(64 << 20);
+  await assert.rejects(create({ bundle: { ...files, "items.json": huge } }), (e) => code("SIZE_MISMATCH")(e) && /"items\.json" is 67108864 bytes/.test(e.message));
+  const detached = files["manifest.json"].slice();
+  structuredClone(detached.buffer, { transfer: [detached.buffer] });
+  await assert.rejects(create({ bundle: { ...files, "manifest.json": detached } }), code("INVALID_ARGUMENT"));
   await assertWorking();
 });
 
@@ -204,6 +231,14 @@ test("readBundleDir checks each file's size before reading it", async () => {
     await write(files);
     await appendFile(join(dir, "items.json"), " ");
     await assert.rejects(readBundleDir(dir), (e) => code("SIZE_MISMATCH")(e) && /"items\.json"/.test(e.message));
+    // A FIFO in a file's place is refused, never waited on (a reader would block until a writer came).
+    for (const name of ["manifest.json", "manifest.sig", "items.json"]) {
+      await write(files);
+      await rm(join(dir, name));
+      await promisify(execFile)("mkfifo", [join(dir, name)]);
+      await assert.rejects(readBundleDir(dir), (e) => code("MISSING_FILE")(e) && /not a regular file/.test(e.message), name);
+      await rm(join(dir, name));
+    }
     await write(files);
     assert.deepEqual(await readBundleDir(dir), files);
   } finally {
@@ -226,5 +261,5 @@ test("a wasm given as a relative path in Node: WASM_LOAD_FAILED, saying how to r
   const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", program]);
   const { code: failed, message } = JSON.parse(stdout);
   assert.equal(failed, "WASM_LOAD_FAILED");
-  assert.match(message, new RegExp(`\`${option}\` "\\./edgerec-1234\\.wasm" is a relative path.*readFileSync\\(new URL\\(${option}, import\\.meta\\.url\\)\\)`));
+  assert.match(message, new RegExp(`\`${option}\` "\\./edgerec-1234\\.wasm" is not a URL.*new URL\\(${option}, import\\.meta\\.url\\)`));
 });
