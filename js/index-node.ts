@@ -4,10 +4,17 @@
  * from disk, since Node's `fetch` reads no `file:` URL. Browsers, workers and bundlers get `index.js`, which imports nothing of Node.
  * @module
  */
-import { readFile } from "node:fs/promises";
-
+import { readRegularFile } from "./read-file.js";
 import { setWasmUrlReader } from "./wasm-loader.js";
 
-setWasmUrlReader(async (url) => (url.protocol === "file:" ? new Uint8Array(await readFile(url)) : url));
+/** The most bytes of a wasm file read from disk (each build's is a few MB). */
+const MAX_WASM_BYTES = 64 << 20;
+
+setWasmUrlReader(async (url) => {
+  if (url.protocol !== "file:") return url;
+  return readRegularFile(url, (size) => {
+    if (size > MAX_WASM_BYTES) throw new Error(`${url.href} is ${size} bytes, more than ${MAX_WASM_BYTES}, the most a wasm of edgerec's is read`);
+  });
+});
 
 export * from "./index.js";

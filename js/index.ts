@@ -420,12 +420,10 @@ function baseUrl(bundle: string | URL): URL {
 /** The files given as bytes that the build reads, with their digests where Web Crypto exists. */
 async function splitBytes(bundle: BundleBytes, wanted: FileChoice): Promise<FetchedBundle> {
   const { "manifest.json": manifest, "manifest.sig": signature, ...given } = bundle;
-  if (!(manifest instanceof Uint8Array)) {
-    throw new EdgerecError("MISSING_FILE", 'bundle file "manifest.json" is missing');
-  }
-  for (const [name, bytes] of Object.entries({ "manifest.sig": signature ?? new Uint8Array(), ...given })) {
+  if (manifest === undefined) throw new EdgerecError("MISSING_FILE", 'bundle file "manifest.json" is missing');
+  for (const [name, bytes] of Object.entries({ "manifest.json": manifest, "manifest.sig": signature ?? new Uint8Array(), ...given })) {
     if (!(bytes instanceof Uint8Array)) {
-      throw new EdgerecError("INVALID_ARGUMENT", `invalid argument \`files\`: ${JSON.stringify(name)} must be a Uint8Array`);
+      throw new EdgerecError("INVALID_ARGUMENT", `invalid argument \`bundle[${JSON.stringify(name)}]\`: expected a Uint8Array`);
     }
   }
   checkSize("manifest.json", manifest.byteLength);

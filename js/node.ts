@@ -2,12 +2,11 @@
  * Node, Deno and Bun helpers (they read the file system): `import { readBundleDir } from "edgerec/node"`.
  * @module
  */
-import { constants } from "node:fs";
-import { open } from "node:fs/promises";
 import { join } from "node:path";
 
 import { EdgerecError } from "./errors.js";
 import { checkListedSize, checkSize, listedFiles, parseManifest } from "./fetch-bundle.js";
+import { readRegularFile } from "./read-file.js";
 import type { BundleBytes } from "./types.js";
 
 /**
@@ -17,49 +16,27 @@ import type { BundleBytes } from "./types.js";
  * count, `SIZE_MISMATCH`), so that no oversized file is read into memory.
  */
 export async function readBundleDir(dir: string): Promise<BundleBytes> {
-  const manifest = await readChecked(dir, "manifest.json", (size) => checkSize("manifest.json", size));
+  const manifest = await bundleFile(dir, "manifest.json", (size) => checkSize("manifest.json", size));
   const bundle: BundleBytes = { "manifest.json": manifest };
-  const signature = await readChecked(dir, "manifest.sig", (size) => checkSize("manifest.sig", size), true);
+  const signature = await bundleFile(dir, "manifest.sig", (size) => checkSize("manifest.sig", size), true);
   // An unsigned bundle is fine unless the caller pins a key, which the engine then reports.
   if (signature) bundle["manifest.sig"] = signature;
   const parsed = parseManifest(manifest);
   for (const [name] of listedFiles(parsed)) {
-    bundle[name] = await readChecked(dir, name, (size) => checkListedSize(parsed, name, size));
+    bundle[name] = await bundleFile(dir, name, (size) => checkListedSize(parsed, name, size));
   }
   return bundle;
 }
 
-/**
- * The bytes of `dir`/`name`, once `check` has accepted its size (read no further than that size,
- * should the file grow meanwhile); `undefined` for a missing optional file. Opened without
- * blocking, so that a FIFO in its place is refused instead of waiting for a writer.
- */
-async function readChecked(dir: string, name: string, check: (size: number) => void): Promise<Uint8Array>;
-async function readChecked(dir: string, name: string, check: (size: number) => void, optional: true): Promise<Uint8Array | undefined>;
-async function readChecked(dir: string, name: string, check: (size: number) => void, optional = false): Promise<Uint8Array | undefined> {
-  const unreadable = (reason: string) => new EdgerecError("MISSING_FILE", `bundle file "${name}" could not be read from ${dir}: ${reason}`);
-  let handle;
+/** `dir`/`name` by `readRegularFile`, its failures as `MISSING_FILE`; `undefined` for a missing optional file. */
+async function bundleFile(dir: string, name: string, check: (size: number) => void): Promise<Uint8Array>;
+async function bundleFile(dir: string, name: string, check: (size: number) => void, optional: true): Promise<Uint8Array | undefined>;
+async function bundleFile(dir: string, name: string, check: (size: number) => void, optional = false): Promise<Uint8Array | undefined> {
   try {
-    handle = await open(join(dir, name), constants.O_RDONLY | constants.O_NONBLOCK);
+    return await readRegularFile(join(dir, name), check);
   } catch (e) {
+    if (e instanceof EdgerecError) throw e;
     if (optional && (e as { code?: string }).code === "ENOENT") return undefined;
-    throw unreadable((e as Error).message);
-  }
-  try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) throw unreadable("not a regular file");
-    check(stats.size);
-    const bytes = new Uint8Array(stats.size);
-    let at = 0;
-    while (at < bytes.length) {
-      const { bytesRead } = await handle.read(bytes, at, bytes.length - at, at);
-      if (bytesRead === 0) break;
-      at += bytesRead;
-    }
-    return bytes.subarray(0, at);
-  } catch (e) {
-    throw e instanceof EdgerecError ? e : unreadable((e as Error).message);
-  } finally {
-    await handle.close();
+    throw new EdgerecError("MISSING_FILE", `bundle file "${name}" could not be read from ${dir}: ${(e as Error).message}`);
   }
 }

@@ -11,8 +11,8 @@ import { EdgerecError } from "./errors.js";
 const MAX_DEPTH = 8;
 
 /**
- * The most an argument may hold: 4 MiB of JSON text (counted as the copy goes: a string's length
- * and its quotes, a number's digits, the punctuation; escapes aside) and 262,144 values (each
+ * The most an argument may hold: 4 MiB of JSON text (counted as the copy goes, as `JSON.stringify`
+ * writes it: strings with their quotes and escapes, numbers by their digits, the punctuation) and 262,144 values (each
  * string, number, array or object one): room for 1,000 events or 100,000 candidate ids. A larger
  * argument is refused as soon as the copy reaches a bound, and an array or object with more
  * elements than there are values left before any of them is read, so that neither this copy nor
@@ -37,7 +37,7 @@ const lengthOf = slot("byteLength");
  * argument's name in errors.
  */
 export function plain(value: unknown, name: string): unknown {
-  return copy(value, name, 0, { ...MAX_ARGUMENT });
+  return copy(value, name, 0, { ...MAX_ARGUMENT, argument: name });
 }
 
 /**
@@ -93,30 +93,45 @@ function uint8Array(value: unknown, name: string): unknown {
   return read(() => new Uint8Array(bufferOf.call(value) as ArrayBuffer, offsetOf.call(value) as number, lengthOf.call(value) as number), name);
 }
 
-/** What an argument's copy may still take (`MAX_ARGUMENT`'s units). */
+/** What an argument's copy may still take (`MAX_ARGUMENT`'s units), and the argument's name. */
 interface Budget {
   chars: number;
   values: number;
+  argument: string;
 }
 
-/** Takes `chars` characters and `values` values from `budget`, or refuses the argument `name` when they are not left. */
-function spend(budget: Budget, chars: number, name: string, values = 1): void {
-  if (!(chars <= budget.chars && values <= budget.values)) throw tooLarge(name);
+/** Takes `chars` characters and `values` values from `budget`, or refuses the argument, reached at `at`, when they are not left. */
+function spend(budget: Budget, chars: number, at: string, values = 1): void {
+  if (!(chars <= budget.chars && values <= budget.values)) throw tooLarge(budget, at);
   budget.chars -= chars;
   budget.values -= values;
 }
 
-/** Refuses the argument `name` at once when its `count` elements cannot fit in what `budget` has left. */
-function fits(budget: Budget, count: number, name: string): void {
-  if (!(count <= budget.values)) throw tooLarge(name);
+/** Refuses the argument at once when the `count` elements of its part `at` cannot fit in what `budget` has left. */
+function fits(budget: Budget, count: number, at: string): void {
+  if (!(count <= budget.values)) throw tooLarge(budget, at);
 }
 
-/** The error refusing the argument `name` as larger than `MAX_ARGUMENT`. */
-function tooLarge(name: string): EdgerecError {
+/** The error refusing `budget`'s argument as larger than `MAX_ARGUMENT`, the bound reached at its part `at`. */
+function tooLarge(budget: Budget, at: string): EdgerecError {
+  const where = at === budget.argument ? "" : ` (reached at \`${at}\`)`;
   return new EdgerecError(
     "INVALID_ARGUMENT",
-    `invalid argument \`${name}\`: larger than one argument may be (${MAX_ARGUMENT.chars} characters of JSON, ${MAX_ARGUMENT.values} values)`,
+    `invalid argument \`${budget.argument}\`: larger than one argument may be, ${MAX_ARGUMENT.chars} characters of JSON or ${MAX_ARGUMENT.values} values${where}`,
   );
+}
+
+/** The length of `text` as `JSON.stringify` writes it (quotes, and escapes: 2 or 6 characters), or more than `most`. */
+function jsonLength(text: string, most: number): number {
+  let length = text.length + 2;
+  for (let i = 0; i < text.length && length <= most; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20) length += [8, 9, 10, 12, 13].includes(c) ? 1 : 5;
+    else if (c === 0x22 || c === 0x5c) length += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i++; // a pair: as it is
+    else if (c >= 0xd800 && c <= 0xdfff) length += 5; // a lone surrogate: \uXXXX
+  }
+  return length;
 }
 
 function copy(value: unknown, name: string, depth: number, budget: Budget): unknown {
@@ -127,7 +142,7 @@ function copy(value: unknown, name: string, depth: number, budget: Budget): unkn
   }
   if (typeof value !== "object" || value === null) {
     // Its JSON: a string quoted, anything else (a number, a boolean, null) as its text.
-    spend(budget, typeof value === "string" ? value.length + 2 : String(value).length, name);
+    spend(budget, typeof value === "string" ? jsonLength(value, budget.chars) : String(value).length, name);
     return value;
   }
   if (depth >= MAX_DEPTH) {
@@ -160,7 +175,7 @@ function ownEntries(value: object, name: string, budget?: Budget): Record<string
   if (budget) fits(budget, keys.length, name);
   for (const key of keys) {
     // The key's JSON: quoted, a colon and a comma; its value is counted as it is copied.
-    if (budget) spend(budget, key.length + 4, `${name}.${key}`, 0);
+    if (budget) spend(budget, jsonLength(key, budget.chars) + 2, `${name}.${key}`, 0);
     // defineProperty: a key "__proto__" stays a key, and sets no prototype.
     Object.defineProperty(out, key, {
       value: read(() => (value as Record<string, unknown>)[key], `${name}.${key}`),

@@ -143,7 +143,10 @@ function asUrl(source: WasmSource, option: string): URL {
   try {
     // As fetch would resolve it: against the document's base URL, else the worker's location.
     const base = (globalThis as { document?: { baseURI?: string } }).document?.baseURI ?? globalThis.location?.href;
-    return new URL(String(source), base);
+    const url = new URL(String(source), base);
+    // A Windows path ("C:\\…") parses as a URL of a one-letter scheme.
+    if (/^[a-z]:$/i.test(url.protocol)) throw new TypeError("a Windows path");
+    return url;
   } catch {
     throw new EdgerecError(
       "WASM_LOAD_FAILED",

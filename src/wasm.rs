@@ -33,12 +33,27 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// The most characters of an error message that reach JS: a message that repeats caller text
+/// (serde's "unknown field `…`", "invalid type: string …") keeps its start and its end.
+const MESSAGE_CHARS: usize = 480;
+
 fn js_error(err: Error) -> JsValue {
-    let js = js_sys::Error::new(&err.to_string());
+    let js = js_sys::Error::new(&middle_cut(&err.to_string(), MESSAGE_CHARS));
     js.set_name("EdgerecError");
     // Setting a property on a fresh Error object cannot fail.
     let _ = Reflect::set(&js, &"code".into(), &err.code().into());
     js.into()
+}
+
+/// `text` when at most `chars` characters long, else its first and last `chars / 2` around "…".
+fn middle_cut(text: &str, chars: usize) -> String {
+    let count = text.chars().count();
+    if count <= chars {
+        return text.to_owned();
+    }
+    let head: String = text.chars().take(chars / 2).collect();
+    let tail: String = text.chars().skip(count - chars / 2).collect();
+    format!("{head}…{tail}")
 }
 
 fn invalid(name: &'static str, reason: impl Into<String>) -> Error {
@@ -322,7 +337,7 @@ impl WasmEngine {
         request: JsValue,
         events: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let request = options::<RecommendRequest>("request", request).map_err(js_error)?;
+        let request = options::<RecommendRequest>("options", request).map_err(js_error)?;
         let events = optional_events(&events).map_err(js_error)?;
         let result = self
             .inner
@@ -499,7 +514,7 @@ impl WasmEngine {
         request: JsValue,
         events: JsValue,
     ) -> Result<js_sys::Promise, JsValue> {
-        let request = options::<RecommendRequest>("request", request).map_err(js_error)?;
+        let request = options::<RecommendRequest>("options", request).map_err(js_error)?;
         let events = optional_events(&events).map_err(js_error)?;
         let (plan, job) = {
             let mut inner = self.inner.borrow_mut();

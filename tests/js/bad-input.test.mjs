@@ -5,6 +5,7 @@ import { appendFile, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, test } from "node:test";
+import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 
 import { EdgerecError } from "edgerec";
@@ -158,7 +159,7 @@ test("a million events: TOO_MANY_EVENTS before any of them is read", async () =>
 });
 
 test("an argument over 4 MiB of JSON: INVALID_ARGUMENT, an oversized array before it is read", async () => {
-  const tooLarge = (e) => code("INVALID_ARGUMENT")(e) && /larger than one argument may be \(4194304 characters of JSON, 262144 values\)/.test(e.message);
+  const tooLarge = (e) => code("INVALID_ARGUMENT")(e) && /larger than one argument may be, 4194304 characters of JSON or 262144 values/.test(e.message);
   const reads = { count: 0 };
   await assert.rejects(rec.recommend({ exclude: countingArray(5_000_000, reads) }), tooLarge);
   await assert.rejects(rec.explain(countingArray(5_000_000, reads)), tooLarge);
@@ -168,8 +169,11 @@ test("an argument over 4 MiB of JSON: INVALID_ARGUMENT, an oversized array befor
   const long = Array.from({ length: 20 }, (_, i) => `${i}`.padEnd(300_000, "x"));
   await assert.rejects(rec.recommend({ exclude: long }), tooLarge);
   assert.throws(() => rec.observeMany([{ type: "view", item: long[0].repeat(15), ts: now }]), tooLarge);
-  // Many short values: refused by their count before any is read; numbers by their digits.
-  await assert.rejects(rec.recommend({ candidates: countingArray(300_000, reads) }), tooLarge);
+  // Escapes count as JSON writes them: a control character 6, a lone surrogate 6.
+  await assert.rejects(rec.explain(["\u0001".repeat(1_000_000)]), tooLarge);
+  await assert.rejects(rec.explain(["\udc00".repeat(1_000_000)]), tooLarge);
+  // Many short values: refused by their count before any is read, naming the argument; numbers by their digits.
+  await assert.rejects(rec.recommend({ candidates: countingArray(300_000, reads) }), (e) => tooLarge(e) && /`options`.*\(reached at `options\.candidates`\)/.test(e.message));
   assert.equal(reads.count, 0);
   await assert.rejects(rec.recommend({ candidates: new Array(200_000).fill(-1.2345678901234567e-300) }), tooLarge);
   // 100,000 ids (about 2.8 million characters) are within it.
@@ -185,6 +189,14 @@ test("an array whose length is not an array length: INVALID_ARGUMENT, and the en
     await assert.rejects(rec.recommend({ candidates: lying }), code("INVALID_ARGUMENT"));
     await assert.rejects(rec.explain(lying), code("INVALID_ARGUMENT"));
   }
+  await assertWorking();
+});
+
+test("an error repeats a long unknown field or value only in part, naming the argument", async () => {
+  const long = "k".repeat(1_000_000);
+  await assert.rejects(rec.recommend({ [long]: 0 }), (e) => code("INVALID_ARGUMENT")(e) && e.message.length < 600 && /`options`.*unknown field `kkk.*…/.test(e.message));
+  assert.throws(() => rec.observe({ type: long, item: "SKU-0002", ts: now }), (e) => code("INVALID_EVENT")(e) && e.message.length < 600);
+  await assert.rejects(rec.recommend({ k: 0.5 }), (e) => code("INVALID_ARGUMENT")(e) && /`options`/.test(e.message));
   await assertWorking();
 });
 
@@ -213,6 +225,7 @@ test("given as bytes: a manifest over 1 MiB or a signature over 1 KiB, FILE_TOO_
   const detached = files["manifest.json"].slice();
   structuredClone(detached.buffer, { transfer: [detached.buffer] });
   await assert.rejects(create({ bundle: { ...files, "manifest.json": detached } }), code("INVALID_ARGUMENT"));
+  await assert.rejects(create({ bundle: { ...files, "manifest.json": "{}" } }), (e) => code("INVALID_ARGUMENT")(e) && /`bundle\["manifest\.json"\]`: expected a Uint8Array/.test(e.message));
   await assertWorking();
 });
 
@@ -246,20 +259,38 @@ test("readBundleDir checks each file's size before reading it", async () => {
   }
 });
 
-test("a wasm given as a relative path in Node: WASM_LOAD_FAILED, saying how to read it", async () => {
-  // A fresh process: a process compiles each build once and later sources are not read.
+test("wasm sources in Node: a file: URL is read from disk if a regular file; a path is refused saying how to resolve it", async () => {
+  // A fresh process: a process compiles each build once, and later sources are not read.
   const option = BUILD === "onnx" ? "onnxWasm" : "wasm";
-  const program = `
-    import { Edgerec } from "edgerec";
-    import { readBundleDir } from "edgerec/node";
-    const bundle = await readBundleDir(${JSON.stringify(FIXTURE)});
-    try {
-      await Edgerec.create({ bundle, build: ${JSON.stringify(BUILD)}, ${option}: "./edgerec-1234.wasm" });
-    } catch (e) {
-      console.log(JSON.stringify({ code: e.code, message: e.message }));
-    }`;
-  const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", program]);
-  const { code: failed, message } = JSON.parse(stdout);
-  assert.equal(failed, "WASM_LOAD_FAILED");
-  assert.match(message, new RegExp(`\`${option}\` "\\./edgerec-1234\\.wasm" is not a URL.*new URL\\(${option}, import\\.meta\\.url\\)`));
+  const dir = await mkdtemp(join(tmpdir(), "edgerec-wasm-"));
+  try {
+    const fifo = join(dir, "edgerec.wasm");
+    await promisify(execFile)("mkfifo", [fifo]);
+    const wasm = new URL(`../../${BUILD === "onnx" ? "pkg-onnx/edgerec-onnx_bg.wasm" : "pkg/edgerec_bg.wasm"}`, import.meta.url);
+    const sources = ["./edgerec-1234.wasm", "C:\\shop\\edgerec.wasm", pathToFileURL(fifo).href, wasm.href];
+    const program = `
+      import { Edgerec } from "edgerec";
+      import { readBundleDir } from "edgerec/node";
+      const bundle = await readBundleDir(${JSON.stringify(FIXTURE)});
+      for (const source of ${JSON.stringify(sources)}) {
+        try {
+          const rec = await Edgerec.create({ bundle, build: ${JSON.stringify(BUILD)}, ${option}: source });
+          console.log(JSON.stringify({ created: rec.modelVersion }));
+          rec.dispose();
+        } catch (e) {
+          console.log(JSON.stringify({ code: e.code, message: e.message }));
+        }
+      }`;
+    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", program], { timeout: 60_000 });
+    const [relative, windows, fromFifo, fromDisk] = stdout.trim().split("\n").map((line) => JSON.parse(line));
+    for (const [result, source] of [[relative, "\\./edgerec-1234\\.wasm"], [windows, "C:\\\\\\\\shop\\\\\\\\edgerec\\.wasm"]]) {
+      assert.equal(result.code, "WASM_LOAD_FAILED");
+      assert.match(result.message, new RegExp(`\`${option}\` "${source}" is not a URL.*new URL\\(${option}, import\\.meta\\.url\\)`));
+    }
+    assert.equal(fromFifo.code, "WASM_LOAD_FAILED");
+    assert.match(fromFifo.message, /not a regular file/);
+    assert.equal(fromDisk.created, "fixture-1");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
