@@ -83,12 +83,12 @@ const SAFE_FILE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
  * `manifest.sig` (a signature is 64 bytes; the core says so of another length) taken, however the
  * bundle arrives: fetched, read from a folder or given as bytes.
  */
-export const MAX_BYTES = { "manifest.json": 1 << 20, "manifest.sig": 1024 } as const;
+const MANIFEST_FILE_MAX_BYTES = { "manifest.json": 1 << 20, "manifest.sig": 1024 } as const;
 
-/** Refuses (`FILE_TOO_LARGE`) a `manifest.json` or `manifest.sig` of `size` bytes, more than `MAX_BYTES`. */
-export function checkSize(name: keyof typeof MAX_BYTES, size: number): void {
-  if (size > MAX_BYTES[name]) {
-    throw new EdgerecError("FILE_TOO_LARGE", `bundle file "${name}" is ${size} bytes, more than the ${MAX_BYTES[name]} it may be`);
+/** Refuses (`FILE_TOO_LARGE`) a `manifest.json` or `manifest.sig` of `size` bytes, more than `MANIFEST_FILE_MAX_BYTES`. */
+export function checkManifestFileSize(name: keyof typeof MANIFEST_FILE_MAX_BYTES, size: number): void {
+  if (size > MANIFEST_FILE_MAX_BYTES[name]) {
+    throw new EdgerecError("FILE_TOO_LARGE", `bundle file "${name}" is ${size} bytes, more than the ${MANIFEST_FILE_MAX_BYTES[name]} it may be`);
   }
 }
 
@@ -112,9 +112,9 @@ export function checkListedSize(manifest: Partial<Manifest> | undefined, name: s
  */
 export async function fetchBundle(base: URL, options: FetchOptions): Promise<FetchedBundle> {
   const { limits } = options;
-  const manifest = await download(new URL("manifest.json", base), { maxBytes: MAX_BYTES["manifest.json"] }, limits);
+  const manifest = await download(new URL("manifest.json", base), { maxBytes: MANIFEST_FILE_MAX_BYTES["manifest.json"] }, limits);
   const signature = options.wantSignature
-    ? await download(new URL("manifest.sig", base), { maxBytes: MAX_BYTES["manifest.sig"], optional: true }, limits)
+    ? await download(new URL("manifest.sig", base), { maxBytes: MANIFEST_FILE_MAX_BYTES["manifest.sig"], optional: true }, limits)
     : undefined;
   const parsed = parseManifest(manifest);
   const reads = options.wanted(parsed);

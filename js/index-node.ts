@@ -4,6 +4,7 @@
  * from disk, since Node's `fetch` reads no `file:` URL. Browsers, workers and bundlers get `index.js`, which imports nothing of Node.
  * @module
  */
+import { EdgerecError } from "./errors.js";
 import { readRegularFile } from "./read-file.js";
 import { setWasmUrlReader } from "./wasm-loader.js";
 
@@ -13,7 +14,9 @@ const MAX_WASM_BYTES = 64 << 20;
 setWasmUrlReader(async (url) => {
   if (url.protocol !== "file:") return url;
   return readRegularFile(url, (size) => {
-    if (size > MAX_WASM_BYTES) throw new Error(`${url.href} is ${size} bytes, more than ${MAX_WASM_BYTES}, the most a wasm of edgerec's is read`);
+    if (size > MAX_WASM_BYTES) {
+      throw new EdgerecError("WASM_LOAD_FAILED", `${url.href} is ${size} bytes: no wasm of edgerec's is larger than ${MAX_WASM_BYTES}`);
+    }
   });
 });
 

@@ -16,10 +16,10 @@ import type { Engine } from "../pkg/edgerec.js";
 import { Contained } from "./contain.js";
 import { downloadLimits, throwIfAborted, type DownloadLimits } from "./download.js";
 import { EdgerecError } from "./errors.js";
-import { checkListedSize, checkSize, fetchBundle, parseManifest, platformDigests, type FetchedBundle, type FileChoice } from "./fetch-bundle.js";
+import { checkListedSize, checkManifestFileSize, fetchBundle, parseManifest, platformDigests, type FetchedBundle, type FileChoice } from "./fetch-bundle.js";
 import { pinnedKeys } from "./keys.js";
 import { EventStore, exportEvents, persistSettings } from "./persist.js";
-import { arrayLength, createOptions, plain } from "./plain.js";
+import { createOptions, plain } from "./plain.js";
 import { acceptRelease } from "./releases.js";
 import type {
   Backend,
@@ -100,9 +100,8 @@ export class Session {
 
   /** Adds events: all of them, or none if any is invalid. At most 1,000 per call. */
   observeMany(events: ShopperEvent[]): void {
-    const count = arrayLength(events, "events");
-    if (count !== undefined) this.#engine.engine.call((e) => e.checkEventCount(count));
-    const copied = plain(events, "events") as ShopperEvent[];
+    // The core's count check, before any event is read.
+    const copied = plain(events, "events", (count) => this.#engine.engine.call((e) => e.checkEventCount(count))) as ShopperEvent[];
     this.#engine.engine.call((e) => e.observe(this.#key, copied));
     // The copy the core accepted: the caller's array is never read again.
     this.#store?.record(copied);
@@ -420,14 +419,11 @@ function baseUrl(bundle: string | URL): URL {
 /** The files given as bytes that the build reads, with their digests where Web Crypto exists. */
 async function splitBytes(bundle: BundleBytes, wanted: FileChoice): Promise<FetchedBundle> {
   const { "manifest.json": manifest, "manifest.sig": signature, ...given } = bundle;
+  // Every file is a genuine Uint8Array here (createOptions checked); the manifest and signature
+  // are copied too, since the core reads them after the checks below.
   if (manifest === undefined) throw new EdgerecError("MISSING_FILE", 'bundle file "manifest.json" is missing');
-  for (const [name, bytes] of Object.entries({ "manifest.json": manifest, "manifest.sig": signature ?? new Uint8Array(), ...given })) {
-    if (!(bytes instanceof Uint8Array)) {
-      throw new EdgerecError("INVALID_ARGUMENT", `invalid argument \`bundle[${JSON.stringify(name)}]\`: expected a Uint8Array`);
-    }
-  }
-  checkSize("manifest.json", manifest.byteLength);
-  if (signature) checkSize("manifest.sig", signature.byteLength);
+  checkManifestFileSize("manifest.json", manifest.byteLength);
+  if (signature) checkManifestFileSize("manifest.sig", signature.byteLength);
   const parsed = parseManifest(manifest);
   const reads = wanted(parsed);
   const read = Object.entries(given).filter(([name]) => reads(name));
@@ -436,5 +432,5 @@ async function splitBytes(bundle: BundleBytes, wanted: FileChoice): Promise<Fetc
   // Copies: the caller's arrays could change after they are hashed here and before the core reads
   // them, and the core trusts these digests.
   const files = Object.fromEntries(read.map(([name, bytes]) => [name, bytes.slice()]));
-  return { manifest, signature, files, digests: await platformDigests(files) };
+  return { manifest: manifest.slice(), signature: signature?.slice(), files, digests: await platformDigests(files) };
 }

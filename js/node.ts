@@ -5,7 +5,7 @@
 import { join } from "node:path";
 
 import { EdgerecError } from "./errors.js";
-import { checkListedSize, checkSize, listedFiles, parseManifest } from "./fetch-bundle.js";
+import { checkListedSize, checkManifestFileSize, listedFiles, parseManifest } from "./fetch-bundle.js";
 import { readRegularFile } from "./read-file.js";
 import type { BundleBytes } from "./types.js";
 
@@ -16,9 +16,9 @@ import type { BundleBytes } from "./types.js";
  * count, `SIZE_MISMATCH`), so that no oversized file is read into memory.
  */
 export async function readBundleDir(dir: string): Promise<BundleBytes> {
-  const manifest = await bundleFile(dir, "manifest.json", (size) => checkSize("manifest.json", size));
+  const manifest = await bundleFile(dir, "manifest.json", (size) => checkManifestFileSize("manifest.json", size));
   const bundle: BundleBytes = { "manifest.json": manifest };
-  const signature = await bundleFile(dir, "manifest.sig", (size) => checkSize("manifest.sig", size), true);
+  const signature = await bundleFile(dir, "manifest.sig", (size) => checkManifestFileSize("manifest.sig", size), true);
   // An unsigned bundle is fine unless the caller pins a key, which the engine then reports.
   if (signature) bundle["manifest.sig"] = signature;
   const parsed = parseManifest(manifest);

@@ -11,14 +11,15 @@ import { EdgerecError } from "./errors.js";
 const MAX_DEPTH = 8;
 
 /**
- * The most an argument may hold: 4 MiB of JSON text (counted as the copy goes, as `JSON.stringify`
- * writes it: strings with their quotes and escapes, numbers by their digits, the punctuation) and 262,144 values (each
- * string, number, array or object one): room for 1,000 events or 100,000 candidate ids. A larger
- * argument is refused as soon as the copy reaches a bound, and an array or object with more
- * elements than there are values left before any of them is read, so that neither this copy nor
- * the engine's reading of it can hold the thread or the memory for long.
+ * The most an argument may hold: 4 MiB of JSON text (counted as the copy goes, as
+ * `JSON.stringify` writes it: strings with their quotes and escapes, numbers by their digits, the
+ * punctuation) and 262,144 values (each string, number, array or object one): room for 1,000
+ * events, or 100,000 candidate ids of up to about 40 characters. A larger argument is refused as
+ * soon as the copy reaches a bound, and an array or object with more elements than there are
+ * values left before any of them is read, so that neither this copy nor the engine's reading of
+ * it can hold the thread or the memory for long.
  */
-export const MAX_ARGUMENT = { chars: 1 << 22, values: 1 << 18 } as const;
+const MAX_ARGUMENT = { chars: 1 << 22, values: 1 << 18 } as const;
 
 /** The options of `create` whose values are data the core reads, copied deeply. */
 const CREATE_DATA = ["device", "build", "cache", "pricing", "sessions", "publicKey", "timeoutMs", "retries"] as const;
@@ -34,17 +35,18 @@ const lengthOf = slot("byteLength");
 /**
  * A copy of `value` made only of primitives (no symbol or BigInt), arrays and plain objects (own
  * enumerable string keys, as JSON and structured clone read them; `toJSON` is never called). `name` is the
- * argument's name in errors.
+ * argument's name in errors. When `value` is an array, `checkLength` sees its length (read once)
+ * before any element is read, and may refuse it by throwing.
  */
-export function plain(value: unknown, name: string): unknown {
-  return copy(value, name, 0, { ...MAX_ARGUMENT, argument: name });
+export function plain(value: unknown, name: string, checkLength?: (length: number) => void): unknown {
+  return copy(value, name, 0, { ...MAX_ARGUMENT, argument: name }, checkLength);
 }
 
 /**
  * `value`'s length when it is an array (read inside try/catch; a Proxy's `length` that is not an
  * array length is refused), else `undefined`.
  */
-export function arrayLength(value: unknown, name: string): number | undefined {
+function arrayLength(value: unknown, name: string): number | undefined {
   if (!read(() => Array.isArray(value), name)) return undefined;
   const length = read(() => (value as unknown[]).length, `${name}.length`);
   if (typeof length !== "number" || !Number.isSafeInteger(length) || length < 0) {
@@ -75,18 +77,19 @@ function bundle(value: unknown): unknown {
   if (url !== undefined) return url;
   const files = ownEntries(value, "bundle");
   for (const [file, bytes] of Object.entries(files)) {
-    files[file] = uint8Array(bytes, `bundle[${JSON.stringify(file)}]`);
+    // An entry left undefined counts as absent.
+    if (bytes === undefined) delete files[file];
+    else files[file] = uint8Array(bytes, `bundle[${JSON.stringify(file)}]`);
   }
   return files;
 }
 
 /**
  * A new view of a genuine `Uint8Array`'s bytes (the caller's own properties on it, such as a
- * `slice` of their own, left behind); anything else as it is when a primitive, else refused.
+ * `slice` of their own, left behind); anything else is refused.
  */
 function uint8Array(value: unknown, name: string): unknown {
-  if (typeof value !== "object" || value === null) return value;
-  if (tagOf.call(value) !== "Uint8Array") {
+  if (typeof value !== "object" || value === null || tagOf.call(value) !== "Uint8Array") {
     throw new EdgerecError("INVALID_ARGUMENT", `invalid argument \`${name}\`: expected a Uint8Array`);
   }
   // A view of a detached buffer cannot be made: refused as unreadable.
@@ -121,6 +124,11 @@ function tooLarge(budget: Budget, at: string): EdgerecError {
   );
 }
 
+/** The characters of JSON around `count` elements or entries: the brackets and the commas between them. */
+function punctuation(count: number): number {
+  return count === 0 ? 2 : count + 1;
+}
+
 /** The length of `text` as `JSON.stringify` writes it (quotes, and escapes: 2 or 6 characters), or more than `most`. */
 function jsonLength(text: string, most: number): number {
   let length = text.length + 2;
@@ -134,15 +142,17 @@ function jsonLength(text: string, most: number): number {
   return length;
 }
 
-function copy(value: unknown, name: string, depth: number, budget: Budget): unknown {
+function copy(value: unknown, name: string, depth: number, budget: Budget, checkLength?: (length: number) => void): unknown {
   // Not data: JSON would drop a function or a symbol silently (a `k` of one would become the
   // default) and throw on a BigInt.
   if (typeof value === "function" || typeof value === "symbol" || typeof value === "bigint") {
     throw new EdgerecError("INVALID_ARGUMENT", `invalid argument \`${name}\`: expected data, got a ${typeof value === "bigint" ? "BigInt" : typeof value}`);
   }
   if (typeof value !== "object" || value === null) {
-    // Its JSON: a string quoted, anything else (a number, a boolean, null) as its text.
-    spend(budget, typeof value === "string" ? jsonLength(value, budget.chars) : String(value).length, name);
+    // Its JSON: a string quoted and escaped, `undefined` as null, anything else (a number, a
+    // boolean, null) as its text.
+    const chars = typeof value === "string" ? jsonLength(value, budget.chars) : value === undefined ? 4 : String(value).length;
+    spend(budget, chars, name);
     return value;
   }
   if (depth >= MAX_DEPTH) {
@@ -150,7 +160,8 @@ function copy(value: unknown, name: string, depth: number, budget: Budget): unkn
   }
   const length = arrayLength(value, name);
   if (length !== undefined) {
-    spend(budget, 2 + length, name); // brackets and commas
+    checkLength?.(length);
+    spend(budget, punctuation(length), name);
     fits(budget, length, name);
     const out: unknown[] = [];
     for (let i = 0; i < length; i++) {
@@ -159,7 +170,6 @@ function copy(value: unknown, name: string, depth: number, budget: Budget): unkn
     }
     return out;
   }
-  spend(budget, 2, name); // braces
   const out = ownEntries(value, name, budget);
   for (const key of Object.keys(out)) out[key] = copy(out[key], `${name}.${key}`, depth + 1, budget);
   return out;
@@ -172,10 +182,13 @@ function copy(value: unknown, name: string, depth: number, budget: Budget): unkn
 function ownEntries(value: object, name: string, budget?: Budget): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const keys = read(() => Object.keys(value), name);
-  if (budget) fits(budget, keys.length, name);
+  if (budget) {
+    fits(budget, keys.length, name);
+    spend(budget, punctuation(keys.length), name);
+  }
   for (const key of keys) {
-    // The key's JSON: quoted, a colon and a comma; its value is counted as it is copied.
-    if (budget) spend(budget, jsonLength(key, budget.chars) + 2, `${name}.${key}`, 0);
+    // The key's JSON: quoted and escaped, and its colon; its value is counted as it is copied.
+    if (budget) spend(budget, jsonLength(key, budget.chars) + 1, `${name}.${key}`, 0);
     // defineProperty: a key "__proto__" stays a key, and sets no prototype.
     Object.defineProperty(out, key, {
       value: read(() => (value as Record<string, unknown>)[key], `${name}.${key}`),

@@ -13,7 +13,8 @@ import { open } from "node:fs/promises";
  * `Error` naming the path.
  */
 export async function readRegularFile(path: string | URL, check: (size: number) => void): Promise<Uint8Array> {
-  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  // O_NONBLOCK is undefined on Windows, which has no FIFOs of this kind.
+  const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   try {
     const stats = await handle.stat();
     if (!stats.isFile()) throw new Error(`${path}: not a regular file`);

@@ -130,28 +130,43 @@ async function compile(source: WasmSource, option: string): Promise<WebAssembly.
   return WebAssembly.compile(await response.arrayBuffer());
 }
 
+/** Whether a source is bytes (an `ArrayBuffer` or a view of one), compiled as they are. */
 function isBytes(source: unknown): source is ArrayBuffer | ArrayBufferView {
   return source instanceof ArrayBuffer || ArrayBuffer.isView(source);
 }
 
 /**
- * A URL source (text or `URL`) as a URL, resolved against the page where there is one. A path
- * without a page (Node, Deno: a bundler's file loader gives one relative to the bundle) is refused
- * saying how to resolve it.
+ * A URL source (text or `URL`) as a URL, resolved as `fetch` would: against the document's base
+ * URL, else the worker's location. A path is refused saying how to resolve it (in Node and Deno,
+ * where there is no page, a bundler's file loader gives one relative to the bundle; a Windows
+ * path "C:\\…" would parse as a URL of a one-letter scheme).
  */
 function asUrl(source: WasmSource, option: string): URL {
+  if (source instanceof URL) return source;
+  const text = String(source);
+  const base = pageBase();
+  let url: URL | undefined;
   try {
-    // As fetch would resolve it: against the document's base URL, else the worker's location.
-    const base = (globalThis as { document?: { baseURI?: string } }).document?.baseURI ?? globalThis.location?.href;
-    const url = new URL(String(source), base);
-    // A Windows path ("C:\\…") parses as a URL of a one-letter scheme.
-    if (/^[a-z]:$/i.test(url.protocol)) throw new TypeError("a Windows path");
-    return url;
+    url = new URL(text, base);
   } catch {
+    // Refused below.
+  }
+  if (url === undefined || /^[a-z]:$/i.test(url.protocol)) {
+    const where = base === undefined ? ", and there is no page to resolve it against" : "";
     throw new EdgerecError(
       "WASM_LOAD_FAILED",
-      `\`${option}\` ${JSON.stringify(String(source))} is not a URL, and there is no page to resolve it against: pass a URL (a bundler's path relative to the bundle: new URL(${option}, import.meta.url)) or the file's bytes`,
+      `\`${option}\` ${JSON.stringify(text)} is not a URL${where}: pass a URL (a bundler's path relative to the bundle: new URL(${option}, import.meta.url)) or the file's bytes`,
     );
+  }
+  return url;
+}
+
+/** The URL relative ones resolve against: the document's base URL, else the worker's location; none in Node or Deno. */
+function pageBase(): string | undefined {
+  try {
+    return (globalThis as { document?: { baseURI?: string } }).document?.baseURI ?? globalThis.location?.href;
+  } catch {
+    return undefined; // a runtime whose `location` throws when unset
   }
 }
 

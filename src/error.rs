@@ -159,12 +159,35 @@ impl Error {
     }
 }
 
+/// `text` when at most `chars` characters long, else its start and end around "…", `chars` in all
+/// (for messages that repeat a caller's text).
+pub fn middle_cut(text: &str, chars: usize) -> String {
+    let count = text.chars().count();
+    if count <= chars {
+        return text.to_owned();
+    }
+    let head = chars.saturating_sub(1) / 2;
+    let tail = chars.saturating_sub(1) - head;
+    let start: String = text.chars().take(head).collect();
+    let end: String = text.chars().skip(count - tail).collect();
+    format!("{start}…{end}")
+}
+
 /// The crate's result type.
 pub type Result<T> = std::result::Result<T, Error>;
 
 #[cfg(test)]
 mod tests {
-    use super::Error;
+    use super::{middle_cut, Error};
+
+    #[test]
+    fn middle_cut_keeps_start_and_end_within_the_bound() {
+        assert_eq!(middle_cut("short", 480), "short");
+        let cut = middle_cut(&format!("{}{}", "a".repeat(600), "b".repeat(600)), 480);
+        assert_eq!(cut.chars().count(), 480);
+        assert!(cut.starts_with(&"a".repeat(239)) && cut.ends_with(&"b".repeat(240)));
+        assert_eq!(middle_cut("abcdef", 5), "ab…ef");
+    }
 
     #[test]
     fn an_unknown_id_is_repeated_at_most_id_shown_characters() {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::bundle::{parse_public_key_hex, BundleFiles};
-use crate::error::Error;
+use crate::error::{middle_cut, Error};
 use crate::events::{check_event_count, RawEvent};
 use crate::model::Model;
 use crate::pricing::{PricingSettings, QuoteOptions};
@@ -43,17 +43,6 @@ fn js_error(err: Error) -> JsValue {
     // Setting a property on a fresh Error object cannot fail.
     let _ = Reflect::set(&js, &"code".into(), &err.code().into());
     js.into()
-}
-
-/// `text` when at most `chars` characters long, else its first and last `chars / 2` around "…".
-fn middle_cut(text: &str, chars: usize) -> String {
-    let count = text.chars().count();
-    if count <= chars {
-        return text.to_owned();
-    }
-    let head: String = text.chars().take(chars / 2).collect();
-    let tail: String = text.chars().skip(count - chars / 2).collect();
-    format!("{head}…{tail}")
 }
 
 fn invalid(name: &'static str, reason: impl Into<String>) -> Error {
@@ -203,11 +192,11 @@ fn bundle_files(
         let name = entry
             .get(0)
             .as_string()
-            .ok_or_else(|| invalid("files", "file names must be strings"))?;
+            .ok_or_else(|| invalid("bundle", "file names must be strings"))?;
         let bytes = entry
             .get(1)
             .dyn_into::<Uint8Array>()
-            .map_err(|_| invalid("files", format!("{name:?} must be a Uint8Array")))?;
+            .map_err(|_| invalid("bundle", format!("file {name:?}: expected a Uint8Array")))?;
         bundle.files.insert(name, bytes.to_vec());
     }
     Ok(bundle)
