@@ -1,7 +1,8 @@
 /**
  * edgerec in Node, Deno and Bun (the package's `node` and `deno` export conditions): the same API
  * as the browser entry, with wasm given by `file:` URL (the package's own files among them) read
- * from disk, since Node's `fetch` reads no `file:` URL. Browsers, workers and bundlers get `index.js`, which imports nothing of Node.
+ * from disk, since Node's `fetch` reads no `file:` URL. Browsers, workers and bundlers get
+ * `index.js`, which imports nothing of Node.
  * @module
  */
 import { EdgerecError } from "./errors.js";
